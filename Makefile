@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:  `make run`  (the shipped scenario suite on the embedded
+# SQLite default, reports in reports/)  and  `make test`  (the whole test suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test lint bench docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,lint,bench]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/chronex run --report reports
+
+test: $(STAMP)
+	$(BIN)/pytest -n 2 -p xdist --dist loadfile tests features; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+docs: $(STAMP)
+	$(BIN)/chronex steps --markdown > docs/steps.md
+
+clean:
+	rm -rf $(VENV) reports/* .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""The ``chronex`` command. Each sub-command lives in ``chronex/commands/<name>.py`` and exposes
+``register(app)``; this module finds them, so adding one touches no other file."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+
+import typer
+from rich.console import Console
+
+import chronex.commands
+from chronex.errors import BadInput, CheckFailed
+from system.eventlog.store import EventLogError
+
+app = typer.Typer(
+    name="chronex",
+    help="Test and audit a trading system on a controllable virtual clock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the Chronex version."""
+    from chronex import __version__
+
+    typer.echo(f"chronex {__version__}")
+
+
+def _load_commands() -> None:
+    for mod in sorted(pkgutil.iter_modules(chronex.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"chronex.commands.{mod.name}")
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except (BadInput, EventLogError) as e:
+        err.print(f"chronex: {e}", markup=False)
+        return 2
+    except CheckFailed as e:
+        err.print(f"chronex: {e}", markup=False)
+        return 1
+    except typer.Exit as e:
+        return int(e.exit_code or 0)
+    except SystemExit as e:
+        return int(e.code or 0) if not isinstance(e.code, str) else 2
+    except KeyboardInterrupt:
+        err.print("chronex: interrupted")
+        return 130
+    except Exception as e:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            return e.exit_code
+        if isinstance(e, click.exceptions.Abort):
+            return 1
+        if os.environ.get("CHRONEX_DEBUG"):
+            raise
+        err.print(f"chronex: internal error: {type(e).__name__}: {e} (set CHRONEX_DEBUG=1 for a traceback)", markup=False)
+        return 3
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Parsing instants people type: ISO-8601 with an offset, 'HH:MM[:SS[.fff]] Zone' on a given date,
+'YYYY-MM-DD HH:MM Zone', or integer nanoseconds since the epoch."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chronex.errors import BadInput
+from system.clock import from_datetime
+
+_LOCAL = re.compile(
+    r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?(?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z_+\-0-9]+)*)$"
+)
+
+
+def parse_instant(text: str, *, on: date | None = None, what: str = "time") -> int:
+    """Nanoseconds since the epoch for ``text``. ``on`` supplies the date for 'HH:MM Zone'."""
+    s = text.strip()
+    if re.fullmatch(r"-?\d{10,}", s):
+        return int(s)
+    m = _LOCAL.match(s)
+    if m:
+        try:
+            zone = ZoneInfo(m["zone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BadInput(f"{what} {text!r}: unknown time zone {m['zone']!r}") from None
+        d = date.fromisoformat(m["date"]) if m["date"] else on
+        if d is None:
+            raise BadInput(f"{what} {text!r}: no date given and none to assume (write YYYY-MM-DD HH:MM Zone)")
+        t = _parse_time(m["time"], text, what)
+        ns_extra = _frac_ns(m["time"])
+        return from_datetime(datetime.combine(d, t, tzinfo=zone)) + ns_extra
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(
+            f"{what} {text!r} is not a time (use 2027-01-04T10:30:00+09:00 or '10:30 Asia/Tokyo')"
+        ) from None
+    if dt.tzinfo is None:
+        raise BadInput(f"{what} {text!r} has no time zone (add +09:00, Z or a zone name)")
+    return from_datetime(dt)
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"{what} {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _parse_time(s: str, text: str, what: str) -> time:
+    parts = s.split(".")[0].split(":")
+    try:
+        h, mi = int(parts[0]), int(parts[1])
+        sec = int(parts[2]) if len(parts) > 2 else 0
+        return time(h, mi, sec)
+    except ValueError:
+        raise BadInput(f"{what} {text!r}: {s!r} is not a time of day") from None
+
+
+def _frac_ns(s: str) -> int:
+    if "." not in s:
+        return 0
+    frac = s.split(".", 1)[1]
+    return int(frac.ljust(9, "0")[:9])

@@ -1,0 +1,190 @@
+"""The EventStore port: the contract every backend (memory, SQLite, later PostgreSQL and NATS) keeps.
+
+Invariants (each proved by tests/integration/test_store_contract.py, run against every backend):
+
+I1  Global order. ``seq`` starts at 1 and is gapless; insert order equals commit order, so a tailing
+    reader never skips an entry committed after one it has already seen.
+I2  Streams. Within a stream, ``stream_version`` starts at 1 and is gapless; (stream, version) is unique.
+I3  Atomic batches. ``append`` writes all of a batch or none of it.
+I4  Optimistic concurrency. An expected version that does not match raises ``WrongExpectedVersion``
+    and writes nothing.
+I5  Durability. Once ``append`` returns, the batch survives the death of the process (kill -9).
+    SQLite: WAL with synchronous=NORMAL, so a power cut may lose the last commits; see docs/eventlog.md.
+I6  Integrity. Each entry carries ``hash = sha256(prev_hash || canonical body)``; ``verify`` walks it.
+I7  Time. ``recorded_time`` is read from the store's clock when the batch is appended; ``valid_time``
+    is the caller's.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from system.clock import Clock
+from system.eventlog.codec import LoggedEvent
+from system.eventlog.records import Record
+
+ANY = -1
+"""Expected version meaning: do not check."""
+NO_STREAM = 0
+"""Expected version meaning: the stream must not exist yet."""
+
+
+class EventLogError(Exception):
+    """Base of every error the log raises on purpose."""
+
+
+class WrongExpectedVersion(EventLogError):
+    """An append's expected stream version did not match; nothing was written."""
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        super().__init__(f"stream {stream!r}: expected version {expected}, found {actual}")
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+class NotAnEventLog(EventLogError):
+    """The path or URL does not name a Chronex event log."""
+
+
+class UnsupportedLogURL(EventLogError):
+    """The URL's scheme names no backend this installation has."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A record to append, with the business time it is about and its lineage."""
+
+    record: Record
+    valid_time: int
+    correlation_id: str = ""
+    causation_id: str = ""
+    stream: str | None = None  # defaults to record.stream()
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """A stored entry before decoding, as ``verify`` reads it."""
+
+    seq: int
+    stream: str
+    stream_version: int
+    type: str
+    valid_time: int
+    recorded_time: int
+    body: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    name: str
+    seq: int
+    state: bytes
+    state_hash: bytes
+
+
+class EventStore(abc.ABC):
+    """An append-only, hash-chained log of records."""
+
+    url: str
+    clock: Clock
+
+    def __init__(self) -> None:
+        self._appended = threading.Condition()
+
+    # -- writing -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def append(
+        self, batch: Sequence[NewEvent], expected: Mapping[str, int] | None = None
+    ) -> list[LoggedEvent]:
+        """Append ``batch`` atomically and return the entries as stored (seq, versions, hashes).
+
+        ``expected`` maps a stream to the version its last entry must have now (``NO_STREAM`` for
+        none, ``ANY`` to skip). A mismatch raises ``WrongExpectedVersion`` and writes nothing.
+        """
+
+    # -- reading -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def read(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[LoggedEvent]:
+        """Entries with ``from_seq <= seq <= to_seq`` in seq order."""
+
+    @abc.abstractmethod
+    def read_stream(self, stream: str, from_version: int = 1) -> Iterator[LoggedEvent]:
+        """One stream's entries in version order."""
+
+    @abc.abstractmethod
+    def read_until(self, valid_time: int, from_seq: int = 1) -> Iterator[LoggedEvent]:
+        """Entries whose ``valid_time <= valid_time``, in seq order (late entries included)."""
+
+    @abc.abstractmethod
+    def read_raw(self, from_seq: int = 1) -> Iterator[RawEntry]:
+        """Stored entries undecoded, in seq order: what ``verify`` checks."""
+
+    @abc.abstractmethod
+    def head(self) -> Head:
+        """The last entry's seq and hash (``Head(0, GENESIS_HASH)`` when empty)."""
+
+    @abc.abstractmethod
+    def stream_version(self, stream: str) -> int:
+        """The version of the stream's last entry, ``NO_STREAM`` if it has none."""
+
+    def count(self) -> int:
+        return self.head().seq
+
+    # -- following -----------------------------------------------------------------------------
+    def subscribe(
+        self, from_seq: int = 1, *, poll_interval: float = 0.05, stop: threading.Event | None = None
+    ) -> Iterator[LoggedEvent]:
+        """Yield every entry from ``from_seq`` on: first what is stored, then each new append.
+
+        The iterator ends when ``stop`` is set. Appends made through this store object wake it at
+        once; appends from other processes are seen within ``poll_interval`` seconds.
+        """
+        nxt = from_seq
+        while stop is None or not stop.is_set():
+            got = False
+            for ev in self.read(nxt):
+                yield ev
+                nxt = ev.seq + 1
+                got = True
+            if not got:
+                with self._appended:
+                    if self.head().seq < nxt:
+                        self._appended.wait(poll_interval)
+
+    def _notify(self) -> None:
+        with self._appended:
+            self._appended.notify_all()
+
+    # -- snapshots -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Store a state snapshot taken at ``snapshot.seq`` (replacing one of the same name and seq)."""
+
+    @abc.abstractmethod
+    def load_snapshot(self, name: str, at_or_before: int | None = None) -> Snapshot | None:
+        """The latest snapshot of ``name`` whose seq is at or before ``at_or_before``."""
+
+    @abc.abstractmethod
+    def list_snapshots(self, name: str) -> list[int]:
+        """The seqs at which ``name`` has snapshots, ascending."""
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def close(self) -> None:  # noqa: B027 - optional for backends holding nothing
+        """Release connections. The memory backend has nothing to release."""
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

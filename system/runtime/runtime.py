@@ -1,0 +1,294 @@
+"""The command path: log the input, decide, apply, react, append the outcome atomically.
+
+One runtime is one sequencer over one log; it is single-threaded by contract (LMAX style).
+Determinism: a handler sees only the command, the components' state and ``ctx.now`` (the clock
+time logged with the command), so re-executing the logged inputs reproduces the outputs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from system.clock import Clock
+from system.eventlog.codec import LoggedEvent, canonical, chain_hash
+from system.eventlog.records import Command, Event, Record
+from system.eventlog.store import EventStore, NewEvent, Snapshot
+from system.runtime.component import Component
+from system.runtime.manifest import RunStarted
+from system.runtime.projection import Projection
+
+
+class CommandFailed(Exception):
+    """A handler raised: nothing was appended and the state was rebuilt from the log."""
+
+
+class Context:
+    """What a handler may use: the command's identity and time, ids, and ``emit``."""
+
+    __slots__ = ("_runtime", "causation_id", "command", "command_id", "correlation_id", "emitted", "now")
+
+    def __init__(
+        self, runtime: Runtime, command: Command, command_id: str, correlation_id: str, now: int
+    ) -> None:
+        self._runtime = runtime
+        self.command = command
+        self.command_id = command_id
+        self.correlation_id = correlation_id
+        self.causation_id = command_id
+        self.now = now
+        self.emitted: list[NewEvent] = []
+
+    def emit(self, event: Event, *, valid_time: int | None = None) -> None:
+        """Record ``event`` as an outcome of this command and apply it to every component now.
+
+        ``valid_time`` defaults to the command's time; late reports and corrections pass the
+        earlier business time they are about.
+        """
+        self.emitted.append(
+            NewEvent(
+                event,
+                self.now if valid_time is None else valid_time,
+                self.correlation_id,
+                self.causation_id,
+            )
+        )
+        self._runtime._apply_record(event)
+        self._runtime._react_queue.append(event)
+
+    def execute(self, command: Command) -> None:
+        """Run a follow-up command inside this one (for example, cancels on a kill switch)."""
+        self._runtime._dispatch(command, self)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one command did: its logged input and the events it produced."""
+
+    command_seq: int
+    events: list[LoggedEvent]
+    duplicate: bool = False
+
+    @property
+    def records(self) -> list[Record]:
+        return [e.record for e in self.events]
+
+
+class Runtime:
+    """Drives components over one event log.
+
+    ``build`` makes a fresh set of components; the runtime calls it again to rebuild state from
+    the log when a handler fails, so a bug never leaves memory and log disagreeing.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock,
+        build: Callable[[], Sequence[Component]],
+        *,
+        projections: Iterable[Projection] = (),
+        id_prefix: str = "cmd",
+        snapshot_every: int = 0,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._build = build
+        self.projections: list[Projection] = list(projections)
+        self._id_prefix = id_prefix
+        self._next_id = 0
+        self._done: dict[str, tuple[int, int]] = {}  # command id -> (first seq, last seq)
+        self._react_queue: deque[Event] = deque()
+        self._pending: list[tuple[str, list[NewEvent]]] | None = None
+        self.snapshot_every = snapshot_every
+        self._last_snapshot_seq = 0
+        self._install(build())
+        self._catch_up()
+
+    # -- wiring ----------------------------------------------------------------------------------
+    def _install(self, components: Sequence[Component]) -> None:
+        self.components = list(components)
+        self._handlers: dict[type, list[Callable[..., Any]]] = {}
+        self._appliers: dict[type, list[Callable[..., Any]]] = {}
+        self._reactors: dict[type, list[Callable[..., Any]]] = {}
+        for c in self.components:
+            for table, mine in (
+                (self._handlers, c.handlers()),
+                (self._appliers, c.appliers()),
+                (self._reactors, c.reactors()),
+            ):
+                for t, fns in mine.items():
+                    table.setdefault(t, []).extend(fns)
+
+    def component(self, kind: type[Any]) -> Any:
+        for c in self.components:
+            if isinstance(c, kind):
+                return c
+        raise LookupError(f"no {kind.__name__} in this runtime")
+
+    def _catch_up(self) -> None:
+        """Fold what the log already holds (restart, or opening a recorded day)."""
+        for ev in self.store.read(1):
+            self._fold(ev)
+            for p in self.projections:
+                p.handle(ev)
+
+    def _fold(self, ev: LoggedEvent) -> None:
+        rec = ev.record
+        if rec.kind == "command":
+            self._done[ev.causation_id] = (ev.seq, ev.seq)
+            self._last_command = ev.causation_id
+            n = _counter_of(ev.causation_id, self._id_prefix)
+            if n is not None and n >= self._next_id:
+                self._next_id = n
+            return
+        last = getattr(self, "_last_command", None)
+        if last is not None and ev.causation_id == last:
+            first, _ = self._done[last]
+            self._done[last] = (first, ev.seq)
+        self._apply_record(rec)  # type: ignore[arg-type]
+
+    def _apply_record(self, rec: Event) -> None:
+        for fn in self._appliers.get(type(rec), ()):
+            fn(rec)
+
+    # -- the command path ------------------------------------------------------------------------
+    def next_command_id(self) -> str:
+        self._next_id += 1
+        return f"{self._id_prefix}-{self._next_id}"
+
+    def execute(
+        self,
+        command: Command,
+        *,
+        command_id: str | None = None,
+        correlation_id: str = "",
+    ) -> Outcome:
+        """Log ``command`` and its outcome in one atomic append; a repeated ``command_id`` returns
+        the stored outcome without running again."""
+        if command_id is not None and command_id in self._done:
+            if self._done[command_id][0] < 0:
+                self.flush()  # the first attempt is still in the batch buffer
+            first, last = self._done[command_id]
+            events = list(self.store.read(first, last))
+            return Outcome(first, events[1:], duplicate=True)
+        cid = command_id if command_id is not None else self.next_command_id()
+        now = self.clock.now_ns()
+        ctx = Context(self, command, cid, correlation_id or cid, now)
+        try:
+            self._dispatch(command, ctx)
+            self._drain(ctx)
+        except Exception as e:
+            self._react_queue.clear()
+            self._recover()
+            raise CommandFailed(f"{type(command).__name__} {cid} failed: {e!r}") from e
+        batch = [NewEvent(command, now, ctx.correlation_id, cid), *ctx.emitted]
+        if self._pending is not None:
+            self._pending.append((cid, batch))
+            self._done[cid] = (-1, -1)
+            return Outcome(-1, [])
+        logged = self._append(batch)
+        self._done[cid] = (logged[0].seq, logged[-1].seq)
+        return Outcome(logged[0].seq, logged[1:])
+
+    def _dispatch(self, command: Command, ctx: Context) -> None:
+        handlers = self._handlers.get(type(command))
+        if not handlers:
+            raise LookupError(f"no component handles {type(command).__name__}")
+        for fn in handlers:
+            if fn(command, ctx):
+                break
+
+    def _drain(self, ctx: Context) -> None:
+        q = self._react_queue
+        while q:
+            ev = q.popleft()
+            for fn in self._reactors.get(type(ev), ()):
+                fn(ev, ctx)
+
+    def _append(self, batch: list[NewEvent]) -> list[LoggedEvent]:
+        try:
+            logged = self.store.append(batch)
+        except Exception:
+            self._recover()
+            raise
+        for p in self.projections:
+            for ev in logged:
+                p.handle(ev)
+        if self.snapshot_every and logged[-1].seq - self._last_snapshot_seq >= self.snapshot_every:
+            self.snapshot()
+        return logged
+
+    def _recover(self) -> None:
+        self._done.clear()
+        self._install(self._build())
+        self._catch_up_components_only()
+
+    def _catch_up_components_only(self) -> None:
+        for ev in self.store.read(1):
+            self._fold(ev)
+
+    # -- batching (simulations) ------------------------------------------------------------------
+    @contextmanager
+    def batched(self, max_commands: int = 1000) -> Iterator[None]:
+        """Group many commands into few appends (simulated days). Each flush is atomic; a crash
+        loses at most the unflushed commands, never a part of one."""
+        self._pending = []
+        self._max_pending = max_commands
+        try:
+            yield
+        finally:
+            self.flush()
+            self._pending = None
+
+    def flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        batch = [ne for _, b in pending for ne in b]
+        logged = self._append(batch)
+        i = 0
+        for cid, b in pending:
+            self._done[cid] = (logged[i].seq, logged[i + len(b) - 1].seq)
+            i += len(b)
+        self._pending = [] if self._pending is not None else None
+
+    def maybe_flush(self) -> None:
+        if self._pending is not None and len(self._pending) >= self._max_pending:
+            self.flush()
+
+    # -- system events that are not answers to a command -----------------------------------------
+    def record(self, event: Event, *, valid_time: int | None = None, correlation_id: str = "") -> LoggedEvent:
+        """Append a standalone fact (a run manifest) and fold it."""
+        self.flush()
+        self._apply_record(event)
+        t = self.clock.now_ns() if valid_time is None else valid_time
+        return self._append([NewEvent(event, t, correlation_id, correlation_id)])[0]
+
+    def start_run(self, manifest: RunStarted) -> LoggedEvent:
+        return self.record(manifest)
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def snapshot(self) -> int:
+        """Snapshot every component that can, at the current head. Returns the seq."""
+        self.flush()
+        seq = self.store.head().seq
+        for c in self.components:
+            state = c.snapshot_state()
+            if state is None:
+                continue
+            blob = canonical(state)
+            self.store.save_snapshot(Snapshot(c.name, seq, blob, chain_hash(b"", blob)))
+        self._last_snapshot_seq = seq
+        return seq
+
+
+def _counter_of(command_id: str, prefix: str) -> int | None:
+    head, sep, tail = command_id.rpartition("-")
+    if sep and head == prefix and tail.isdigit():
+        return int(tail)
+    return None
