@@ -42,33 +42,39 @@ def _load_commands() -> None:
 def main(argv: list[str] | None = None) -> int:
     _load_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except (BadInput, EventLogError) as e:
-        err.print(f"chronex: {e}", markup=False)
+        _say(f"chronex: {e}")
         return 2
     except CheckFailed as e:
-        err.print(f"chronex: {e}", markup=False)
+        _say(f"chronex: {e}")
         return 1
     except typer.Exit as e:
         return int(e.exit_code or 0)
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 2
     except KeyboardInterrupt:
-        err.print("chronex: interrupted")
+        _say("chronex: interrupted")
         return 130
     except Exception as e:  # click's usage errors carry their own exit code
         import click
 
         if isinstance(e, click.exceptions.ClickException):
             e.show()
-            return e.exit_code
+            return int(e.exit_code)
         if isinstance(e, click.exceptions.Abort):
             return 1
         if os.environ.get("CHRONEX_DEBUG"):
             raise
-        err.print(f"chronex: internal error: {type(e).__name__}: {e} (set CHRONEX_DEBUG=1 for a traceback)", markup=False)
+        _say(f"chronex: internal error: {type(e).__name__}: {e} (set CHRONEX_DEBUG=1 for a traceback)")
         return 3
-    return 0
+    # Without standalone mode click returns the code of a `raise typer.Exit(n)` instead of exiting.
+    return rc if isinstance(rc, int) else 0
+
+
+def _say(line: str) -> None:
+    """One line on stderr, never wrapped at the terminal width (scripts grep these)."""
+    err.print(line, markup=False, soft_wrap=True)
 
 
 def entry() -> None:

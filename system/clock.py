@@ -31,6 +31,9 @@ class Clock(Protocol):
 class WallClock:
     """Real time, for live runs against real peers. The only reader of the host clock."""
 
+    def __init__(self) -> None:
+        self._last: int = 0
+
     def now_ns(self) -> int:
         # time_ns can step backwards when NTP corrects; the log must not, so hold the maximum.
         t = time.time_ns()
@@ -38,9 +41,6 @@ class WallClock:
             return self._last
         self._last = t
         return t
-
-    def __init__(self) -> None:
-        self._last = 0
 
     def sleep_until(self, t_ns: int) -> None:
         delay = (t_ns - time.time_ns()) / NS_PER_SECOND

@@ -1,15 +1,22 @@
 """Turning a batch of new records into chained entries: shared by every backend, so all of them
-write byte-identical logs for the same inputs."""
+write byte-identical logs for the same inputs.
+
+This is the hot path of every append, so the loop binds its callables to locals and builds only
+the objects the caller needs (one ``LoggedEvent`` and one body per entry).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from system.eventlog.codec import LoggedEvent, chain_hash, encode_body
+from system.eventlog.codec import LoggedEvent, body_encoder
 from system.eventlog.store import ANY, NewEvent, RawEntry, WrongExpectedVersion
 
 
 def check_expected(expected: Mapping[str, int] | None, version_of: Callable[[str], int]) -> None:
+    """Raise ``WrongExpectedVersion`` for the first stream (in the mapping's order) that mismatches."""
     if not expected:
         return
     for stream, want in expected.items():
@@ -20,6 +27,59 @@ def check_expected(expected: Mapping[str, int] | None, version_of: Callable[[str
             raise WrongExpectedVersion(stream, want, have)
 
 
+def chain(
+    batch: Sequence[NewEvent],
+    head_seq: int,
+    head_hash: bytes,
+    version_of: Callable[[str], int],
+    recorded_time: int,
+    row: Callable[[int, str, int, str, int, int, bytes, bytes], object] | None = None,
+) -> tuple[list[LoggedEvent], list[Any], dict[str, int]]:
+    """Number, encode and chain ``batch`` after the given head.
+
+    Returns the entries as readers see them, one item per entry (its canonical body, or what
+    ``row(seq, stream, version, type, valid_time, recorded_time, body, hash)`` makes of it, so a
+    backend builds its storage rows in this one pass), and each touched stream's new version.
+    """
+    logged: list[LoggedEvent] = []
+    bodies: list[Any] = []
+    versions: dict[str, int] = {}
+    add_logged = logged.append
+    add_body = bodies.append
+    encode = body_encoder.encode
+    sha256 = hashlib.sha256
+    get_version = versions.get
+    seq = head_seq
+    prev = head_hash
+    for ne in batch:
+        seq += 1
+        rec = ne.record
+        stream = ne.stream
+        if stream is None:
+            stream = rec.stream()
+        v = get_version(stream)
+        v = (version_of(stream) if v is None else v) + 1
+        versions[stream] = v
+        name = rec.name
+        schema = rec.version
+        vt = ne.valid_time
+        corr = ne.correlation_id
+        caus = ne.causation_id
+        # The canonical body: see codec.py and docs/eventlog.md. One encoder call over a list.
+        body = encode([seq, stream, v, name, schema, vt, recorded_time, corr, caus, rec])
+        h = sha256(prev + body).digest()
+        add_body(body if row is None else row(seq, stream, v, name, vt, recorded_time, body, h))
+        add_logged(LoggedEvent(seq, stream, v, name, schema, vt, recorded_time, corr, caus, rec, prev, h))
+        prev = h
+    return logged, bodies, versions
+
+
+def raw_of(ev: LoggedEvent, body: bytes) -> RawEntry:
+    return RawEntry(
+        ev.seq, ev.stream, ev.stream_version, ev.type, ev.valid_time, ev.recorded_time, body, ev.hash
+    )
+
+
 def prepare(
     batch: Sequence[NewEvent],
     head_seq: int,
@@ -27,43 +87,6 @@ def prepare(
     version_of: Callable[[str], int],
     recorded_time: int,
 ) -> tuple[list[RawEntry], list[LoggedEvent], dict[str, int]]:
-    """Number, encode and chain ``batch`` after the given head.
-
-    Returns the raw entries to store, the entries as readers see them, and each touched stream's
-    new version.
-    """
-    raws: list[RawEntry] = []
-    logged: list[LoggedEvent] = []
-    versions: dict[str, int] = {}
-    seq = head_seq
-    prev = head_hash
-    for ne in batch:
-        seq += 1
-        rec = ne.record
-        stream = ne.stream if ne.stream is not None else rec.stream()
-        v = versions.get(stream)
-        v = (version_of(stream) if v is None else v) + 1
-        versions[stream] = v
-        body = encode_body(
-            seq, stream, v, rec, ne.valid_time, recorded_time, ne.correlation_id, ne.causation_id
-        )
-        h = chain_hash(prev, body)
-        raws.append(RawEntry(seq, stream, v, rec.name, ne.valid_time, recorded_time, body, h))
-        logged.append(
-            LoggedEvent(
-                seq,
-                stream,
-                v,
-                rec.name,
-                rec.version,
-                ne.valid_time,
-                recorded_time,
-                ne.correlation_id,
-                ne.causation_id,
-                rec,
-                prev,
-                h,
-            )
-        )
-        prev = h
-    return raws, logged, versions
+    """``chain`` with the raw entries built too (kept for callers of the first release)."""
+    logged, bodies, versions = chain(batch, head_seq, head_hash, version_of, recorded_time)
+    return [raw_of(e, b) for e, b in zip(logged, bodies, strict=True)], logged, versions

@@ -19,11 +19,14 @@ from typing import Any
 
 import msgspec
 
+from system.eventlog.records import _REGISTRY as _types
 from system.eventlog.records import Record, lookup
 
 GENESIS_HASH = bytes(32)
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")
+body_encoder = _encoder
+"""The one encoder every canonical body goes through (sorted map keys, shortest integers)."""
 
 
 class _Body(msgspec.Struct, array_like=True, frozen=True):
@@ -42,6 +45,7 @@ class _Body(msgspec.Struct, array_like=True, frozen=True):
 
 
 _body_decoder = msgspec.msgpack.Decoder(_Body)
+body_decoder = _body_decoder
 
 
 class LoggedEvent(msgspec.Struct, frozen=True):
@@ -93,15 +97,22 @@ def encode_body(
 
 
 def chain_hash(prev_hash: bytes, body: bytes) -> bytes:
-    h = hashlib.sha256(prev_hash)
-    h.update(body)
-    return h.digest()
+    """sha256(prev_hash || body): the link from one entry to the next."""
+    return hashlib.sha256(prev_hash + body).digest()
+
+
+def decode_record(type_name: str, payload: msgspec.Raw, schema_version: int) -> Record:
+    """The record in a body's payload, upcast to the current schema if it is older."""
+    rt = _types.get(type_name)
+    if rt is None:
+        rt = lookup(type_name)  # raises UnknownRecordType naming it
+    return rt.decode(payload, schema_version)
 
 
 def decode_entry(body: bytes, prev_hash: bytes, hash_: bytes) -> LoggedEvent:
     """Decode a stored body. Raises ``msgspec.DecodeError`` or ``UnknownRecordType`` if it is bad."""
     b = _body_decoder.decode(body)
-    record = lookup(b.type).decode(b.payload, b.schema_version)
+    record = decode_record(b.type, b.payload, b.schema_version)
     return LoggedEvent(
         b.seq,
         b.stream,

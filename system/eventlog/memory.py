@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 
 from system.clock import Clock
-from system.eventlog.batch import check_expected, prepare
+from system.eventlog.batch import chain, check_expected, raw_of
 from system.eventlog.codec import GENESIS_HASH, LoggedEvent
 from system.eventlog.store import (
     NO_STREAM,
@@ -25,8 +25,10 @@ class MemoryEventStore(EventStore):
         self.url = url
         self.clock = clock
         self._lock = threading.Lock()
-        self._raw: list[RawEntry] = []
         self._logged: list[LoggedEvent] = []
+        self._bodies: list[bytes] = []
+        # Set only by the tamper hook: then read_raw serves these instead of what was appended.
+        self._tampered: list[RawEntry] | None = None
         self._streams: dict[str, list[int]] = {}  # stream -> seqs in version order
         self._snapshots: dict[str, dict[int, Snapshot]] = {}
 
@@ -37,24 +39,31 @@ class MemoryEventStore(EventStore):
             return []
         with self._lock:
             check_expected(expected, self.stream_version)
-            head = self.head()
-            raws, logged, _ = prepare(
-                batch, head.seq, head.hash, self.stream_version, self.clock.now_ns()
-            )
-            self._raw.extend(raws)
+            n = len(self._logged)
+            prev = self._logged[-1].hash if n else GENESIS_HASH
+            # chain() raises before anything is stored if a record cannot be encoded (I3).
+            logged, bodies, _ = chain(batch, n, prev, self.stream_version, self.clock.now_ns())
+            self._bodies.extend(bodies)
+            # One C-level extend: a reader on another thread sees all of the batch or none of it.
             self._logged.extend(logged)
+            streams = self._streams
             for ev in logged:
-                self._streams.setdefault(ev.stream, []).append(ev.seq)
+                seqs = streams.get(ev.stream)
+                if seqs is None:
+                    streams[ev.stream] = [ev.seq]
+                else:
+                    seqs.append(ev.seq)
         self._notify()
         return logged
 
     def read(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[LoggedEvent]:
-        stop = len(self._logged) if to_seq is None else min(to_seq, len(self._logged))
+        logged = self._logged
+        stop = len(logged) if to_seq is None else min(to_seq, len(logged))
         for i in range(max(from_seq, 1) - 1, stop):
-            yield self._logged[i]
+            yield logged[i]
 
     def read_stream(self, stream: str, from_version: int = 1) -> Iterator[LoggedEvent]:
-        seqs = self._streams.get(stream, [])
+        seqs = list(self._streams.get(stream, ()))
         for s in seqs[max(from_version, 1) - 1 :]:
             yield self._logged[s - 1]
 
@@ -64,12 +73,18 @@ class MemoryEventStore(EventStore):
                 yield ev
 
     def read_raw(self, from_seq: int = 1) -> Iterator[RawEntry]:
-        yield from self._raw[max(from_seq, 1) - 1 :]
+        if self._tampered is not None:
+            yield from self._tampered[max(from_seq, 1) - 1 :]
+            return
+        logged, bodies = self._logged, self._bodies
+        for i in range(max(from_seq, 1) - 1, len(logged)):
+            yield raw_of(logged[i], bodies[i])
 
     def head(self) -> Head:
-        if not self._raw:
+        logged = self._logged
+        if not logged:
             return Head(0, GENESIS_HASH)
-        last = self._raw[-1]
+        last = logged[-1]
         return Head(last.seq, last.hash)
 
     def stream_version(self, stream: str) -> int:
@@ -77,7 +92,8 @@ class MemoryEventStore(EventStore):
         return len(seqs) if seqs else NO_STREAM
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        self._snapshots.setdefault(snapshot.name, {})[snapshot.seq] = snapshot
+        with self._lock:
+            self._snapshots.setdefault(snapshot.name, {})[snapshot.seq] = snapshot
 
     def load_snapshot(self, name: str, at_or_before: int | None = None) -> Snapshot | None:
         seqs = self.list_snapshots(name)
@@ -89,6 +105,12 @@ class MemoryEventStore(EventStore):
     def list_snapshots(self, name: str) -> list[int]:
         return sorted(self._snapshots.get(name, {}))
 
-    # Test hook: lets the tamper tests rewrite stored bytes as an attacker would.
+    # Test hook: lets the tamper tests rewrite stored bytes as an attacker would. ``verify`` and
+    # ``replay`` read what is set here; ``read`` keeps serving the decoded entries.
     def _replace_raw(self, entries: list[RawEntry]) -> None:
-        self._raw = list(entries)
+        self._tampered = list(entries)
+
+    @property
+    def _raw(self) -> list[RawEntry]:
+        """The stored entries undecoded (what the first release kept as a list)."""
+        return list(self.read_raw(1))

@@ -61,7 +61,7 @@ class RecordType:
             if up is None:
                 raise UnknownRecordType(f"no upcaster for {self.name} v{v} -> v{v + 1}")
             data = up(data)
-        return msgspec.convert(data, self.cls)  # type: ignore[no-any-return]
+        return msgspec.convert(data, self.cls)
 
 
 _REGISTRY: dict[str, RecordType] = {}

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from system.clock import Clock
-from system.eventlog.batch import check_expected, prepare
+from system.eventlog.batch import chain, check_expected
 from system.eventlog.codec import GENESIS_HASH, LoggedEvent, decode_entry
 from system.eventlog.store import (
     NO_STREAM,
@@ -24,19 +24,21 @@ from system.eventlog.store import (
     NotAnEventLog,
     RawEntry,
     Snapshot,
+    replay_checked,
 )
 
 FORMAT = "chronex-eventlog"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: record types stored as integer ids (types table)
 
 _SCHEMA = """
 CREATE TABLE chronex_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, version INTEGER NOT NULL);
+CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     stream_id INTEGER NOT NULL,
     stream_version INTEGER NOT NULL,
-    type TEXT NOT NULL,
+    type_id INTEGER NOT NULL,
     valid_time INTEGER NOT NULL,
     recorded_time INTEGER NOT NULL,
     body BLOB NOT NULL,
@@ -50,7 +52,7 @@ CREATE TABLE snapshots (
 """
 
 _RAW_COLS = (
-    "e.seq, s.name, e.stream_version, e.type, e.valid_time, e.recorded_time, e.body, e.hash"
+    "e.seq, s.name, e.stream_version, t.name, e.valid_time, e.recorded_time, e.body, e.hash"
 )
 
 
@@ -64,38 +66,45 @@ class SQLiteEventStore(EventStore):
         self.clock = clock
         if not create and not self.path.exists():
             raise NotAnEventLog(f"{self.path}: no such file")
+        if self.path.is_dir():
+            raise NotAnEventLog(f"{self.path}: is a directory, not a Chronex event log")
         if durability not in ("normal", "full"):
             raise ValueError(f"durability {durability!r} is not 'normal' or 'full'")
         self._durability = durability
         self._wlock = threading.Lock()
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._db = self._connect()
         self._init_schema(create)
         self._stream_ids: dict[str, int] = {}
+        self._type_ids: dict[str, int] = {}
         self._versions: dict[str, int] = {}
         self._head: Head | None = None
         self._data_version = -1
 
     # -- connections -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        # No pragma that writes (journal_mode) until the file is known to be ours: opening someone
+        # else's database by mistake must leave it untouched.
         try:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={self._durability.upper()}")
             db.execute("PRAGMA busy_timeout=10000")
+            db.execute(f"PRAGMA synchronous={self._durability.upper()}")
             db.execute("PRAGMA cache_size=-65536")
         except sqlite3.DatabaseError as e:
             raise NotAnEventLog(f"{self.path}: not a Chronex event log ({e})") from None
         return db
 
     def _reader(self) -> sqlite3.Connection:
-        # Each thread reads on its own connection so a subscriber never blocks the writer.
-        if threading.current_thread() is threading.main_thread():
-            return self._db
+        # Every thread reads on a connection of its own, never on the writer's: a reader then sees
+        # only committed entries, and a subscriber never blocks (or is blocked by) the writer.
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = self._connect()
             self._local.db = db
+            with self._readers_lock:
+                self._readers.append(db)
         return db
 
     def _init_schema(self, create: bool) -> None:
@@ -109,6 +118,7 @@ class SQLiteEventStore(EventStore):
             if not create:
                 raise NotAnEventLog(f"{self.path}: empty file, not a Chronex event log")
             with self._wlock:
+                self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("BEGIN IMMEDIATE")
                 for stmt in _SCHEMA.strip().split(";"):
                     if stmt.strip():
@@ -129,6 +139,7 @@ class SQLiteEventStore(EventStore):
                 f"{self.path}: log format version {meta.get('format_version')} is not supported "
                 f"(this release reads {FORMAT_VERSION})"
             )
+        self._db.execute("PRAGMA journal_mode=WAL")  # persistent in the file; a no-op when set
 
     # -- cached head, invalidated when another connection commits ---------------------------------
     def _refresh(self) -> None:
@@ -162,6 +173,19 @@ class SQLiteEventStore(EventStore):
             self._stream_ids[stream] = sid
         return sid
 
+    def _type_id(self, name: str) -> int:
+        tid = self._type_ids.get(name)
+        if tid is None:
+            row = self._db.execute("SELECT id FROM types WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                cur = self._db.execute("INSERT INTO types (name) VALUES (?)", (name,))
+                tid = cur.lastrowid
+                assert tid is not None
+            else:
+                tid = row[0]
+            self._type_ids[name] = tid
+        return tid
+
     # -- writing ---------------------------------------------------------------------------------
     def append(
         self, batch: Sequence[NewEvent], expected: Mapping[str, int] | None = None
@@ -176,38 +200,45 @@ class SQLiteEventStore(EventStore):
                 check_expected(expected, self._version_in_tx)
                 head = self._head
                 assert head is not None
-                raws, logged, versions = prepare(
-                    batch, head.seq, head.hash, self._version_in_tx, self.clock.now_ns()
+                sids, tids = self._stream_ids, self._type_ids
+                sid, tid = self._stream_id, self._type_id
+
+                def row(
+                    seq: int, stream: str, v: int, name: str, vt: int, rt: int, body: bytes, h: bytes
+                ) -> tuple[int, int, int, int, int, int, bytes, bytes]:
+                    s = sids.get(stream)
+                    t = tids.get(name)
+                    return (
+                        seq,
+                        sid(stream) if s is None else s,
+                        v,
+                        tid(name) if t is None else t,
+                        vt,
+                        rt,
+                        body,
+                        h,
+                    )
+
+                logged, rows, versions = chain(
+                    batch, head.seq, head.hash, self._version_in_tx, self.clock.now_ns(), row
                 )
-                sid = self._stream_id
-                db.executemany(
-                    "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            r.seq,
-                            sid(r.stream),
-                            r.stream_version,
-                            r.type,
-                            r.valid_time,
-                            r.recorded_time,
-                            r.body,
-                            r.hash,
-                        )
-                        for r in raws
-                    ],
-                )
+                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 db.executemany(
                     "UPDATE streams SET version = ? WHERE id = ?",
                     [(v, sid(s)) for s, v in versions.items()],
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                # Everything cached may describe rows the rollback removed (new stream ids too).
                 self._head = None
                 self._versions.clear()
+                self._stream_ids.clear()
+                self._type_ids.clear()
                 raise
             self._versions.update(versions)
-            last = raws[-1]
+            last = logged[-1]
             self._head = Head(last.seq, last.hash)
             # Our own commit does not change data_version for this connection.
         self._notify()
@@ -239,6 +270,15 @@ class SQLiteEventStore(EventStore):
             )
         return self._decode_rows(rows)
 
+    def replay(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[LoggedEvent]:
+        start = max(from_seq, 1)
+        prev = self._hash_at(start - 1) if start > 1 else GENESIS_HASH
+        rows = self._reader().execute(
+            "SELECT body, hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (start, to_seq if to_seq is not None else 1 << 62),
+        )
+        return replay_checked(rows, prev, start)
+
     def read_stream(self, stream: str, from_version: int = 1) -> Iterator[LoggedEvent]:
         db = self._reader()
         rows = db.execute(
@@ -263,11 +303,15 @@ class SQLiteEventStore(EventStore):
     def read_raw(self, from_seq: int = 1) -> Iterator[RawEntry]:
         rows = self._reader().execute(
             f"SELECT {_RAW_COLS} FROM events e LEFT JOIN streams s ON s.id = e.stream_id "
+            "LEFT JOIN types t ON t.id = e.type_id "
             "WHERE e.seq >= ? ORDER BY e.seq",
             (from_seq,),
         )
         for r in rows:
-            yield RawEntry(r[0], r[1] if r[1] is not None else "", r[2], r[3], r[4], r[5], r[6], r[7])
+            yield RawEntry(
+                r[0], r[1] if r[1] is not None else "", r[2], r[3] if r[3] is not None else "",
+                r[4], r[5], r[6], r[7],
+            )
 
     def head(self) -> Head:
         row = (
@@ -315,7 +359,9 @@ class SQLiteEventStore(EventStore):
         ]
 
     def close(self) -> None:
-        local_db = getattr(self._local, "db", None)
-        if local_db is not None:
-            local_db.close()
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for db in readers:
+            db.close()
+        self._local = threading.local()
         self._db.close()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import msgspec
 
-from system.eventlog.codec import GENESIS_HASH, chain_hash, decode_entry
+from system.eventlog.codec import GENESIS_HASH, LoggedEvent, chain_hash, decode_entry
 from system.eventlog.records import UnknownRecordType
-from system.eventlog.store import EventStore
+from system.eventlog.store import EventStore, RawEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,33 +26,37 @@ class Verdict:
         return f"bad at seq {self.bad_seq}: {self.problem}"
 
 
+def _decode(raw: RawEntry, prev: bytes) -> LoggedEvent | str:
+    try:
+        return decode_entry(raw.body, prev, raw.hash)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnknownRecordType) as e:
+        return f"undecodable body: {e}"
+
+
 def verify(store: EventStore) -> Verdict:
     """Check gaplessness, order, each body against its hash and the chain, and the index columns
-    against the body. Stops at the first problem."""
+    against the body. Stops at the first problem and names its seq and what is wrong:
+
+    - missing event (gap): a seq is absent;
+    - reordering: entries are stored out of seq order (or one entry's body sits at another's seq);
+    - altered payload: the body no longer matches the hash the next entry was chained to;
+    - altered hash: the stored hash is not the one the next entry was chained to;
+    - altered index column: a column stored beside the body (stream, type, times) disagrees with it.
+    """
     prev = GENESIS_HASH
     expected_seq = 1
     count = 0
-    for raw in store.read_raw(1):
+    raws: Iterator[RawEntry] = store.read_raw(1)
+    for raw in raws:
         if raw.seq != expected_seq:
-            if raw.seq > expected_seq:
-                what = f"missing event: seq {expected_seq} absent, next stored is {raw.seq}"
-            else:
-                what = f"reordering: seq {raw.seq} stored after {expected_seq - 1}"
-            return Verdict(False, count, prev, expected_seq, what)
-        h = chain_hash(prev, raw.body)
-        if h != raw.hash:
-            # Tell an edited body from a broken link: does the body match its own stored hash
-            # under any predecessor? We cannot know that, so say what was compared.
-            return Verdict(
-                False, count, prev, raw.seq,
-                "altered entry: sha256(prev_hash || body) does not match the stored hash",
-            )
-        try:
-            ev = decode_entry(raw.body, prev, raw.hash)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnknownRecordType) as e:
-            return Verdict(False, count, prev, raw.seq, f"undecodable body: {e}")
+            return _misplaced(raw, raws, expected_seq, count, prev)
+        if chain_hash(prev, raw.body) != raw.hash:
+            return Verdict(False, count, prev, raw.seq, _why_unchained(raw, prev, next(raws, None)))
+        ev = _decode(raw, prev)
+        if isinstance(ev, str):
+            return Verdict(False, count, prev, raw.seq, ev)
         mismatches = [
-            name
+            f"{name} (stored {stored!r}, body {inbody!r})"
             for name, stored, inbody in (
                 ("seq", raw.seq, ev.seq),
                 ("stream", raw.stream, ev.stream),
@@ -65,9 +70,46 @@ def verify(store: EventStore) -> Verdict:
         if mismatches:
             return Verdict(
                 False, count, prev, raw.seq,
-                "altered index column(s) " + ", ".join(mismatches) + " disagree with the hashed body",
+                "altered index column " + ", ".join(mismatches) + ": disagrees with the hashed body",
             )
         prev = raw.hash
         count += 1
         expected_seq += 1
     return Verdict(True, count, prev)
+
+
+def _why_unchained(raw: RawEntry, prev: bytes, nxt: RawEntry | None) -> str:
+    """Tell apart, as far as the bytes allow, what broke the link at ``raw``."""
+    ev = _decode(raw, prev)
+    if not isinstance(ev, str) and ev.seq != raw.seq:
+        return f"reordering: the entry stored at seq {raw.seq} is the body of seq {ev.seq}"
+    if nxt is not None and nxt.seq == raw.seq + 1:
+        if chain_hash(raw.hash, nxt.body) == nxt.hash:
+            # The next entry still chains to the stored hash, so the hash is original: the body changed.
+            return "altered payload: the body does not hash to its stored hash"
+        return "altered hash: the stored hash matches neither its body nor the next entry's link"
+    return "altered entry: sha256(prev_hash || body) does not match the stored hash"
+
+
+def _misplaced(
+    raw: RawEntry, rest: Iterator[RawEntry], expected: int, count: int, prev: bytes
+) -> Verdict:
+    if raw.seq < expected:
+        # A stray entry before its place (an edited seq column): name the entry its body says it is.
+        ev = _decode(raw, prev)
+        body_seq = ev.seq if not isinstance(ev, str) and ev.seq >= expected else expected
+        return Verdict(
+            False, count, prev, body_seq,
+            f"reordering: an entry stored as seq {raw.seq} (its body says seq {body_seq}) "
+            f"appears where seq {expected} should be",
+        )
+    # Is the expected seq stored later (reordered) or nowhere (missing)? One pass, only on failure.
+    if any(r.seq == expected for r in rest):
+        return Verdict(
+            False, count, prev, expected,
+            f"reordering: seq {expected} is stored after seq {raw.seq}",
+        )
+    return Verdict(
+        False, count, prev, expected,
+        f"missing event (gap): seq {expected} is absent, the next stored is seq {raw.seq}",
+    )

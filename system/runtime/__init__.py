@@ -3,7 +3,7 @@
 from system.runtime.component import Component, applies, handles, reacts
 from system.runtime.manifest import RunStarted, manifest
 from system.runtime.projection import Projection, on_event
-from system.runtime.runtime import CommandFailed, Context, Outcome, Runtime
+from system.runtime.runtime import CommandFailed, Context, Outcome, Runtime, rebuild
 
 __all__ = [
     "CommandFailed",
@@ -18,4 +18,5 @@ __all__ = [
     "manifest",
     "on_event",
     "reacts",
+    "rebuild",
 ]

@@ -83,8 +83,12 @@ class Component:
 
     # Snapshots: components that want fast as-of queries override these two.
     def snapshot_state(self) -> Any:
-        """A msgspec-encodable picture of the state (None: this component cannot snapshot)."""
+        """A msgspec-encodable picture of the state (None: this component cannot snapshot).
+
+        It is stored as canonical msgpack, so it must hold no floats and no sets."""
         return None
 
     def restore_state(self, state: Any) -> None:
+        """Take back what ``snapshot_state`` returned, decoded to plain msgpack types (dicts,
+        lists, ints, strs, bytes): use ``msgspec.convert`` to get typed objects again."""
         raise NotImplementedError(f"{type(self).__name__} cannot restore a snapshot")
