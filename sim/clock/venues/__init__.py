@@ -1,0 +1,1 @@
+"""Shipped venue profiles (TOML), loaded by ``sim.clock.venue_calendar``."""
