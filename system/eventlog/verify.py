@@ -29,7 +29,8 @@ class Verdict:
 def _decode(raw: RawEntry, prev: bytes) -> LoggedEvent | str:
     try:
         return decode_entry(raw.body, prev, raw.hash)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnknownRecordType) as e:
+    # A flipped byte can break msgpack, a field's type, the UTF-8 of a string or a type name.
+    except (msgspec.DecodeError, msgspec.ValidationError, UnknownRecordType, ValueError) as e:
         return f"undecodable body: {e}"
 
 
