@@ -61,6 +61,7 @@ def test_sigkill_loses_no_acknowledged_append(tmp_path: Path) -> None:
             break
     child.send_signal(signal.SIGKILL)
     child.wait(30)
+    child.stdout.close()
     assert child.returncode == -signal.SIGKILL
     with open_log(path, FixedClock(0), create=False) as store:
         head = store.head().seq
