@@ -352,16 +352,18 @@ class VenueCalendar(ABC):
             d += timedelta(days=1)
         return None
 
-    def transitions(self, t0: int, t1: int) -> list[Transition]:
-        """Every transition with ``t0 <= at < t1``, in firing order."""
+    def transitions(self, t0: int, t1: int) -> list[tuple[Transition, Session]]:
+        """Every transition with ``t0 <= at < t1`` and its session, in firing order."""
         d0 = to_datetime(t0).date() - _MARGIN
         d1 = to_datetime(t1).date() + _MARGIN
-        return [
-            tr
+        found = [
+            (tr, s)
             for s in self._sessions_clipped(d0, d1)
             for tr in s.transitions
             if t0 <= tr.at < t1
         ]
+        found.sort(key=lambda p: p[0].at)  # stable: same-instant transitions keep their order
+        return found
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.code} {self.tz} {self.first}..{self.last}>"
