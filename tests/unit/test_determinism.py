@@ -184,7 +184,7 @@ SCENARIO = textwrap.dedent(
     import sys
     from system.eventlog import Command, Event, open_log
     from system.runtime import Component, Context, Runtime, applies, handles, manifest
-    from sim.clock.virtual import VirtualClock
+    from system.clock import FixedClock
 
     class DetPlace(Command, frozen=True):
         tags: tuple[str, ...]
@@ -211,12 +211,12 @@ SCENARIO = textwrap.dedent(
             self.seen[ev.tag] = ev.qty
 
     def run(url: str) -> bytes:
-        clock = VirtualClock(1_790_000_000_000_000_000)
+        clock = FixedClock(1_790_000_000_000_000_000)
         store = open_log(url, clock)
         rt = Runtime(store, clock, build=lambda: [Desk()])
         rt.start_run(manifest(seed=7, config={"b": 2, "a": [1, 2]}, start_time=clock.now_ns()))
         for i in range(50):
-            clock.advance(1_000 * (i % 7 + 1))
+            clock.t += 1_000 * (i % 7 + 1)
             rt.execute(DetPlace(tuple(f"t{(i * k) % 11}" for k in range(5)), i))
         out = b"".join(r.body + r.hash for r in store.read_raw())
         store.close()
