@@ -6,6 +6,8 @@ Orders are listed in priority order.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from system.engine.orders import OrderType, Side, TimeInForce
@@ -53,3 +55,21 @@ class BookView(msgspec.Struct, frozen=True):
 
     def crossed(self) -> bool:
         return bool(self.bids and self.asks and self.bids[0].price >= self.asks[0].price)
+
+
+def order_view(o: Any) -> OrderView:
+    """The read-only picture of an engine order (``system.engine.book.Order``)."""
+    return OrderView(
+        o.id,
+        o.book.id,
+        o.account,
+        o.cid,
+        o.side,
+        o.type,
+        o.price,
+        o.qty,
+        o.leaves,
+        o.visible,
+        o.tif,
+        o.stop_price,
+    )
