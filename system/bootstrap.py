@@ -54,7 +54,7 @@ PLUGINS = _Plugins()
 
 def _load_plugins() -> None:
     # Importing a package registers its factories; the order here is the order in the chain.
-    for mod in ("system.risk", "system.pricing", "system.engine.marketdata"):
+    for mod in ("system.risk", "system.pricing", "system.corrections", "system.engine.marketdata"):
         try:
             __import__(mod)
         except ModuleNotFoundError as e:
