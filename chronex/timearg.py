@@ -11,7 +11,9 @@ from chronex.errors import BadInput
 from system.clock import from_datetime
 
 _LOCAL = re.compile(
-    r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?(?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z_+\-0-9]+)*)$"
+    r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?"
+    r"(?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"
+    r"\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z_+\-0-9]+)*)$"
 )
 
 

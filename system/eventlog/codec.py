@@ -44,6 +44,7 @@ class _Body(msgspec.Struct, array_like=True, frozen=True):
     payload: msgspec.Raw
 
 
+Envelope = _Body
 _body_decoder = msgspec.msgpack.Decoder(_Body)
 body_decoder = _body_decoder
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from system.eventlog.codec import GENESIS_HASH, LoggedEvent, chain_hash, decode_entry
-from system.eventlog.records import UnknownRecordType
+from system.eventlog.codec import GENESIS_HASH, Envelope, body_decoder, chain_hash
 from system.eventlog.store import EventStore, RawEntry
 
 
@@ -26,11 +25,13 @@ class Verdict:
         return f"bad at seq {self.bad_seq}: {self.problem}"
 
 
-def _decode(raw: RawEntry, prev: bytes) -> LoggedEvent | str:
+def _decode(raw: RawEntry, prev: bytes) -> Envelope | str:
+    """The body's envelope. Payloads stay undecoded: integrity needs no record classes, so a log
+    verifies in a process that never imported the modules that wrote it."""
     try:
-        return decode_entry(raw.body, prev, raw.hash)
-    # A flipped byte can break msgpack, a field's type, the UTF-8 of a string or a type name.
-    except (msgspec.DecodeError, msgspec.ValidationError, UnknownRecordType, ValueError) as e:
+        return body_decoder.decode(raw.body)
+    # A flipped byte can break msgpack, a field's type or the UTF-8 of a string.
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as e:
         return f"undecodable body: {e}"
 
 
