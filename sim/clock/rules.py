@@ -46,15 +46,19 @@ class RuleCalendar(VenueCalendar):
         if got is None:
             spec = self.spec
             hol = {d for d in spec.holidays if d.year == y}
+            # Observance and offsets can move a rule's date across New Year (1 January on a
+            # Saturday observed on 31 December), so rules of the neighbouring years count too.
             for rule in spec.holiday_rules:
-                d = rule.on(y)
-                if d is not None:
-                    hol.add(d)
+                for ry in (y - 1, y, y + 1):
+                    d = rule.on(ry)
+                    if d is not None and d.year == y:
+                        hol.add(d)
             half = {d: k for d, k in spec.half_days if d.year == y}
             for rule in spec.half_day_rules:
-                d = rule.on(y)
-                if d is not None and d not in half:
-                    half[d] = rule.kind
+                for ry in (y - 1, y, y + 1):
+                    d = rule.on(ry)
+                    if d is not None and d.year == y and d not in half:
+                        half[d] = rule.kind
             got = (frozenset(hol), half)
             self._years[y] = got
         return got

@@ -60,10 +60,11 @@ def test_tokyo_timetable_is_versioned_by_effective_date() -> None:
 def test_dst_week_moves_chicago_but_not_tokyo() -> None:
     """In the week US clocks change, Globex's UTC open moves an hour earlier; Tokyo's does not."""
     cme, xtks = venue_calendar("CME"), venue_calendar("XTKS")
-    cme_opens = {s.trade_date: to_datetime(s.open).strftime("%H:%M") for s in cme.sessions(date(2024, 3, 4), date(2024, 3, 15))}
+    week = (date(2024, 3, 4), date(2024, 3, 15))
+    cme_opens = {s.trade_date: to_datetime(s.open).strftime("%H:%M") for s in cme.sessions(*week)}
     assert cme_opens[date(2024, 3, 8)] == "23:00"  # Thu 17:00 CST
     assert cme_opens[date(2024, 3, 11)] == "22:00"  # Sun 17:00 CDT (DST began 2024-03-10)
-    tk_opens = {to_datetime(s.open).strftime("%H:%M") for s in xtks.sessions(date(2024, 3, 4), date(2024, 3, 15))}
+    tk_opens = {to_datetime(s.open).strftime("%H:%M") for s in xtks.sessions(*week)}
     assert tk_opens == {"00:00"}
     # The same UTC instant, 22:30, is maintenance before the change and trading after it.
     utc = ZoneInfo("UTC")
