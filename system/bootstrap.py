@@ -15,6 +15,8 @@ import msgspec
 
 from system.clock import Clock
 from system.engine import Instrument, ListInstrument, MatchingEngine, Phase
+from system.eventlog.codec import canonical
+from system.eventlog.records import Event
 from system.eventlog.store import EventStore
 from system.runtime import Component, Outcome, Projection, Runtime, RunStarted, manifest
 from system.runtime.manifest import config_hash
@@ -34,6 +36,20 @@ class SystemConfig(msgspec.Struct, frozen=True, kw_only=True):
     pricing: Any = None
     snapshot_every: int = 0
     label: str = ""
+
+
+class RunConfigured(Event, frozen=True):
+    """The run's whole ``SystemConfig`` (its canonical msgpack), logged right after ``RunStarted``
+    so a replay, re-run or rebase can rebuild exactly this system from the log alone."""
+
+    config: bytes
+
+    def stream(self) -> str:
+        return "run"
+
+    def system_config(self) -> SystemConfig:
+        """The configuration back (``risk``/``pricing`` come back as plain msgpack values)."""
+        return msgspec.msgpack.decode(self.config, type=SystemConfig)
 
 
 # Extra component and projection factories, registered by the risk and pricing packages so this
@@ -119,6 +135,7 @@ class TradingSystem:
         if self.store.head().seq:
             return
         self.runtime.start_run(self.manifest())
+        self.runtime.record(RunConfigured(canonical(self.config)))
         for inst in self.config.instruments:
             self.runtime.execute(ListInstrument(inst))
 
