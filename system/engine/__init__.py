@@ -3,6 +3,8 @@
 Everything public is importable from here: ``from system.engine import MatchingEngine, SubmitOrder``.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from system.engine.commands import (
     CancelAllOrders,
     CancelOrder,
@@ -56,6 +58,29 @@ from system.engine.refdata import (
 )
 from system.engine.views import BookView, LevelView, OrderView
 
+if TYPE_CHECKING:
+    from system.engine.marketdata import (
+        DepthSnapshot,
+        LevelUpdate,
+        MarketData,
+        OrderUpdate,
+        QuoteUpdate,
+        TradePrint,
+    )
+
+# Market data loads on first use: it registers itself with system.bootstrap, which imports this
+# package, so importing it here would be circular.
+_MARKETDATA = {"DepthSnapshot", "LevelUpdate", "MarketData", "OrderUpdate", "QuoteUpdate", "TradePrint"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MARKETDATA:
+        from system.engine import marketdata
+
+        return getattr(marketdata, name)
+    raise AttributeError(f"module 'system.engine' has no attribute {name!r}")
+
+
 __all__ = [
     "AuctionUncrossed",
     "BandAction",
@@ -64,6 +89,7 @@ __all__ = [
     "CancelOrder",
     "CancelReason",
     "ChangePhase",
+    "DepthSnapshot",
     "ExpireDue",
     "ExpireReason",
     "FxRateSet",
@@ -72,8 +98,10 @@ __all__ = [
     "InstrumentHalted",
     "InstrumentListed",
     "InstrumentResumed",
+    "LevelUpdate",
     "LevelView",
     "ListInstrument",
+    "MarketData",
     "MatchingEngine",
     "OrderAccepted",
     "OrderCancelled",
@@ -82,11 +110,13 @@ __all__ = [
     "OrderRejected",
     "OrderReplaced",
     "OrderType",
+    "OrderUpdate",
     "OrderView",
     "Phase",
     "PhaseChanged",
     "PriceBand",
     "PriceLimits",
+    "QuoteUpdate",
     "ReferencePriceSet",
     "RejectReason",
     "ReplaceOrder",
@@ -97,6 +127,7 @@ __all__ = [
     "SubmitOrder",
     "TimeInForce",
     "TradeExecuted",
+    "TradePrint",
     "limit_width",
     "notional",
     "price_to_decimal",

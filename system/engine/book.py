@@ -161,6 +161,7 @@ class Book:
         "ato",
         "band_window",
         "bids",
+        "fixed_tick",
         "halt_until",
         "hi_limit",
         "id",
@@ -179,6 +180,7 @@ class Book:
         self.inst = inst
         self.id = inst.id
         self.venue = inst.venue
+        self.fixed_tick = inst.tick_table[0][1] if len(inst.tick_table) == 1 else 0  # 0: tiered
         self.bids = SideBook(True)
         self.asks = SideBook(False)
         self.phase = phase

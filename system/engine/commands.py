@@ -1,5 +1,6 @@
 """Commands the matching engine handles. Prices and quantities are int instrument units
-(convert at the edge with ``system.engine.refdata``). ``ChangePhase`` lives in ``phases``."""
+(convert at the edge with ``system.engine.refdata``). ``ChangePhase`` lives in ``phases``.
+Like the events, commands are ``gc=False`` (acyclic by construction)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from system.engine.refdata import Instrument
 from system.eventlog.records import Command
 
 
-class ListInstrument(Command, frozen=True):
+class ListInstrument(Command, frozen=True, gc=False):
     instrument: Instrument
 
     def stream(self) -> str:
         return f"input/refdata/{self.instrument.id}"
 
 
-class SubmitOrder(Command, frozen=True):
+class SubmitOrder(Command, frozen=True, gc=False):
     account: str
     client_order_id: str
     instrument: str
@@ -35,7 +36,7 @@ class SubmitOrder(Command, frozen=True):
         return f"input/book/{self.instrument}"
 
 
-class CancelOrder(Command, frozen=True):
+class CancelOrder(Command, frozen=True, gc=False):
     """Cancel by ``order_id``, or by ``client_order_id`` when order_id is None."""
 
     account: str
@@ -47,7 +48,7 @@ class CancelOrder(Command, frozen=True):
         return f"input/book/{self.instrument}"
 
 
-class ReplaceOrder(Command, frozen=True):
+class ReplaceOrder(Command, frozen=True, gc=False):
     """Change a resting order's price and/or total quantity (FIX OrderQty: filled + open).
 
     Reducing the quantity keeps time priority; a price change or a larger quantity loses it.
@@ -64,7 +65,7 @@ class ReplaceOrder(Command, frozen=True):
         return f"input/book/{self.instrument}"
 
 
-class SetReferencePrice(Command, frozen=True):
+class SetReferencePrice(Command, frozen=True, gc=False):
     """The base of daily limits and the auction's reference price (e.g. yesterday's close)."""
 
     instrument: str
@@ -74,7 +75,7 @@ class SetReferencePrice(Command, frozen=True):
         return f"input/book/{self.instrument}"
 
 
-class ExpireDue(Command, frozen=True):
+class ExpireDue(Command, frozen=True, gc=False):
     """Expire GTD orders due at ``ctx.now`` and resume band halts whose time is up.
 
     Whoever drives the clock schedules it at ``engine.next_expiry()``.
@@ -84,7 +85,7 @@ class ExpireDue(Command, frozen=True):
         return "input/engine"
 
 
-class CancelAllOrders(Command, frozen=True):
+class CancelAllOrders(Command, frozen=True, gc=False):
     """Cancel every open order of ``account`` (on ``instrument`` only, if given): the kill switch."""
 
     account: str

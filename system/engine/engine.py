@@ -224,11 +224,49 @@ class MatchingEngine(EngineState):
                 ctx, "SubmitOrder", cmd.instrument, account, cid, R.UNKNOWN_INSTRUMENT,
                 f"unknown instrument {cmd.instrument}", "instrument", cmd.instrument,
             )  # fmt: skip
+        otype, tif, price, qty = cmd.order_type, cmd.tif, cmd.price, cmd.qty
+        inst = book.inst
+        ids = self.client_ids.get(account)
+        if (  # the common case, checked inline: a plain DAY/GTC limit order in continuous trading
+            otype is LIMIT
+            and (tif is TimeInForce.DAY or tif is TimeInForce.GTC)
+            and book.phase is CONTINUOUS
+            and price is not None
+            and price > 0
+            and book.fixed_tick
+            and price % book.fixed_tick == 0
+            and price >= book.lo_limit
+            and (book.hi_limit is None or price <= book.hi_limit)
+            and inst.price_band is None
+            and qty > 0
+            and qty % inst.lot_size == 0
+            and qty >= inst.min_qty
+            and (not inst.max_qty or qty <= inst.max_qty)
+            and not cmd.post_only
+            and not cmd.display_qty
+            and cmd.stop_price is None
+            and cmd.expire_time is None
+            and (ids is None or cid not in ids)
+        ):
+            oid = self.next_order_id
+            ctx.emit(
+                OrderAccepted(
+                    oid, book.id, account, cid, cmd.side, qty, otype, price, None, tif, None, False, 0,
+                    cmd.stp, cmd.cross_currency, ctx.now,
+                )
+            )  # fmt: skip
+            if not cmd.cross_currency:
+                # A stale heap top is never better than the true best, so this cannot miss a cross.
+                heap = (book.asks if cmd.side is BUY else book.bids).heap
+                if not heap or (heap[0] > price if cmd.side is BUY else -heap[0] < price):
+                    return True
+            o = self.orders[oid]
+            self._finish(book, o, self._match(book, o, ctx), ctx)
+            return True
         bad = self._order_problem(book, cmd, ctx.now)
         if bad is not None:
             return self._reject(ctx, "SubmitOrder", book.id, account, cid, *bad)
         oid = self.next_order_id
-        otype, tif = cmd.order_type, cmd.tif
         if tif is TimeInForce.FOK and not self._fok_fillable(book, cmd, ctx.now):
             ctx.emit(self._accepted(oid, cmd, ctx.now))
             self._cancel(ctx, self.orders[oid], CancelReason.FOK_UNFILLED)
@@ -765,14 +803,47 @@ class MatchingEngine(EngineState):
         emit = ctx.emit
         now = ctx.now
         inst_id = book.id
-        bids, asks = book.bids, book.asks
+        # No order enters during the uncross, so each side's executable levels are fixed up front.
+        queues = []
+        for side in (book.bids, book.asks):
+            lvls = [
+                lv for lv in side.sorted_levels() if (lv.price >= price if side.is_bid else lv.price <= price)
+            ]
+            queues.append((side.market, lvls))
+        (bm, blv), (sm, slv) = queues
+        bi = si = 0
+        b = s = None
         left = qty
         while left > 0:
-            b = _auction_head(bids, price)
-            s = _auction_head(asks, price)
-            if b is None or s is None:  # cannot happen when qty came from the same book
-                break
-            q = min(b.leaves, s.leaves, left)
+            if b is None:
+                while bm and not bm[0].live:
+                    bm.popleft()
+                if bm:
+                    b = bm[0]
+                else:
+                    while bi < len(blv) and not blv[bi].count:
+                        bi += 1
+                    if bi == len(blv):
+                        break  # cannot happen when qty came from this book
+                    b = blv[bi].queue[0]
+                    if not b.live:
+                        b = blv[bi].head()
+            if s is None:
+                while sm and not sm[0].live:
+                    sm.popleft()
+                if sm:
+                    s = sm[0]
+                else:
+                    while si < len(slv) and not slv[si].count:
+                        si += 1
+                    if si == len(slv):
+                        break
+                    s = slv[si].queue[0]
+                    if not s.live:
+                        s = slv[si].head()
+            q = b.leaves if b.leaves < s.leaves else s.leaves
+            if left < q:
+                q = left
             emit(
                 TradeExecuted(
                     self.next_trade_id,
@@ -790,19 +861,13 @@ class MatchingEngine(EngineState):
                 )
             )
             left -= q
-            for o in (b, s):
-                if o.leaves and o.display and o.visible == 0 and o.where == LEVEL:
-                    emit(IcebergReplenished(o.id, inst_id, min(o.display, o.leaves)))
-
-
-def _auction_head(side: SideBook, price: int) -> Order | None:
-    """The next order of ``side`` to fill in an uncross at ``price``."""
-    m = side.market
-    while m:
-        if m[0].live:
-            return m[0]
-        m.popleft()
-    p = side.best()
-    if p is None or (p < price if side.is_bid else p > price):
-        return None
-    return side.levels[p].head()
+            if b.leaves == 0:
+                b = None
+            elif b.display and b.visible == 0 and b.where == LEVEL:
+                emit(IcebergReplenished(b.id, inst_id, min(b.display, b.leaves)))
+                b = None
+            if s.leaves == 0:
+                s = None
+            elif s.display and s.visible == 0 and s.where == LEVEL:
+                emit(IcebergReplenished(s.id, inst_id, min(s.display, s.leaves)))
+                s = None

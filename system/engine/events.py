@@ -2,6 +2,9 @@
 
 Streams: ``book/<instrument>`` for order, trade, auction, halt and reference-price events;
 ``refdata/<instrument>`` for listings; ``fx/<base>/<quote>`` for FX rates.
+
+Records are ``gc=False``: frozen and holding only scalars, strings and tuples, they cannot form
+reference cycles, and keeping millions of them out of the cycle collector cuts its pauses.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ from system.engine.refdata import Instrument
 from system.eventlog.records import Event
 
 
-class InstrumentListed(Event, frozen=True):
+class InstrumentListed(Event, frozen=True, gc=False):
     instrument: Instrument
 
     def stream(self) -> str:
         return f"refdata/{self.instrument.id}"
 
 
-class OrderAccepted(Event, frozen=True):
+class OrderAccepted(Event, frozen=True, gc=False):
     """The full order as accepted; ``order_id`` comes from the engine's folded counter."""
 
     order_id: int
@@ -51,7 +54,7 @@ class OrderAccepted(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class OrderRejected(Event, frozen=True):
+class OrderRejected(Event, frozen=True, gc=False):
     """A command refused: nothing changed. ``field``/``value`` name what was wrong."""
 
     command: str  # "SubmitOrder", "CancelOrder", ...
@@ -68,7 +71,7 @@ class OrderRejected(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class TradeExecuted(Event, frozen=True):
+class TradeExecuted(Event, frozen=True, gc=False):
     """One fill at ``price`` in ``instrument`` (the resting order's book).
 
     For a cross-currency fill, ``cross_instrument``/``cross_price`` are the aggressor's book and
@@ -99,7 +102,7 @@ class TradeExecuted(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class OrderCancelled(Event, frozen=True):
+class OrderCancelled(Event, frozen=True, gc=False):
     order_id: int
     instrument: str
     account: str
@@ -111,7 +114,7 @@ class OrderCancelled(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class OrderReduced(Event, frozen=True):
+class OrderReduced(Event, frozen=True, gc=False):
     """Open quantity taken away without a trade (STP DECREMENT); ``leaves`` is what stays open."""
 
     order_id: int
@@ -125,7 +128,7 @@ class OrderReduced(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class OrderReplaced(Event, frozen=True):
+class OrderReplaced(Event, frozen=True, gc=False):
     order_id: int
     instrument: str
     account: str
@@ -139,7 +142,7 @@ class OrderReplaced(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class OrderExpired(Event, frozen=True):
+class OrderExpired(Event, frozen=True, gc=False):
     order_id: int
     instrument: str
     account: str
@@ -151,7 +154,7 @@ class OrderExpired(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class StopTriggered(Event, frozen=True):
+class StopTriggered(Event, frozen=True, gc=False):
     """A stop's condition met: it enters the book as a market (STOP) or limit (STOP_LIMIT) order."""
 
     order_id: int
@@ -162,7 +165,7 @@ class StopTriggered(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class IcebergReplenished(Event, frozen=True):
+class IcebergReplenished(Event, frozen=True, gc=False):
     """An iceberg's shown part ran out: ``display`` more is shown at the back of its level."""
 
     order_id: int
@@ -173,7 +176,7 @@ class IcebergReplenished(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class AuctionUncrossed(Event, frozen=True):
+class AuctionUncrossed(Event, frozen=True, gc=False):
     """A call auction ended. ``qty`` 0 means nothing crossed (``price`` then None)."""
 
     instrument: str
@@ -187,7 +190,7 @@ class AuctionUncrossed(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class InstrumentHalted(Event, frozen=True):
+class InstrumentHalted(Event, frozen=True, gc=False):
     instrument: str
     reason: str
     until: int  # ns; ExpireDue at or after it resumes the instrument
@@ -198,7 +201,7 @@ class InstrumentHalted(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class InstrumentResumed(Event, frozen=True):
+class InstrumentResumed(Event, frozen=True, gc=False):
     instrument: str
     phase: Phase  # the phase it resumes into (the venue's)
 
@@ -206,7 +209,7 @@ class InstrumentResumed(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class ReferencePriceSet(Event, frozen=True):
+class ReferencePriceSet(Event, frozen=True, gc=False):
     instrument: str
     price: int
 
@@ -214,7 +217,7 @@ class ReferencePriceSet(Event, frozen=True):
         return f"book/{self.instrument}"
 
 
-class FxRateSet(Event, frozen=True):
+class FxRateSet(Event, frozen=True, gc=False):
     """1 ``base`` = ``mantissa * 10**exponent`` ``quote``. Pricing emits it; the engine folds it."""
 
     base: str

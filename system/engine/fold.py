@@ -7,6 +7,7 @@ emit; the same events folded into a fresh engine rebuild the identical state.
 from __future__ import annotations
 
 from heapq import heappush
+from typing import Any
 
 from system.engine.book import LEVEL, MARKET_Q, NOWHERE, PARKED, STOP, Book, Level, Order
 from system.engine.events import (
@@ -105,11 +106,14 @@ class EngineState(Component):
         else:
             ids[ev.client_order_id] = oid
         tif = ev.tif
+        otype = ev.order_type
+        if otype is OrderType.LIMIT and (tif is TimeInForce.DAY or tif is TimeInForce.GTC):
+            self._rest(book, o)  # the common case first
+            return
         if tif is TimeInForce.GTD and ev.expire_time is not None:
             heappush(self.gtd, (ev.expire_time, oid))
         elif tif is TimeInForce.ATO:
             book.ato[oid] = o
-        otype = ev.order_type
         if otype is OrderType.STOP or otype is OrderType.STOP_LIMIT:
             self._park_stop(book, o)
         elif tif is TimeInForce.ATC and book.phase is not Phase.CLOSING_AUCTION:
@@ -194,19 +198,34 @@ class EngineState(Component):
         for oid in (ev.buy_order_id, ev.sell_order_id):
             o = orders[oid]
             leaves = o.leaves - q
+            where = o.where
+            if leaves == 0:  # filled: the common case for the resting side, inlined
+                del orders[oid]
+                if where == LEVEL:
+                    lvl: Any = o.level
+                    lvl.qty -= q
+                    lvl.shown -= o.visible
+                    lvl.count -= 1
+                    if lvl.count == 0:
+                        bk = o.book
+                        del (bk.bids if o.is_buy else bk.asks).levels[lvl.price]
+                    o.level = None
+                o.live = False
+                o.leaves = o.visible = 0
+                o.where = NOWHERE
+                if o.tif is TimeInForce.ATO:
+                    o.book.ato.pop(oid, None)
+                continue
             if oid == aggressor:
                 vis = o.visible if o.visible < leaves else leaves
             else:
                 vis = o.visible - q if o.visible > q else 0
-            if o.where == LEVEL:
+            if where == LEVEL:
                 lvl = o.level
-                assert lvl is not None
                 lvl.qty -= q
                 lvl.shown += vis - o.visible
             o.leaves = leaves
             o.visible = vis
-            if leaves == 0:
-                self._remove(o)  # the level's totals are already down by q
         book = self.books[ev.instrument]
         book.last_price = ev.price
         band = book.inst.price_band
