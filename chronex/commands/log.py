@@ -136,7 +136,8 @@ def show(
             " ".join(f"{k}={v}" for k, v in payload.items()) if isinstance(payload, dict) else str(payload)
         )
         table.add_row(str(e["seq"]), iso(e["valid_time"], tz), e["stream"], e["type"], text)
-    out.print(table)
+    # Piped to a file or a test, rich assumes 80 columns and folds cells; wide rows read better.
+    (out if out.is_terminal else Console(highlight=False, width=200)).print(table)
 
 
 @log_app.command("verify")

@@ -16,6 +16,7 @@ from system.eventlog.store import (
     NewEvent,
     RawEntry,
     Snapshot,
+    replay_checked,
 )
 
 
@@ -71,6 +72,16 @@ class MemoryEventStore(EventStore):
         for ev in self.read(from_seq):
             if ev.valid_time <= valid_time:
                 yield ev
+
+    def replay(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[LoggedEvent]:
+        if self._tampered is not None:
+            return super().replay(from_seq, to_seq)
+        logged, bodies = self._logged, self._bodies
+        start = max(from_seq, 1)
+        stop = len(logged) if to_seq is None else min(to_seq, len(logged))
+        prev = logged[start - 2].hash if 1 < start <= len(logged) + 1 else GENESIS_HASH
+        rows = ((bodies[i], logged[i].hash) for i in range(start - 1, stop))
+        return replay_checked(rows, prev, start)
 
     def read_raw(self, from_seq: int = 1) -> Iterator[RawEntry]:
         if self._tampered is not None:

@@ -28,8 +28,9 @@ from system.eventlog import (
     verify,
 )
 from system.eventlog.codec import chain_hash
+from system.eventlog.sqlite import SQLiteEventStore
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", "sqlite", "sqlite-stream-index"]
 
 
 class ContractTick(Event, frozen=True):
@@ -66,8 +67,11 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
                 memory[name] = open_log("memory://", clk)
             store = memory[name]
             store.clock = clk
-        else:
+        elif request.param == "sqlite":
             store = open_log(tmp_path / f"{name}.db", clk)
+            opened.append(store)
+        else:
+            store = SQLiteEventStore(tmp_path / f"{name}.db", clk, stream_index=True)
             opened.append(store)
         return store
 
