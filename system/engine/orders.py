@@ -76,6 +76,17 @@ class RejectReason(StrEnum):
     WRONG_PHASE = "WRONG_PHASE"
     NO_CHANGE = "NO_CHANGE"
     INVALID_FX_RATE = "INVALID_FX_RATE"
+    # Pre-trade risk (system/risk): the limit that failed is named in the rejection's text and field.
+    RISK_KILL_SWITCH = "RISK_KILL_SWITCH"
+    RISK_MAX_ORDER_QTY = "RISK_MAX_ORDER_QTY"
+    RISK_MAX_NOTIONAL = "RISK_MAX_NOTIONAL"
+    RISK_PRICE_COLLAR = "RISK_PRICE_COLLAR"
+    RISK_MAX_OPEN_ORDERS = "RISK_MAX_OPEN_ORDERS"
+    RISK_MAX_ORDER_RATE = "RISK_MAX_ORDER_RATE"
+    RISK_POSITION_LIMIT = "RISK_POSITION_LIMIT"
+    RISK_BUYING_POWER = "RISK_BUYING_POWER"
+    RISK_NO_PRICE = "RISK_NO_PRICE"  # a market order with no mark, last trade or reference to value it
+    RISK_NO_FX_RATE = "RISK_NO_FX_RATE"  # no FX rate to value the order in the account's currency
 
 
 class CancelReason(StrEnum):

@@ -65,6 +65,11 @@ class Context:
         """Run a follow-up command inside this one (for example, cancels on a kill switch)."""
         self._runtime._dispatch(command, self)
 
+    def component(self, kind: type[Any]) -> Any:
+        """The runtime's component of ``kind``, to read (never change) its state: pricing reads
+        the matching engine's books for mid marks."""
+        return self._runtime.component(kind)
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
