@@ -56,7 +56,9 @@ class BenchContext:
         self._apply[type(event)](event)
 
 
-def new_engine(instruments: list[Instrument], phase: Phase = Phase.CONTINUOUS) -> tuple[MatchingEngine, BenchContext, Callable[[Any], Any]]:
+def new_engine(
+    instruments: list[Instrument], phase: Phase = Phase.CONTINUOUS
+) -> tuple[MatchingEngine, BenchContext, Callable[[Any], Any]]:
     eng = MatchingEngine(tuple(instruments), default_phase=phase)
     ctx = BenchContext(eng)
     table = {t: fns[0] for t, fns in eng.handlers().items()}
@@ -140,13 +142,13 @@ class RefBook:
 
 
 # -- workload generation ---------------------------------------------------------------------------
-def generate(n: int, n_instruments: int, seed: int) -> tuple[list[Any], list[str], list[str], dict[str, RefBook]]:
+def generate(
+    n: int, n_instruments: int, seed: int
+) -> tuple[list[Any], list[str], list[str], dict[str, RefBook]]:
     rng = random.Random(seed)
     insts = [instrument(i).id for i in range(n_instruments)]
-    if n_instruments == 1:
-        weights = [1.0]
-    else:
-        weights = sorted((rng.paretovariate(1.16) for _ in insts), reverse=True)
+    # Pareto-weighted activity: a few instruments take most of the flow.
+    weights = [1.0] if n_instruments == 1 else sorted((rng.paretovariate(1.16) for _ in insts), reverse=True)
     refs = {i: RefBook() for i in insts}
     cmds: list[Any] = []
     kinds: list[str] = []
@@ -195,7 +197,10 @@ def check(eng: MatchingEngine, refs: dict[str, RefBook], traded: int) -> None:
     total = 0
     for inst, ref in refs.items():
         view = eng.book(inst, orders=False)
-        got = ([(lv.price, lv.qty, lv.count) for lv in view.bids], [(lv.price, lv.qty, lv.count) for lv in view.asks])
+        got = (
+            [(lv.price, lv.qty, lv.count) for lv in view.bids],
+            [(lv.price, lv.qty, lv.count) for lv in view.asks],
+        )
         if got != ref.levels():
             raise SystemExit(f"final book of {inst} differs from the reference book")
         total += ref.traded
@@ -248,7 +253,7 @@ def run_throughput(cmds: list[Any], insts: list[str], refs: dict[str, RefBook]) 
 
 
 def run_latency(cmds: list[Any], kinds: list[str], insts: list[str]) -> dict[str, list[int]]:
-    eng, ctx, run = new_engine([instrument(i) for i in range(len(insts))])
+    _, _, run = new_engine([instrument(i) for i in range(len(insts))])
     gc.collect()
     gc.freeze()
     lat: dict[str, list[int]] = {"add": [], "cancel": [], "cross": []}
@@ -274,7 +279,16 @@ def auction_workload(n: int, seed: int) -> tuple[list[SubmitOrder], int]:
         is_buy = i % 2 == 0
         # Bids centred above asks, so part of each side crosses.
         price = int(rng.gauss(10_010 if is_buy else 9_990, 25))
-        cmds.append(SubmitOrder("acct", f"a{i}", inst, Side.BUY if is_buy else Side.SELL, rng.randint(1, 10) * LOT, price=price))
+        cmds.append(
+            SubmitOrder(
+                "acct",
+                f"a{i}",
+                inst,
+                Side.BUY if is_buy else Side.SELL,
+                rng.randint(1, 10) * LOT,
+                price=price,
+            )
+        )
     bids: dict[int, int] = {}
     asks: dict[int, int] = {}
     for c in cmds:
@@ -365,10 +379,15 @@ def main() -> None:
             rss["C"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     for name in work:
-        print(f"\nworkload {name}: {n:,} commands, {'1 instrument' if name == 'A' else '100 instruments'}"
-              " (reference final book: match)")
-        print(f"  throughput  {statistics.median(thr[name]):>12,.0f} commands/s   (rounds: "
-              + ", ".join(f"{x:,.0f}" for x in thr[name]) + ")")
+        print(
+            f"\nworkload {name}: {n:,} commands, {'1 instrument' if name == 'A' else '100 instruments'}"
+            " (reference final book: match)"
+        )
+        print(
+            f"  throughput  {statistics.median(thr[name]):>12,.0f} commands/s   (rounds: "
+            + ", ".join(f"{x:,.0f}" for x in thr[name])
+            + ")"
+        )
         print(f"  GC share    {statistics.median(gcs[name]) * 100:>11.1f} %   (gc.freeze after setup)")
         for kind, xs in lat[name].items():
             p50 = statistics.median(xs[0::3])
@@ -377,9 +396,15 @@ def main() -> None:
             print(f"  {kind:<7} latency  p50 {p50:6.2f} us   p99 {p99:7.2f} us   p99.9 {p999:8.2f} us")
         print(f"  peak RSS    {rss[name] / 1024:>10.0f} MB (process so far)")
     if auction is not None:
-        print(f"\nworkload C: opening uncross over {args.auction_orders:,} resting orders, "
-              f"{auction[1]:,} shares executed (volume checked)")
-        print(f"  uncross     {statistics.median(auc):>10.1f} ms   (rounds: " + ", ".join(f"{x:.1f}" for x in auc) + ")")
+        print(
+            f"\nworkload C: opening uncross over {args.auction_orders:,} resting orders, "
+            f"{auction[1]:,} shares executed (volume checked)"
+        )
+        print(
+            f"  uncross     {statistics.median(auc):>10.1f} ms   (rounds: "
+            + ", ".join(f"{x:.1f}" for x in auc)
+            + ")"
+        )
         print(f"  GC share    {statistics.median(auc_gc) * 100:>10.1f} %")
         print(f"  peak RSS    {rss['C'] / 1024:>10.0f} MB (process so far)")
 

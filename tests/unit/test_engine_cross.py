@@ -12,7 +12,10 @@ B, S = Side.BUY, Side.SELL
 def harness() -> EngineHarness:
     e = EngineHarness(
         instrument(JPY, base_currency="BTC", quote_currency="JPY", qty_increment="0.001", cross_group="BTC"),
-        instrument(USD, base_currency="BTC", quote_currency="USD", price_increment="0.01", qty_increment="0.001", cross_group="BTC"),
+        instrument(
+            USD, base_currency="BTC", quote_currency="USD", price_increment="0.01", qty_increment="0.001",
+            cross_group="BTC",
+        ),
     )  # fmt: skip
     e.fx("USD", "JPY", 150)
     e.submit("u", "usd-ask", USD, S, 5, price=6_000_000)  # 60,000.00 USD = 9,000,000 JPY
@@ -25,7 +28,7 @@ def trades(events: list[object]) -> list[TradeExecuted]:
 
 
 def test_order_allowing_cross_currency_takes_the_better_converted_price() -> None:
-    """A JPY buy that allows it fills against a USD offer worth less in JPY, recording both prices and the rate."""
+    """A JPY buy may fill against a USD offer worth less in JPY; the fill records both prices and the rate."""
     e = harness()
     (t,) = trades(e.submit("b", "1", JPY, B, 3, price=9_050_000, cross_currency=True))
     assert (t.instrument, t.price, t.qty) == (USD, 6_000_000, 3)

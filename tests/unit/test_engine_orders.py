@@ -74,7 +74,13 @@ def test_trade_records_aggressor_side_and_both_ids() -> None:
     e = h()
     e.submit("A", "1", X, B, 10, price=100)
     (t,) = of(e.submit("B", "2", X, S, 10, price=100), TradeExecuted)
-    assert (t.aggressor, t.buy_order_id, t.sell_order_id, t.buy_account, t.sell_account) == (S, 1, 2, "A", "B")
+    assert (t.aggressor, t.buy_order_id, t.sell_order_id, t.buy_account, t.sell_account) == (
+        S,
+        1,
+        2,
+        "A",
+        "B",
+    )
     assert (t.resting_order_id, t.aggressor_order_id) == (1, 2)
 
 

@@ -60,10 +60,25 @@ def test_itayose_worked_by_hand() -> None:
     assert e.book(X).crossed()  # allowed before the open
     e.do(ChangePhase("XTKS", Phase.OPENING_AUCTION))
     ev = e.do(ChangePhase("XTKS", Phase.CONTINUOUS))
-    fills = [(t.qty, t.buy_order_id, t.sell_order_id, t.price) for t in of(ev, TradeExecuted) if t.instrument == X]
-    assert fills == [(2, 1, 5, 100), (1, 1, 6, 100), (2, 2, 6, 100), (3, 2, 7, 100), (1, 3, 7, 100), (3, 3, 8, 100)]
+    fills = [
+        (t.qty, t.buy_order_id, t.sell_order_id, t.price) for t in of(ev, TradeExecuted) if t.instrument == X
+    ]
+    assert fills == [
+        (2, 1, 5, 100),
+        (1, 1, 6, 100),
+        (2, 2, 6, 100),
+        (3, 2, 7, 100),
+        (1, 3, 7, 100),
+        (3, 3, 8, 100),
+    ]
     (u,) = [a for a in of(ev, AuctionUncrossed) if a.instrument == X]
-    assert (u.price, u.qty, u.imbalance_side, u.imbalance_qty, u.phase) == (100, 12, S, 2, Phase.OPENING_AUCTION)
+    assert (u.price, u.qty, u.imbalance_side, u.imbalance_qty, u.phase) == (
+        100,
+        12,
+        S,
+        2,
+        Phase.OPENING_AUCTION,
+    )
     book = e.book(X)
     assert [(lv.price, lv.qty) for lv in book.bids] == [(99, 6)]
     assert [(lv.price, lv.qty) for lv in book.asks] == [(100, 2), (102, 6)]
@@ -123,7 +138,9 @@ def test_unfilled_market_orders_are_cancelled_after_the_auction() -> None:
     e.do(ChangePhase("XTKS", Phase.OPENING_AUCTION))
     ev = e.do(ChangePhase("XTKS", Phase.CONTINUOUS))
     assert [(t.price, t.qty) for t in of(ev, TradeExecuted)] == [(100, 4)]
-    assert [(c.order_id, c.qty, c.reason) for c in of(ev, OrderCancelled)] == [(1, 6, CancelReason.MARKET_REMAINDER)]
+    assert [(c.order_id, c.qty, c.reason) for c in of(ev, OrderCancelled)] == [
+        (1, 6, CancelReason.MARKET_REMAINDER)
+    ]
 
 
 def test_at_the_open_order_that_does_not_trade_expires() -> None:
@@ -173,7 +190,10 @@ def test_day_orders_expire_at_the_close_and_gtc_orders_stay() -> None:
     e.submit("A", "gtc", X, B, 10, price=98, tif=TimeInForce.GTC)
     e.submit("A", "stop", X, S, 10, order_type=OrderType.STOP, stop_price=90)
     ev = e.do(ChangePhase("XTKS", Phase.CLOSED))
-    assert [(x.order_id, x.reason) for x in of(ev, OrderExpired)] == [(1, ExpireReason.DAY), (3, ExpireReason.DAY)]
+    assert [(x.order_id, x.reason) for x in of(ev, OrderExpired)] == [
+        (1, ExpireReason.DAY),
+        (3, ExpireReason.DAY),
+    ]
     assert [o.order_id for o in e.engine.open_orders()] == [2]
 
 

@@ -20,8 +20,8 @@ from system.engine import (
 )
 
 TOYOTA = Instrument(
-    "XTKS:7203", "XTKS", "7203", "7203", "JPY", price_increment="0.1", tick_table=tse_tick_table("0.1", topix100=True),
-    lot_size=100,
+    "XTKS:7203", "XTKS", "7203", "7203", "JPY", price_increment="0.1",
+    tick_table=tse_tick_table("0.1", topix100=True), lot_size=100,
 )  # fmt: skip
 
 
@@ -41,9 +41,9 @@ def test_tse_topix100_ticks_follow_the_price_band() -> None:
     """TOPIX100 ticks: 0.1 up to 1,000 yen, 0.5 up to 3,000 yen, 1 yen up to 10,000 yen."""
     assert price_to_int(TOYOTA, "999.9") == 9999
     assert price_to_int(TOYOTA, "1000.0") == 10000
-    with pytest.raises(ValueError, match="tick 0.5"):
+    with pytest.raises(ValueError, match=r"tick 0\.5"):
         price_to_int(TOYOTA, "1000.1")
-    with pytest.raises(ValueError, match="tick 1.0"):
+    with pytest.raises(ValueError, match=r"tick 1\.0"):
         price_to_int(TOYOTA, "3000.5")
 
 

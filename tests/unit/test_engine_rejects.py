@@ -1,5 +1,7 @@
 """Invalid commands give OrderRejected with a reason and leave the engine's state unchanged."""
 
+# ruff: noqa: E501  (the table of cases reads best one case per line)
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,7 +33,9 @@ R = RejectReason
 
 def harness() -> EngineHarness:
     e = EngineHarness(
-        instrument(X, lot_size=100, reference_price=1000, price_limits=PriceLimits(percent_bp=1000), max_qty=10_000),
+        instrument(
+            X, lot_size=100, reference_price=1000, price_limits=PriceLimits(percent_bp=1000), max_qty=10_000
+        ),
         instrument("XTKS:6758", tick_table=((0, 1), (3000, 5))),
     )
     e.submit("A", "rest", X, B, 100, price=1000)  # order 1
@@ -72,7 +76,9 @@ CASES: list[tuple[str, Any, RejectReason]] = [
 
 
 @pytest.mark.parametrize(("case", "command", "reason"), CASES, ids=[c[0] for c in CASES])
-def test_invalid_command_is_rejected_and_changes_nothing(case: str, command: Any, reason: RejectReason) -> None:
+def test_invalid_command_is_rejected_and_changes_nothing(
+    case: str, command: Any, reason: RejectReason
+) -> None:
     """Each invalid command yields one OrderRejected with its reason; the state is untouched."""
     e = harness()
     before = e.engine.snapshot_state()
