@@ -1,0 +1,150 @@
+"""The in-process driver: the scenario's system is a ``sim.world.World`` in this process, its log a
+SQLite file in the scenario's own directory (or memory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sim.clock.scheduler import SessionScheduler
+from sim.world import World
+from steps.drivers.base import BookPoint, Driver, Reply, Setup
+from system.bootstrap import SystemConfig, build_components
+from system.engine import BookView, MatchingEngine, OrderView, Phase, PhaseChanged
+from system.eventlog import LoggedEvent
+from system.runtime import Outcome
+from system.runtime.runtime import rebuild
+
+
+class _RecordingWorld(World):
+    """A World that tells the driver about every command's outcome, including the ones its own
+    timers (sessions, expiries) execute, so the book's history is complete."""
+
+    def __init__(self, driver: InProcessDriver, config: SystemConfig, **kw: Any) -> None:
+        self._driver = driver
+        super().__init__(config, **kw)
+
+    def execute(self, command: Any, **kw: Any) -> Outcome:
+        out = super().execute(command, **kw)
+        self._driver._observe(out)
+        return out
+
+
+class InProcessDriver(Driver):
+    name = "inprocess"
+
+    def __init__(self) -> None:
+        self._world: World | None = None
+        self._setup: Setup | None = None
+        self._history: dict[str, list[BookPoint]] = {}
+        self._extra: list[SessionScheduler] = []
+        self._events: list[LoggedEvent] = []
+
+    @property
+    def w(self) -> World:
+        assert self._world is not None, "driver not started"
+        return self._world
+
+    def start(self, setup: Setup) -> None:
+        self._setup = setup
+        config = SystemConfig(
+            seed=setup.seed,
+            instruments=tuple(setup.instruments),
+            venues=tuple(setup.venues),
+            risk=setup.risk,
+            pricing=setup.pricing,
+            label=setup.label,
+        )
+        log = str(setup.log) if setup.log is not None else "memory://"
+        self._world = _RecordingWorld(self, config, start_ns=setup.start_ns, log=log)
+        for inst in setup.instruments:
+            self._history.setdefault(inst.id, [])
+
+    def _observe(self, out: Outcome) -> None:
+        if not out.events:
+            return
+        touched: list[str] = []
+        eng: MatchingEngine = self.w.engine
+        for ev in out.events:
+            rec = ev.record
+            if isinstance(rec, PhaseChanged) and rec.instrument is None:
+                ids = [i for i in eng.instrument_ids() if eng.books[i].inst.venue == rec.venue]
+            elif ev.stream.startswith("book/"):
+                ids = [ev.stream[5:]]
+            else:
+                continue
+            touched.extend(i for i in ids if i not in touched)
+        last = out.events[-1]
+        for i in touched:
+            if eng.has_instrument(i):
+                self._history.setdefault(i, []).append(BookPoint(last.seq, last.valid_time, eng.book(i)))
+
+    def execute(self, command: Any) -> Reply:
+        return Reply(list(self.w.execute(command).events))
+
+    def add_venue(self, venue: str) -> None:
+        sched = SessionScheduler(self.w.clock, self.w, [venue])
+        sched.start()
+        self._extra.append(sched)
+
+    def book(self, instrument: str) -> BookView:
+        return self.w.engine.book(instrument)  # type: ignore[no-any-return]
+
+    def phase(self, instrument: str) -> Phase:
+        return self.w.engine.phase(instrument)  # type: ignore[no-any-return]
+
+    def order(self, order_id: int) -> OrderView | None:
+        return self.w.engine.order(order_id)  # type: ignore[no-any-return]
+
+    def open_orders(self, account: str | None = None, instrument: str | None = None) -> list[OrderView]:
+        return self.w.engine.open_orders(account, instrument)  # type: ignore[no-any-return]
+
+    def events(self, from_seq: int = 1) -> list[LoggedEvent]:
+        self.w.runtime.flush()
+        have = self._events[-1].seq if self._events else 0
+        if self.w.store.head().seq > have:
+            self._events.extend(self.w.store.read(have + 1))
+        return self._events[from_seq - 1 :] if from_seq > 1 else list(self._events)
+
+    def book_history(self, instrument: str) -> list[BookPoint]:
+        return list(self._history.get(instrument, []))
+
+    def now(self) -> int:
+        return self.w.now()
+
+    def run_until(self, t_ns: int) -> None:
+        self.w.run_until(t_ns)
+
+    def advance(self, delta_ns: int) -> None:
+        self.w.advance(delta_ns)
+
+    def replay_book(self, instrument: str, as_of_ns: int) -> BookView:
+        """Fold a fresh engine over the log up to the last entry valid at ``as_of_ns``."""
+        self.w.runtime.flush()
+        to_seq = 0
+        for ev in self.w.store.read_until(as_of_ns):
+            to_seq = ev.seq
+        config = self.w.config
+        comps = rebuild(self.w.store, lambda: build_components(config), to_seq)
+        eng = next(c for c in comps if isinstance(c, MatchingEngine))
+        return eng.book(instrument)
+
+    def component(self, kind: type[Any]) -> Any:
+        return self.w.system.component(kind)
+
+    def projection(self, kind: type[Any]) -> Any:
+        return self.w.system.projection(kind)
+
+    def world(self) -> Any:
+        return self.w
+
+    def log_path(self) -> Path | None:
+        s = self._setup
+        return None if s is None else s.log
+
+    def close(self) -> None:
+        if self._world is not None:
+            for s in self._extra:
+                s.stop()
+            self._world.close()
+            self._world = None

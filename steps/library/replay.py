@@ -1,0 +1,76 @@
+"""Steps that replay the scenario's log to a past instant and compare with what was live then."""
+
+from __future__ import annotations
+
+from steps import values as V
+from steps.context import Scenario
+from steps.errors import StepInputError
+from steps.library.book import check_book
+from steps.registry import then, when
+from steps.tables import Table, diff
+from system.engine import BookView
+
+
+@when("the day is replayed to {t:Time}", "When the day is replayed to 10:30 Asia/Tokyo")
+def replay_to(ctx: Scenario, t: str) -> None:
+    """Rebuild every book from the log as of that instant (valid time), with fresh components."""
+    at = ctx.instant(t)
+    drv = ctx.system()
+    if at > drv.now():
+        raise StepInputError(f"{t!r} is after the clock ({V.local(drv.now(), ctx.zone())}): nothing to replay yet")
+    ctx.replayed = {i: drv.replay_book(i, at) for i in ctx.instruments}
+    ctx.replayed_at = at
+
+
+def _replayed(ctx: Scenario, ref: str | None) -> tuple[str, BookView]:
+    if ctx.replayed_at is None:
+        raise StepInputError("nothing has been replayed yet (add 'When the day is replayed to 10:30')")
+    inst = ctx.inst(ref)
+    return inst.id, ctx.replayed[inst.id]
+
+
+def live_book_at(ctx: Scenario, instrument: str, at: int) -> BookView:
+    """The book as it was live at ``at``: after the last change at or before it."""
+    history = [p for p in ctx.system().book_history(instrument) if p.time <= at]
+    if not history:
+        raise StepInputError(f"the {instrument} book had not changed yet at {V.local(at, ctx.zone())}")
+    return history[-1].book
+
+
+def _rows(view: BookView) -> list[dict[str, str]]:
+    rows = []
+    for side, levels in (("BUY", view.bids), ("SELL", view.asks)):
+        for lvl in levels:
+            for o in lvl.orders:
+                rows.append({"side": side, "price": str(lvl.price), "order": str(o.order_id), "leaves": str(o.leaves),
+                             "visible": str(o.visible)})  # fmt: skip
+    rows.append({"side": "phase", "price": str(view.phase), "order": "", "leaves": "", "visible": ""})
+    rows.append({"side": "last", "price": str(view.last_price), "order": "", "leaves": "", "visible": ""})
+    return rows
+
+
+@then("the replayed book equals the book at {t:Time}", "Then the replayed book equals the book at 10:30")
+def replayed_equals_live(ctx: Scenario, t: str) -> None:
+    """For every instrument, the replayed book (order by order, phase, last price) equals the one
+    that was live at that instant."""
+    at = ctx.instant(t)
+    for instrument in ctx.instruments:
+        _, got = _replayed(ctx, instrument)
+        want = live_book_at(ctx, instrument, at)
+        problem = diff(f"The replayed {instrument} book differs from the live one at {t}",
+                       ["side", "price", "order", "leaves", "visible"], _rows(want), _rows(got))  # fmt: skip
+        assert problem is None, problem
+
+
+@then("the replayed {ref:Ref} book is:", "Then the replayed XTKS:7203 book is:\n  | bid qty | bid | ask | ask qty |")
+def replayed_book_is(ctx: Scenario, ref: str, table: Table) -> None:
+    """The replayed book, in any of the shapes of 'the ... book is:'."""
+    instrument, view = _replayed(ctx, ref)
+    check_book(ctx, view, ctx.inst(instrument), table, f"The replayed {instrument} book differs")
+
+
+@then("the {ref:Ref} book at {t:Time} was:", "Then the XTKS:7203 book at 10:30 was:\n  | bid qty | bid | ask | ask qty |")
+def book_was(ctx: Scenario, ref: str, t: str, table: Table) -> None:
+    """The book as it was live at that instant (from the book's history)."""
+    inst = ctx.inst(ref)
+    check_book(ctx, live_book_at(ctx, inst.id, ctx.instant(t)), inst, table, f"The {inst.id} book at {t} differs")

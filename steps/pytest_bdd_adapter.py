@@ -1,0 +1,132 @@
+"""Binds the step registry to pytest-bdd. Load it as a plugin (the root conftest.py does), then any
+test module calling ``pytest_bdd.scenarios(...)`` runs the features. Options: ``--driver NAME``
+(or CHRONEX_DRIVER). Scenarios tagged ``@demo_failure`` run only when ``-m`` names that tag."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pytest_bdd import given, parsers, step, then, when
+
+from steps.context import Scenario
+from steps.drivers import check_driver, driver_name
+from steps.errors import StepFailed, StepInputError
+from steps.recorder import Recorder
+from steps.registry import StepDef, load, run_step
+
+DEMO_TAGS = ("demo_failure",)
+_DECORATORS: dict[str, Callable[..., Any]] = {"given": given, "when": when, "then": then, "step": step}
+_P = inspect.Parameter
+
+
+def _bind(sd: StepDef) -> Callable[..., None]:
+    names = [n for n, _ in sd.fields]
+
+    def run(chronex_ctx: Scenario, datatable: Any = None, docstring: str | None = None, **kw: Any) -> None:
+        __tracebackhide__ = True
+        keyword, text = chronex_ctx.bag.get("step", ("step", ""))
+        try:
+            run_step(sd, chronex_ctx, keyword, text, {n: kw[n] for n in names}, datatable, docstring)
+        except StepFailed as e:
+            pytest.fail(str(e), pytrace=False)
+
+    params = [_P("chronex_ctx", _P.POSITIONAL_OR_KEYWORD)]
+    params += [_P(n, _P.POSITIONAL_OR_KEYWORD) for n in names]
+    params += [_P("datatable", _P.POSITIONAL_OR_KEYWORD, default=None)]
+    params += [_P("docstring", _P.POSITIONAL_OR_KEYWORD, default=None)]
+    run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    run.__name__ = f"step_{sd.func.__name__}"
+    return run
+
+
+# Registered at import, in this module's namespace: pytest-bdd finds steps among the fixtures of
+# the plugin that defines them.
+for _sd in load():
+    _DECORATORS[_sd.keyword](parsers.re(_sd.regex.pattern))(_bind(_sd))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--driver", default=None, help="how steps reach the system: inprocess (CHRONEX_DRIVER)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        check_driver(driver_name(config.getoption("--driver", None)))
+    except StepInputError as e:
+        raise pytest.UsageError(str(e)) from None
+    for tag in _feature_tags():
+        config.addinivalue_line("markers", f"{tag}: feature tag")
+
+
+def _feature_tags() -> list[str]:
+    """Every @tag in the shipped features, so pytest knows them as markers."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "features"
+    tags: set[str] = set()
+    for f in root.rglob("*.feature"):
+        tags.update(re.findall(r"(?<!\S)@([\w\-]+)", f.read_text(encoding="utf-8")))
+    return sorted(tags)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    expr = config.getoption("-m", "") or ""
+    if any(t in expr for t in DEMO_TAGS):
+        return
+    keep, drop = [], []
+    for it in items:
+        (drop if any(it.get_closest_marker(t) for t in DEMO_TAGS) else keep).append(it)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def chronex_ctx(request: pytest.FixtureRequest) -> Iterator[Scenario]:
+    """A fresh scenario context (fresh system, own log) per scenario."""
+    ctx = Scenario(driver_name=request.config.getoption("--driver", None))
+    yield ctx
+    rec: Recorder | None = ctx.bag.get("recorder")
+    if rec is not None:
+        rec.write(rec.finish(ctx))
+    ctx.close()
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    ctx: Scenario = request.getfixturevalue("chronex_ctx")
+    ctx.name, ctx.feature, ctx.tags = scenario.name, feature.name, tuple(sorted(scenario.tags))
+    loc = f"{feature.rel_filename}:{scenario.line_number}"
+    ctx.bag["recorder"] = Recorder(feature.name, scenario.name, sorted(scenario.tags), "pytest-bdd", loc)
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                           step_func: Any) -> None:  # fmt: skip
+    ctx: Scenario = request.getfixturevalue("chronex_ctx")
+    ctx.bag["step"] = (step.type, step.name)
+    rec: Recorder | None = ctx.bag.get("recorder")
+    if rec is not None:
+        rec.step_started(step.keyword, step.name)
+
+
+def pytest_bdd_after_step(request: pytest.FixtureRequest, **_: Any) -> None:
+    rec: Recorder | None = request.getfixturevalue("chronex_ctx").bag.get("recorder")
+    if rec is not None:
+        rec.step_ended("passed")
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseException, **_: Any) -> None:
+    rec: Recorder | None = request.getfixturevalue("chronex_ctx").bag.get("recorder")
+    if rec is not None:
+        rec.step_ended("failed", str(exception))
+
+
+def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, step: Any, **_: Any) -> None:
+    ctx: Scenario = request.getfixturevalue("chronex_ctx")
+    rec: Recorder | None = ctx.bag.get("recorder")
+    if rec is not None:
+        rec.step_started(step.keyword, step.name)
+        rec.step_ended("undefined", f"no step matches: {step.keyword} {step.name}")
