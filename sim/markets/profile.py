@@ -96,7 +96,7 @@ class VenueProfile:
             if key in (inst.id.upper(), inst.symbol.upper()):
                 return s
         raise ProfileError(
-            self.source or self.name, "instrument", ref,
+            self.name, "instrument", ref,
             f"not in profile {self.name} (known: {', '.join(self.ids)})",
         )  # fmt: skip
 
@@ -139,7 +139,7 @@ def _load(name: str) -> VenueProfile:
     if name.endswith(".toml"):
         return read_profile(Path(name))
     raise ProfileError(
-        "profiles", "venue", name,
+        "venue profiles", "venue", name,
         f"unknown venue profile (shipped: {', '.join(shipped_profiles())}; or a path to a .toml file)",
     )  # fmt: skip
 
