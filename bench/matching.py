@@ -213,10 +213,12 @@ class Traded:
 
     def __init__(self, ctx: BenchContext) -> None:
         self.qty = 0
+        self.count = 0
         inner = ctx._apply[TradeExecuted]
 
         def apply(ev: TradeExecuted) -> None:
             self.qty += ev.qty
+            self.count += 1
             inner(ev)
 
         ctx._apply[TradeExecuted] = apply
@@ -271,14 +273,15 @@ def pct(xs: list[int], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] / 1000
 
 
-def auction_workload(n: int, seed: int) -> tuple[list[SubmitOrder], int]:
+def auction_workload(n: int, seed: int, overlap: int) -> tuple[list[SubmitOrder], int]:
+    """``n`` limit orders, half bids around 10,000 + overlap, half asks around 10,000 - overlap
+    (sd 25 ticks): a larger overlap means more of the book trades in the uncross."""
     rng = random.Random(seed)
     inst = instrument(0).id
     cmds = []
     for i in range(n):
         is_buy = i % 2 == 0
-        # Bids centred above asks, so part of each side crosses.
-        price = int(rng.gauss(10_010 if is_buy else 9_990, 25))
+        price = int(rng.gauss(10_000 + overlap if is_buy else 10_000 - overlap, 25))
         cmds.append(
             SubmitOrder(
                 "acct",
@@ -310,7 +313,7 @@ def brute_max_volume(cmds: list[SubmitOrder]) -> int:
     return best
 
 
-def run_auction(cmds: list[SubmitOrder], expected: int) -> tuple[float, float]:
+def run_auction(cmds: list[SubmitOrder], expected: int) -> tuple[float, float, int]:
     eng, ctx, run = new_engine([instrument(0)], phase=Phase.PRE_OPEN)
     traded = Traded(ctx)
     for c in cmds:
@@ -329,7 +332,7 @@ def run_auction(cmds: list[SubmitOrder], expected: int) -> tuple[float, float]:
         raise SystemExit(f"uncross traded {traded.qty}, expected {expected}")
     if eng.book(instrument(0).id, orders=False).crossed():
         raise SystemExit("book crossed after the uncross")
-    return elapsed / 1e6, timer.total / elapsed
+    return elapsed / 1e6, timer.total / elapsed, traded.count
 
 
 def main() -> None:
@@ -350,16 +353,23 @@ def main() -> None:
         work["A"] = generate(n, 1, SEED)
     if "B" in only:
         work["B"] = generate(n, 100, SEED + 1)
-    auction = auction_workload(args.auction_orders, SEED + 2) if "C" in only else None
-    if auction is not None and args.auction_orders <= 20_000:
-        assert brute_max_volume(auction[0]) == auction[1]
+    # C: a typical pre-open book (bids centred 20 ticks below the asks; ~1/5 of the orders
+    # trade); C-heavy: bids centred 10 ticks above the asks (~2/3 trade), a stress case.
+    auctions = {}
+    if "C" in only:
+        auctions["C"] = auction_workload(args.auction_orders, SEED + 2, -20)
+        auctions["C-heavy"] = auction_workload(args.auction_orders, SEED + 2, 10)
+    if args.auction_orders <= 20_000:
+        for cmds_c, q in auctions.values():
+            assert brute_max_volume(cmds_c) == q
     print(f"generated in {time.perf_counter() - t:.1f}s (not timed); {rounds} interleaved round(s)")
 
     thr: dict[str, list[float]] = {k: [] for k in work}
     gcs: dict[str, list[float]] = {k: [] for k in work}
     lat: dict[str, dict[str, list[float]]] = {k: {} for k in work}
-    auc: list[float] = []
-    auc_gc: list[float] = []
+    auc: dict[str, list[float]] = {k: [] for k in auctions}
+    auc_gc: dict[str, list[float]] = {k: [] for k in auctions}
+    fills: dict[str, int] = {}
     rss: dict[str, int] = {}
     for _ in range(rounds):
         for name, (cmds, kinds, insts, refs) in work.items():
@@ -372,11 +382,11 @@ def main() -> None:
                 d.append(pct(xs, 0.99))
                 d.append(pct(xs, 0.999))
             rss[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        if auction is not None:
-            ms, share = run_auction(*auction)
-            auc.append(ms)
-            auc_gc.append(share)
-            rss["C"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for name, auction in auctions.items():
+            ms, share, fills[name] = run_auction(*auction)
+            auc[name].append(ms)
+            auc_gc[name].append(share)
+            rss[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     for name in work:
         print(
@@ -395,18 +405,15 @@ def main() -> None:
             p999 = statistics.median(xs[2::3])
             print(f"  {kind:<7} latency  p50 {p50:6.2f} us   p99 {p99:7.2f} us   p99.9 {p999:8.2f} us")
         print(f"  peak RSS    {rss[name] / 1024:>10.0f} MB (process so far)")
-    if auction is not None:
+    for name, (_, q) in auctions.items():
         print(
-            f"\nworkload C: opening uncross over {args.auction_orders:,} resting orders, "
-            f"{auction[1]:,} shares executed (volume checked)"
+            f"\nworkload {name}: opening uncross over {args.auction_orders:,} resting orders, "
+            f"{fills[name]:,} fills, {q:,} shares executed (volume checked)"
         )
-        print(
-            f"  uncross     {statistics.median(auc):>10.1f} ms   (rounds: "
-            + ", ".join(f"{x:.1f}" for x in auc)
-            + ")"
-        )
-        print(f"  GC share    {statistics.median(auc_gc) * 100:>10.1f} %")
-        print(f"  peak RSS    {rss['C'] / 1024:>10.0f} MB (process so far)")
+        rounds_ms = ", ".join(f"{x:.1f}" for x in auc[name])
+        print(f"  uncross     {statistics.median(auc[name]):>10.1f} ms   (rounds: {rounds_ms})")
+        print(f"  GC share    {statistics.median(auc_gc[name]) * 100:>10.1f} %")
+        print(f"  peak RSS    {rss[name] / 1024:>10.0f} MB (process so far)")
 
 
 if __name__ == "__main__":

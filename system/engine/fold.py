@@ -32,6 +32,7 @@ from system.engine.refdata import Instrument, limit_width
 from system.runtime.component import Component, applies
 
 _TRANSIENT_TIF = (TimeInForce.IOC, TimeInForce.FOK)
+_ATO = TimeInForce.ATO
 
 
 class EngineState(Component):
@@ -198,30 +199,30 @@ class EngineState(Component):
         for oid in (ev.buy_order_id, ev.sell_order_id):
             o = orders[oid]
             leaves = o.leaves - q
-            where = o.where
             if leaves == 0:  # filled: the common case for the resting side, inlined
                 del orders[oid]
-                if where == LEVEL:
-                    lvl: Any = o.level
+                lvl: Any = o.level
+                if lvl is not None:
                     lvl.qty -= q
                     lvl.shown -= o.visible
                     lvl.count -= 1
-                    if lvl.count == 0:
+                    if not lvl.count:
                         bk = o.book
                         del (bk.bids if o.is_buy else bk.asks).levels[lvl.price]
                     o.level = None
                 o.live = False
-                o.leaves = o.visible = 0
-                o.where = NOWHERE
-                if o.tif is TimeInForce.ATO:
+                o.leaves = o.visible = o.where = 0  # NOWHERE
+                if o.tif is _ATO:
                     o.book.ato.pop(oid, None)
                 continue
+            vis = o.visible
             if oid == aggressor:
-                vis = o.visible if o.visible < leaves else leaves
+                if vis > leaves:
+                    vis = leaves
             else:
-                vis = o.visible - q if o.visible > q else 0
-            if where == LEVEL:
-                lvl = o.level
+                vis = vis - q if vis > q else 0
+            lvl = o.level
+            if lvl is not None:
                 lvl.qty -= q
                 lvl.shown += vis - o.visible
             o.leaves = leaves
