@@ -28,11 +28,14 @@ def payload(
     """The event's fields as scenario-level strings (decimals, names, enum values)."""
     rec = ev.record
     raw = msgspec.to_builtins(rec) if isinstance(rec, msgspec.Struct) else {}
+    if isinstance(raw.get("instrument"), dict):  # a listing carries the whole definition
+        raw = {"instrument": raw["instrument"].get("id", "")}
     inst = instruments.get(str(raw.get("instrument", "")))
     out: dict[str, str] = {}
     for k, v in raw.items():
         if isinstance(v, dict | list):
-            out[k] = str(v)
+            text = str(v)
+            out[k] = text if len(text) <= 40 else text[:37] + "..."
         elif v is None:
             out[k] = ""
         elif k in PRICE_FIELDS and isinstance(v, int):

@@ -30,8 +30,10 @@ def _bind(sd: StepDef) -> Callable[..., None]:
         keyword, text = chronex_ctx.bag.get("step", ("step", ""))
         try:
             run_step(sd, chronex_ctx, keyword, text, {n: kw[n] for n in names}, datatable, docstring)
+            return
         except StepFailed as e:
-            pytest.fail(str(e), pytrace=False)
+            message = str(e)
+        pytest.fail(message, pytrace=False)  # outside the except: no "during handling" chain
 
     params = [_P("chronex_ctx", _P.POSITIONAL_OR_KEYWORD)]
     params += [_P(n, _P.POSITIONAL_OR_KEYWORD) for n in names]

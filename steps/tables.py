@@ -85,7 +85,7 @@ def diff(
             if equal(ev, av):
                 got.append(av)
             else:
-                got.append(av + MARK)
+                got.append((av or "-") + MARK)
                 bad_cells += 1
                 row_bad = True
         rows.append(("exp", [e.get(c, "") for c in columns], row_bad))

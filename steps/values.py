@@ -24,13 +24,14 @@ from system.engine import (
 )
 
 
-def decimal(text: str, what: str = "number") -> Decimal:
+def decimal(text: str, what: str = "number", where: str = "") -> Decimal:
+    at = f" for {where}" if where else ""
     try:
         d = Decimal(text.replace(",", "").replace("_", ""))
     except InvalidOperation:
-        raise StepInputError(f"{what} {text!r} is not a number") from None
+        raise StepInputError(f"{what} {text!r} is not a number{at}") from None
     if not d.is_finite():
-        raise StepInputError(f"{what} {text!r} is not a finite number")
+        raise StepInputError(f"{what} {text!r} is not a finite number{at}")
     return d
 
 
@@ -43,14 +44,14 @@ def integer(text: str, what: str = "number") -> int:
 
 def price(inst: Instrument, text: str) -> int:
     try:
-        return price_to_int(inst, decimal(text, f"price for {inst.id}"))
+        return price_to_int(inst, decimal(text, "price", inst.id))
     except ValueError as e:
         raise StepInputError(str(e)) from None
 
 
 def raw_price(inst: Instrument, text: str) -> int:
     """A price that need not be on the tick (to test the engine's own OFF_TICK rejection)."""
-    d = decimal(text, f"price for {inst.id}")
+    d = decimal(text, "price", inst.id)
     units = d / Decimal(inst.price_increment)
     if units != units.to_integral_value():
         raise StepInputError(f"price {text} is not a multiple of the increment {inst.price_increment} of {inst.id}")
@@ -59,14 +60,14 @@ def raw_price(inst: Instrument, text: str) -> int:
 
 def qty(inst: Instrument, text: str) -> int:
     try:
-        return qty_to_int(inst, decimal(text, f"quantity for {inst.id}"))
+        return qty_to_int(inst, decimal(text, "quantity", inst.id))
     except ValueError as e:
         raise StepInputError(str(e)) from None
 
 
 def raw_qty(inst: Instrument, text: str) -> int:
     """A quantity that need not be a whole lot (to test the engine's own OFF_LOT rejection)."""
-    d = decimal(text, f"quantity for {inst.id}")
+    d = decimal(text, "quantity", inst.id)
     units = d / Decimal(inst.qty_increment)
     if units != units.to_integral_value():
         raise StepInputError(f"quantity {text} is not a multiple of the increment {inst.qty_increment} of {inst.id}")
