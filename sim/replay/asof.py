@@ -1,0 +1,350 @@
+"""As-of state: the system's components folded over the events valid at T (and known at R).
+
+Bitemporal rule (docs/replay.md): the state at valid time T as known at recorded time R is the
+fold, in seq order, of every event with ``valid_time <= T`` and ``recorded_time <= R`` (no R: all
+corrections count). Corrections carry the valid time they amend, so they fold into the past.
+
+Fast path. A one-time pass over the log (``ensure_index``, cached in the log's snapshot table
+under ``replay/...``) stores every component's state each ``every`` entries, with the running
+maxima of valid and recorded time at that seq, and lists the *late* entries (valid or recorded
+time below an earlier entry's: the corrections). A snapshot at seq S is usable for (T, R) iff
+every entry up to S passes the filter, i.e. both running maxima are within (T, R); the answer is
+then that snapshot plus the entries after S in seq order up to the first one that fails the
+filter, plus the late entries after it that pass. After the first failing entry only late entries
+can pass (its time already exceeds the bound and later on-time entries are at least as late), so
+this is exactly the full filtered fold. Snapshots never need to be thrown away for corrections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from sim.replay import state as cstate
+from sim.replay.config import recorded_config
+from sim.replay.errors import ReplayError
+from sim.replay.ledger import Ledger
+from system.bootstrap import SystemConfig, build_components
+from system.clock import iso
+from system.eventlog.codec import LoggedEvent, chain_hash
+from system.eventlog.store import EventStore, LogCorrupted, Snapshot
+from system.runtime import Component
+from system.runtime.manifest import code_version
+
+INDEX = "replay/index"
+DEFAULT_EVERY = 10_000
+_INDEX_VERSION = 1
+
+
+class Point(msgspec.Struct, array_like=True, frozen=True):
+    """A cached snapshot: its seq and the running maxima of valid and recorded time up to it."""
+
+    seq: int
+    max_valid: int
+    max_recorded: int
+
+
+class TimeIndex(msgspec.Struct, frozen=True):
+    version: int
+    code_version: str
+    components: list[str]
+    head_seq: int
+    head_hash: bytes
+    every: int
+    first_valid: int
+    last_valid: int
+    first_recorded: int
+    last_recorded: int
+    points: list[Point]
+    late: list[tuple[int, int, int]]  # (seq, valid_time, recorded_time)
+
+
+class Basis(msgspec.Struct, frozen=True):
+    """What an answer was computed from: reproduce it with the same log head and times."""
+
+    as_of: int
+    known_at: int | None
+    seq: int  # the last entry folded
+    folded: int  # events folded on top of the snapshot
+    snapshot_seq: int  # 0: folded from the start
+    late_included: int  # corrections (late entries) that count for this answer
+    late_excluded: int  # corrections recorded after known_at that amend times <= as_of
+    head_seq: int
+    head_hash: str
+
+    def describe(self, tz: str = "UTC") -> str:
+        known = "" if self.known_at is None else f", as known at {iso(self.known_at, tz)}"
+        return (
+            f"as of {iso(self.as_of, tz)}{known}: folded up to seq {self.seq} "
+            f"(snapshot seq {self.snapshot_seq} + {self.folded} events), log head seq {self.head_seq} "
+            f"{self.head_hash[:16]}"
+        )
+
+
+def components(config: SystemConfig) -> list[Component]:
+    """The system's components, built exactly as the composition root does, plus the ledger."""
+    return [*build_components(config), Ledger()]
+
+
+def _names(comps: list[Component]) -> list[str]:
+    return [f"{i}:{c.name}" for i, c in enumerate(comps)]
+
+
+def _fold_into(comps: list[Component]) -> Callable[[LoggedEvent], None]:
+    tables = [c.appliers() for c in comps]
+    merged: dict[type, list[Callable[..., Any]]] = {}
+    for t in tables:
+        for k, fns in t.items():
+            merged.setdefault(k, []).extend(fns)
+
+    def fold(ev: LoggedEvent) -> None:
+        rec = ev.record
+        for fn in merged.get(type(rec), ()):
+            fn(rec)
+
+    return fold
+
+
+def _hash_at(store: EventStore, seq: int) -> bytes | None:
+    for ev in store.read(seq, seq):
+        return ev.hash
+    return None
+
+
+def load_index(store: EventStore) -> TimeIndex | None:
+    snap = store.load_snapshot(INDEX)
+    if snap is None:
+        return None
+    if chain_hash(b"", snap.state) != snap.state_hash:
+        raise LogCorrupted(snap.seq, "the replay index does not match its state hash")
+    try:
+        return msgspec.msgpack.decode(snap.state, type=TimeIndex)
+    except msgspec.DecodeError:
+        return None
+
+
+def _save(store: EventStore, name: str, seq: int, blob: bytes) -> None:
+    store.save_snapshot(Snapshot(name, seq, blob, chain_hash(b"", blob)))
+
+
+def ensure_index(
+    store: EventStore,
+    config: SystemConfig | None = None,
+    *,
+    every: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TimeIndex:
+    """The log's replay index, built (one checked pass over the log) or extended if the log grew.
+
+    ``every`` is the snapshot interval in entries; None keeps a cached index's (or the default).
+
+    Raises ``ReplayError`` for an empty log and ``LogCorrupted`` if an entry does not chain.
+    """
+    head = store.head()
+    if head.seq == 0:
+        raise ReplayError(f"{store.url}: the log is empty")
+    cfg = config if config is not None else recorded_config(store)
+    comps = components(cfg)
+    names = _names(comps)
+    idx = load_index(store)
+    if (
+        idx is not None
+        and idx.version == _INDEX_VERSION
+        and idx.code_version == code_version()
+        and idx.components == names
+        and (every is None or idx.every == every)
+        and _hash_at(store, idx.head_seq) == idx.head_hash
+    ):
+        if idx.head_seq == head.seq:
+            return idx
+        return _build(store, comps, names, idx.every, progress, resume=idx)
+    return _build(store, comps, names, every or DEFAULT_EVERY, progress, resume=None)
+
+
+def _build(
+    store: EventStore,
+    comps: list[Component],
+    names: list[str],
+    every: int,
+    progress: Callable[[int, int], None] | None,
+    resume: TimeIndex | None,
+) -> TimeIndex:
+    snapshottable = all(cstate.can_snapshot(c) for c in comps)
+    points: list[Point] = []
+    late: list[tuple[int, int, int]] = []
+    start = 1
+    lo_v = lo_r = 1 << 62
+    mv = mr = -(1 << 62)
+    if resume is not None and resume.points and snapshottable:
+        last = resume.points[-1]
+        _restore(store, comps, names, last.seq)
+        points = list(resume.points)
+        late = [x for x in resume.late if x[0] <= last.seq]
+        start = last.seq + 1
+        lo_v, lo_r = resume.first_valid, resume.first_recorded
+        mv, mr = last.max_valid, last.max_recorded
+    fold = _fold_into(comps)
+    total = store.head().seq
+    seq = start - 1
+    last_hash = b""
+    for ev in store.replay(start):
+        seq = ev.seq
+        v, r = ev.valid_time, ev.recorded_time
+        if v < mv or r < mr:
+            late.append((seq, v, r))
+        if v > mv:
+            mv = v
+        if r > mr:
+            mr = r
+        if v < lo_v:
+            lo_v = v
+        if r < lo_r:
+            lo_r = r
+        if ev.record.kind != "command":
+            fold(ev)
+        if snapshottable and seq % every == 0:
+            for name, c in zip(names, comps, strict=True):
+                blob = cstate.dump(c)
+                assert blob is not None
+                _save(store, f"replay/{name}", seq, blob)
+            points.append(Point(seq, mv, mr))
+        if progress is not None and seq % 50_000 == 0:
+            progress(seq, total)
+        last_hash = ev.hash
+    if seq == 0:
+        raise ReplayError(f"{store.url}: the log is empty")
+    idx = TimeIndex(
+        _INDEX_VERSION, code_version(), names, seq, last_hash, every, lo_v, mv, lo_r, mr, points, late
+    )
+    _save(store, INDEX, seq, msgspec.msgpack.encode(idx))
+    return idx
+
+
+def _restore(store: EventStore, comps: list[Component], names: list[str], seq: int) -> None:
+    for name, c in zip(names, comps, strict=True):
+        snap = store.load_snapshot(f"replay/{name}", seq)
+        if snap is None or snap.seq != seq:
+            raise ReplayError(f"the replay cache lacks {name} at seq {seq}: rebuild it (--reindex)")
+        if chain_hash(b"", snap.state) != snap.state_hash:
+            raise LogCorrupted(seq, f"cached snapshot {name!r} does not match its state hash")
+        cstate.load(c, snap.state)
+
+
+@dataclass
+class AsOf:
+    """The state at ``basis.as_of``: every component of the system (and the ledger), folded."""
+
+    config: SystemConfig
+    components: list[Component]
+    basis: Basis
+
+    def component(self, kind: type[Any]) -> Any:
+        for c in self.components:
+            if isinstance(c, kind):
+                return c
+        raise LookupError(f"no {kind.__name__} in this build")
+
+    def named(self, name: str) -> Component | None:
+        for c in self.components:
+            if c.name == name:
+                return c
+        return None
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.component(Ledger)  # type: ignore[no-any-return]
+
+    def digests(self) -> dict[str, str]:
+        """Per component, the sha256 of its canonical state (what equality tests compare)."""
+        return {f"{i}:{c.name}": cstate.digest(c) for i, c in enumerate(self.components)}
+
+
+def check_range(idx: TimeIndex, as_of: int, known_at: int | None, tz: str = "UTC") -> None:
+    if not idx.first_valid <= as_of <= idx.last_valid:
+        raise ReplayError(
+            f"time {iso(as_of, tz)} is outside the log (valid times {iso(idx.first_valid, tz)} .. "
+            f"{iso(idx.last_valid, tz)})"
+        )
+    if known_at is not None and known_at < idx.first_recorded:
+        raise ReplayError(
+            f"--known-at {iso(known_at, tz)} is before the log's first entry was recorded "
+            f"({iso(idx.first_recorded, tz)})"
+        )
+
+
+def as_of(
+    store: EventStore,
+    valid_time: int,
+    known_at: int | None = None,
+    *,
+    config: SystemConfig | None = None,
+    index: TimeIndex | None = None,
+    use_snapshots: bool = True,
+) -> AsOf:
+    """The state at ``valid_time`` as known at ``known_at`` (None: with every correction)."""
+    cfg = config if config is not None else recorded_config(store)
+    idx = index if index is not None else ensure_index(store, cfg)
+    check_range(idx, valid_time, known_at)
+    comps = components(cfg)
+    names = _names(comps)
+    rmax = known_at if known_at is not None else 1 << 62
+
+    def passes(v: int, r: int) -> bool:
+        return v <= valid_time and r <= rmax
+
+    start = 0
+    stop = idx.head_seq
+    if use_snapshots:
+        for i, p in enumerate(idx.points):
+            if p.max_valid <= valid_time and p.max_recorded <= rmax:
+                start = p.seq
+                stop = idx.points[i + 1].seq if i + 1 < len(idx.points) else idx.head_seq
+            else:
+                break
+    if start:
+        _restore(store, comps, names, start)
+    fold = _fold_into(comps)
+    folded = 0
+    last = start
+    first_fail = stop + 1
+    for ev in store.replay(start + 1, stop):
+        if not passes(ev.valid_time, ev.recorded_time):
+            first_fail = ev.seq
+            break
+        if ev.record.kind != "command":
+            fold(ev)
+            folded += 1
+        last = ev.seq
+    included = excluded = 0
+    for seq, v, r in idx.late:
+        if seq < first_fail:
+            included += 1  # folded already: every entry before the first failing one passes
+            continue
+        if v <= valid_time and r > rmax:
+            excluded += 1
+            continue
+        if not passes(v, r):
+            continue
+        for ev in store.replay(seq, seq):
+            if ev.record.kind != "command":
+                fold(ev)
+                folded += 1
+            last = ev.seq
+            included += 1
+    basis = Basis(
+        valid_time, known_at, last, folded, start, included, excluded, idx.head_seq, idx.head_hash.hex()
+    )
+    return AsOf(cfg, comps, basis)
+
+
+def live_digests(comps: Iterable[Component]) -> dict[str, str]:
+    """Digests of a live system's components plus a ledger folded from ``events`` (for tests)."""
+    return {f"{i}:{c.name}": cstate.digest(c) for i, c in enumerate(comps)}
+
+
+def state_hash(digests: dict[str, str]) -> str:
+    return hashlib.sha256("".join(f"{k}={v};" for k, v in sorted(digests.items())).encode()).hexdigest()
