@@ -1,0 +1,317 @@
+"""The risk engine: pre-trade checks in the command path before the matching engine, the
+post-trade ledger, margin status events and the kill switch. See docs/risk.md.
+
+Handlers run before the matching engine (the composition root puts this component first): a
+breach emits ``OrderRejected`` (reason, limit name, value, text) and ``LimitBreached`` and stops
+the chain; otherwise the order goes on to the engine. Appliers fold every order, trade, price and
+FX event into the ledger. Reactions turn the ledger's new state into account status events on the
+crossing of a level, and engage the kill switch when configured to.
+"""
+
+from __future__ import annotations
+
+from system.corrections import LateTradeReported, TradeBusted, TradeCorrected
+from system.engine import CancelAllOrders, ReplaceOrder, SubmitOrder
+from system.engine.events import (
+    FxRateSet,
+    InstrumentListed,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderReduced,
+    OrderRejected,
+    OrderReplaced,
+    ReferencePriceSet,
+    TradeExecuted,
+)
+from system.engine.orders import RejectReason, Side
+from system.pricing.events import MarkPriceSet
+from system.risk.checks import check_order, check_replace
+from system.risk.config import RiskConfig
+from system.risk.events import (
+    FIRM,
+    EngageKillSwitch,
+    KillSwitchEngaged,
+    KillSwitchReleased,
+    LimitBreached,
+    MarginCall,
+    MarginRestored,
+    MarginWarning,
+    ReleaseKillSwitch,
+    RiskCommandRejected,
+)
+from system.risk.ledger import Account, Ledger
+from system.risk.limits import LimitTable
+from system.runtime import Component, Context, applies, handles, reacts
+
+_BUY = Side.BUY
+
+
+def margin_level(mm: int, equity: int, current: int, warning_bp: int, call_bp: int, rearm_bp: int) -> int:
+    """0 normal, 1 warning, 2 call for maintenance margin ``mm`` against ``equity``. Going down,
+    a level holds until utilisation is ``rearm_bp`` below its threshold."""
+    if mm <= 0:
+        return 0
+    if equity <= 0:
+        return 2
+    u = mm * 10_000
+    up = 2 if u >= equity * call_bp else 1 if u >= equity * warning_bp else 0
+    if up >= current or not rearm_bp:
+        return up
+    if current == 2 and u >= equity * (call_bp - rearm_bp):
+        return 2
+    if u >= equity * (warning_bp - rearm_bp):
+        return max(up, 1)
+    return up
+
+
+def utilisation_bp(a: Account) -> int | None:
+    eq = a.equity
+    return a.mm * 10_000 // eq if eq > 0 else None
+
+
+class Risk(Component):
+    name = "risk"
+
+    def __init__(self, config: RiskConfig) -> None:
+        self.config = config
+        self.ledger = Ledger(config)
+        self.limits = LimitTable(config)
+        self.killed: set[str] = set()  # accounts (and FIRM) with the kill switch engaged
+
+    # -- pre-trade -------------------------------------------------------------------------------
+    def _blocked(self, account: str) -> bool:
+        k = self.killed
+        return bool(k) and (FIRM in k or account in k)
+
+    @handles(SubmitOrder)
+    def _submit(self, cmd: SubmitOrder, ctx: Context) -> bool:
+        account = cmd.account
+        if self.killed and self._blocked(account):
+            return self._kill_reject(ctx, "SubmitOrder", cmd.instrument, account, cmd.client_order_id, None)
+        info = self.ledger.insts.get(cmd.instrument)
+        if info is None:
+            return False  # the engine rejects an unknown instrument
+        b = check_order(
+            self.ledger, self.limits, account, info.inst, cmd.side is _BUY, cmd.qty, cmd.price, ctx.now
+        )
+        if b is None:
+            return False
+        ctx.emit(
+            OrderRejected(
+                "SubmitOrder",
+                cmd.instrument,
+                account,
+                cmd.client_order_id,
+                b.reason,
+                b.text,
+                b.limit,
+                b.value,
+            )
+        )
+        ctx.emit(LimitBreached(account, b.scope, b.limit, cmd.instrument, b.limit_value, b.value, b.text))
+        return True
+
+    @handles(ReplaceOrder)
+    def _replace(self, cmd: ReplaceOrder, ctx: Context) -> bool:
+        account = cmd.account
+        if self.killed and self._blocked(account):
+            return self._kill_reject(ctx, "ReplaceOrder", cmd.instrument, account, "", cmd.order_id)
+        o = self.ledger.orders.get(cmd.order_id)
+        info = self.ledger.insts.get(cmd.instrument)
+        if o is None or info is None or o.account.id != account:
+            return False  # the engine answers for unknown orders
+        b = check_replace(self.ledger, self.limits, account, info.inst, cmd.qty, cmd.price)
+        if b is None:
+            return False
+        ctx.emit(
+            OrderRejected(
+                "ReplaceOrder", cmd.instrument, account, o.client_order_id, b.reason, b.text, b.limit,
+                b.value, cmd.order_id,
+            )
+        )  # fmt: skip
+        ctx.emit(LimitBreached(account, b.scope, b.limit, cmd.instrument, b.limit_value, b.value, b.text))
+        return True
+
+    def _kill_reject(
+        self, ctx: Context, command: str, instrument: str, account: str, cid: str, order_id: int | None
+    ) -> bool:
+        who = "the firm" if FIRM in self.killed else f"account {account}"
+        ctx.emit(
+            OrderRejected(
+                command, instrument, account, cid, RejectReason.RISK_KILL_SWITCH,
+                f"kill switch engaged for {who}: no new orders", "kill_switch",
+                FIRM if FIRM in self.killed else account, order_id,
+            )
+        )  # fmt: skip
+        return True
+
+    # -- kill switch -----------------------------------------------------------------------------
+    @handles(EngageKillSwitch)
+    def _engage(self, cmd: EngageKillSwitch, ctx: Context) -> bool:
+        if cmd.account in self.killed:
+            ctx.emit(
+                RiskCommandRejected(
+                    "EngageKillSwitch", cmd.account, f"kill switch already engaged for {cmd.account}"
+                )
+            )
+        else:
+            ctx.emit(KillSwitchEngaged(cmd.account, cmd.reason or "manual", True))
+        return True
+
+    @handles(ReleaseKillSwitch)
+    def _release(self, cmd: ReleaseKillSwitch, ctx: Context) -> bool:
+        if cmd.account not in self.killed:
+            ctx.emit(
+                RiskCommandRejected(
+                    "ReleaseKillSwitch", cmd.account, f"kill switch not engaged for {cmd.account}"
+                )
+            )
+        else:
+            ctx.emit(KillSwitchReleased(cmd.account, cmd.reason or "manual"))
+        return True
+
+    @reacts(KillSwitchEngaged)
+    def _cancel_all(self, ev: KillSwitchEngaged, ctx: Context) -> None:
+        if ev.account == FIRM:
+            targets = sorted(a.id for a in self.ledger.accounts.values() if a.n_open)
+        else:
+            a = self.ledger.accounts.get(ev.account)
+            targets = [ev.account] if a is not None and a.n_open else []
+        for acct in targets:
+            ctx.execute(CancelAllOrders(acct))
+
+    def _auto_kill(self, account: str, trigger: str, ctx: Context) -> None:
+        if account in self.killed:
+            return
+        kill_on = self.limits.firm_kill_on() if account == FIRM else self.limits.account_kill_on(account)
+        if trigger in kill_on:
+            ctx.emit(KillSwitchEngaged(account, f"automatic: {trigger}", False))
+
+    @reacts(LimitBreached)
+    def _on_breach(self, ev: LimitBreached, ctx: Context) -> None:
+        self._auto_kill(FIRM if ev.scope == "firm" else ev.account, ev.limit, ctx)
+
+    @reacts(MarginCall)
+    def _on_call(self, ev: MarginCall, ctx: Context) -> None:
+        self._auto_kill(ev.account, "margin_call", ctx)
+
+    # -- margin status ---------------------------------------------------------------------------
+    def _evaluate(self, account: str, ctx: Context) -> None:
+        a = self.ledger.accounts.get(account)
+        if a is None:
+            return
+        cfg = self.config
+        cur = a.level
+        lvl = margin_level(a.mm, a.equity, cur, cfg.warning_bp, cfg.call_bp, cfg.rearm_bp)
+        if lvl == cur:
+            return
+        args = (a.id, a.currency, utilisation_bp(a), a.mm, a.equity)
+        if lvl > cur:
+            if cur < 1:
+                ctx.emit(MarginWarning(*args))
+            if lvl == 2:
+                ctx.emit(MarginCall(*args))
+        else:
+            ctx.emit(MarginRestored(a.id, a.currency, lvl, args[2], a.mm, a.equity))
+
+    def _evaluate_instrument(self, instrument: str, ctx: Context) -> None:
+        for account in list(self.ledger.holders.get(instrument, {})):
+            self._evaluate(account, ctx)
+
+    @reacts(TradeExecuted)
+    def _after_trade(self, ev: TradeExecuted, ctx: Context) -> None:
+        if ev.instrument in self.ledger.marked:
+            self._evaluate(ev.buy_account, ctx)
+            if ev.sell_account != ev.buy_account:
+                self._evaluate(ev.sell_account, ctx)
+        else:  # the trade moved the valuation price: every holder's margin may have moved
+            self._evaluate_instrument(ev.instrument, ctx)
+            if ev.cross_instrument is not None:
+                self._evaluate_instrument(ev.cross_instrument, ctx)
+
+    @reacts(MarkPriceSet)
+    def _after_mark(self, ev: MarkPriceSet, ctx: Context) -> None:
+        self._evaluate_instrument(ev.instrument, ctx)
+
+    @reacts(FxRateSet)
+    def _after_fx(self, ev: FxRateSet, ctx: Context) -> None:
+        for account in sorted(self.ledger.accounts):
+            self._evaluate(account, ctx)
+
+    @reacts(TradeBusted, TradeCorrected, LateTradeReported)
+    def _after_correction(self, ev: TradeBusted | TradeCorrected | LateTradeReported, ctx: Context) -> None:
+        self._evaluate(ev.buy_account, ctx)
+        if ev.sell_account != ev.buy_account:
+            self._evaluate(ev.sell_account, ctx)
+
+    # -- fold ------------------------------------------------------------------------------------
+    @applies(InstrumentListed)
+    def _listed(self, ev: InstrumentListed) -> None:
+        self.ledger.listed(ev.instrument)
+
+    @applies(ReferencePriceSet)
+    def _reference(self, ev: ReferencePriceSet) -> None:
+        self.ledger.reference_set(ev.instrument, ev.price)
+
+    @applies(MarkPriceSet)
+    def _mark(self, ev: MarkPriceSet) -> None:
+        self.ledger.mark_set(ev.instrument, ev.price)
+
+    @applies(FxRateSet)
+    def _fx(self, ev: FxRateSet) -> None:
+        self.ledger.fx_set(ev.base, ev.quote, ev.mantissa, ev.exponent)
+
+    @applies(OrderAccepted)
+    def _accepted(self, ev: OrderAccepted) -> None:
+        self.ledger.accepted(
+            ev.order_id, ev.account, ev.instrument, ev.side, ev.qty, ev.price, ev.client_order_id, ev.time
+        )
+
+    @applies(OrderCancelled, OrderExpired)
+    def _closed(self, ev: OrderCancelled | OrderExpired) -> None:
+        self.ledger.closed(ev.order_id)
+
+    @applies(OrderReduced)
+    def _reduced(self, ev: OrderReduced) -> None:
+        self.ledger.leaves_set(ev.order_id, ev.leaves)
+
+    @applies(OrderReplaced)
+    def _replaced(self, ev: OrderReplaced) -> None:
+        self.ledger.leaves_set(ev.order_id, ev.leaves, ev.price, True)
+
+    @applies(TradeExecuted)
+    def _trade(self, ev: TradeExecuted) -> None:
+        self.ledger.trade(ev)
+
+    @applies(TradeBusted)
+    def _busted(self, ev: TradeBusted) -> None:
+        self.ledger.busted(ev.trade_id)
+
+    @applies(TradeCorrected)
+    def _corrected(self, ev: TradeCorrected) -> None:
+        self.ledger.corrected(ev.trade_id, ev.instrument, ev.price, ev.qty)
+
+    @applies(LateTradeReported)
+    def _late(self, ev: LateTradeReported) -> None:
+        self.ledger.late_trade(ev)
+
+    @applies(MarginWarning)
+    def _warned(self, ev: MarginWarning) -> None:
+        self.ledger.account(ev.account).level = 1
+
+    @applies(MarginCall)
+    def _called(self, ev: MarginCall) -> None:
+        self.ledger.account(ev.account).level = 2
+
+    @applies(MarginRestored)
+    def _restored(self, ev: MarginRestored) -> None:
+        self.ledger.account(ev.account).level = ev.level
+
+    @applies(KillSwitchEngaged)
+    def _killed(self, ev: KillSwitchEngaged) -> None:
+        self.killed.add(ev.account)
+
+    @applies(KillSwitchReleased)
+    def _unkilled(self, ev: KillSwitchReleased) -> None:
+        self.killed.discard(ev.account)

@@ -1,0 +1,464 @@
+"""The post-trade ledger: open orders, positions, average cost, realised and unrealised P&L, fees,
+cash per currency, initial and maintenance margin, per account and for the firm.
+
+A pure fold of log records (no handlers): the Risk component decides with one, the accounts read
+model answers queries with another, and both come out the same from the same log.
+
+Accounting (docs/risk.md). A position is ``qty`` (signed) and ``cost`` (signed sum of price x qty
+of what is open, in raw int units). Reducing a position releases the proportional part of its
+cost, rounded toward zero (closing all of it releases all of it), and realises the difference.
+So for every account: realised = cash flow of its fills + open cost, exactly, and across
+accounts that trade only with each other realised P&L sums to zero once they are flat.
+Money is derived from raw units by a floor of the running total (never a sum of rounded
+pieces); fees round up to the currency unit on each fill (maker or taker rate).
+Margin nets within an instrument: initial margin on the worst case of the position plus open
+buys or minus open sells; maintenance margin on the position. Both are valued at the mark
+(falling back to the last trade, then the reference price), converted into the account's
+currency with the pricing FX rates; a currency with no rate counts as zero.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from system.engine.orders import Side
+from system.engine.refdata import Instrument
+from system.pricing.fx import FxTable
+from system.risk.config import RiskConfig
+from system.risk.money import pair, raw_factor, to_money, unit_of
+
+_BUY = Side.BUY
+RATE_WINDOW_NS = 1_000_000_000
+
+
+class InstInfo:
+    __slots__ = ("d", "id", "im_bp", "inst", "mm_bp", "n", "quote")
+
+    def __init__(self, inst: Instrument, cfg: RiskConfig) -> None:
+        self.inst = inst
+        self.id = inst.id
+        self.quote = inst.quote_currency
+        self.n, self.d = pair(raw_factor(inst, cfg.currencies))
+        rate = cfg.margin_rate(inst.id)
+        self.im_bp = rate.initial_bp
+        self.mm_bp = rate.maintenance_bp
+
+
+class Position:
+    __slots__ = (
+        "account", "booked", "cost", "fees", "fills", "im_v", "instrument", "mm_v", "open_buy",
+        "open_sell", "qty", "realised", "upnl_v",
+    )  # fmt: skip
+
+    def __init__(self, account: Account, instrument: str) -> None:
+        self.account = account
+        self.instrument = instrument
+        self.qty = 0
+        self.cost = 0  # raw units (price x qty), signed like qty
+        self.realised = 0  # raw units
+        self.booked = 0  # realised in money units of the quote currency (floor of the total)
+        self.fees = 0  # money units of the quote currency
+        self.open_buy = 0
+        self.open_sell = 0
+        # (time, key, sign, price, qty, maker): key is the trade id, or -report id for a late trade
+        self.fills: list[tuple[int, int, int, int, int, bool]] = []
+        self.upnl_v = 0  # contributions in the account's currency, kept so totals update by delta
+        self.im_v = 0
+        self.mm_v = 0
+
+
+class Account:
+    __slots__ = (
+        "cash", "cash_total", "cash_v", "cfg", "currency", "id", "im", "level", "mm", "n_open",
+        "positions", "times", "upnl",
+    )  # fmt: skip
+
+    def __init__(self, account: str, cfg: RiskConfig) -> None:
+        self.id = account
+        self.cfg = cfg.account(account)
+        self.currency = self.cfg.currency
+        self.cash: dict[str, int] = {}
+        self.cash_v: dict[str, int] = {}
+        self.cash_total = 0
+        self.positions: dict[str, Position] = {}
+        self.upnl = 0
+        self.im = 0
+        self.mm = 0
+        self.n_open = 0
+        self.level = 0  # margin status: 0 normal, 1 warning, 2 call
+        self.times: deque[int] = deque()  # acceptance times inside the rate window
+
+    @property
+    def equity(self) -> int:
+        return self.cash_total + self.upnl
+
+
+class OpenOrder:
+    __slots__ = ("account", "client_order_id", "id", "leaves", "pos", "price", "sign")
+
+    def __init__(self, oid: int, account: Account, pos: Position, sign: int, leaves: int,
+                 price: int | None, cid: str) -> None:  # fmt: skip
+        self.id = oid
+        self.account = account
+        self.pos = pos
+        self.sign = sign
+        self.leaves = leaves
+        self.price = price
+        self.client_order_id = cid
+
+
+class Ledger:
+    def __init__(self, cfg: RiskConfig) -> None:
+        self.cfg = cfg
+        self.insts: dict[str, InstInfo] = {}
+        self.accounts: dict[str, Account] = {}
+        self.orders: dict[int, OpenOrder] = {}
+        self.holders: dict[str, dict[str, Position]] = {}
+        self.px: dict[str, int] = {}  # valuation price: mark, else last trade, else reference
+        self.marked: set[str] = set()
+        self.last: dict[str, int] = {}
+        self.reference: dict[str, int] = {}
+        self.fx = FxTable(cfg.fx_pivots)
+        self._factors: dict[tuple[str, str], tuple[int, int] | None] = {}
+        self._conv: dict[tuple[str, str], tuple[int, int] | None] = {}
+        self.trade_positions: dict[int, tuple[Position, Position]] = {}
+        # firm totals per instrument: [net position, open buys, open sells]
+        self.firm_pos: dict[str, list[int]] = {}
+        self.firm_open = 0
+        self.firm_times: deque[int] = deque()
+
+    # -- conversions -----------------------------------------------------------------------------
+    def conv(self, src: str, dst: str) -> tuple[int, int] | None:
+        """Money units of ``dst`` per money unit of ``src`` as (num, den); None without a rate."""
+        key = (src, dst)
+        try:
+            return self._conv[key]
+        except KeyError:
+            pass
+        rate = self.fx.fraction(src, dst)
+        units = self.cfg.currencies
+        got = (
+            None
+            if rate is None
+            else pair(rate * Fraction(unit_of(src, units)) / Fraction(unit_of(dst, units)))
+        )
+        self._conv[key] = got
+        return got
+
+    def factor(self, currency: str, instrument: str) -> tuple[int, int] | None:
+        """Money units of ``currency`` per raw unit (int price x int qty) of ``instrument``."""
+        key = (currency, instrument)
+        try:
+            return self._factors[key]
+        except KeyError:
+            pass
+        info = self.insts.get(instrument)
+        c = None if info is None else self.conv(info.quote, currency)
+        got = None if c is None or info is None else pair(Fraction(info.n * c[0], info.d * c[1]))
+        self._factors[key] = got
+        return got
+
+    # -- accounts and positions ------------------------------------------------------------------
+    def account(self, account: str) -> Account:
+        a = self.accounts.get(account)
+        if a is None:
+            a = self.accounts[account] = Account(account, self.cfg)
+            units = self.cfg.currencies
+            for ccy, amount in sorted(a.cfg.balances.items()):
+                self._cash_add(a, ccy, to_money(Decimal(amount), ccy, units))
+        return a
+
+    def position(self, a: Account, instrument: str) -> Position:
+        p = a.positions.get(instrument)
+        if p is None:
+            p = a.positions[instrument] = Position(a, instrument)
+            self.holders.setdefault(instrument, {})[a.id] = p
+        return p
+
+    def _cash_add(self, a: Account, ccy: str, delta: int) -> None:
+        if not delta and ccy in a.cash:
+            return
+        bal = a.cash.get(ccy, 0) + delta
+        a.cash[ccy] = bal
+        c = self.conv(ccy, a.currency)
+        v = 0 if c is None else bal * c[0] // c[1]
+        a.cash_total += v - a.cash_v.get(ccy, 0)
+        a.cash_v[ccy] = v
+
+    def revalue(self, p: Position) -> None:
+        """Recompute one position's P&L and margin contributions and adjust its account's totals."""
+        a = p.account
+        inst = p.instrument
+        f = self.factor(a.currency, inst)
+        px = self.px.get(inst)
+        if f is None or px is None:
+            upnl = im = mm = 0
+        else:
+            n, d = f
+            info = self.insts[inst]
+            q = p.qty
+            upnl = (px * q - p.cost) * n // d
+            e = q + p.open_buy
+            e = e if e >= 0 else -e
+            s = q - p.open_sell
+            s = s if s >= 0 else -s
+            if s > e:
+                e = s
+            aq = q if q >= 0 else -q
+            im = e * px * n * info.im_bp // (d * 10_000)
+            mm = aq * px * n * info.mm_bp // (d * 10_000)
+        a.upnl += upnl - p.upnl_v
+        a.im += im - p.im_v
+        a.mm += mm - p.mm_v
+        p.upnl_v, p.im_v, p.mm_v = upnl, im, mm
+
+    def revalue_instrument(self, instrument: str) -> None:
+        for p in self.holders.get(instrument, {}).values():
+            self.revalue(p)
+
+    def revalue_all(self) -> None:
+        self._factors.clear()
+        self._conv.clear()
+        for a in self.accounts.values():
+            for ccy in sorted(a.cash):
+                self._cash_add(a, ccy, 0)
+            for p in a.positions.values():
+                self.revalue(p)
+
+    # -- reference data and prices ---------------------------------------------------------------
+    def listed(self, inst: Instrument) -> None:
+        self.insts[inst.id] = InstInfo(inst, self.cfg)
+        self.firm_pos.setdefault(inst.id, [0, 0, 0])
+        if inst.reference_price is not None:
+            self.reference_set(inst.id, inst.reference_price)
+
+    def reference_set(self, instrument: str, price: int) -> None:
+        self.reference[instrument] = price
+        if instrument not in self.px:
+            self.px[instrument] = price
+            self.revalue_instrument(instrument)
+
+    def mark_set(self, instrument: str, price: int) -> None:
+        self.marked.add(instrument)
+        if self.px.get(instrument) != price:
+            self.px[instrument] = price
+            self.revalue_instrument(instrument)
+
+    def fx_set(self, base: str, quote: str, mantissa: int, exponent: int) -> None:
+        self.fx.set(base, quote, mantissa, exponent)
+        self.revalue_all()
+
+    # -- orders ----------------------------------------------------------------------------------
+    def accepted(self, oid: int, account: str, instrument: str, side: Side, qty: int,
+                 price: int | None, cid: str, time: int) -> None:  # fmt: skip
+        a = self.accounts.get(account)
+        if a is None:
+            a = self.account(account)
+        p = a.positions.get(instrument)
+        if p is None:
+            p = self.position(a, instrument)
+        firm = self.firm_pos.get(instrument)
+        if firm is None:
+            firm = self.firm_pos[instrument] = [0, 0, 0]
+        if side is _BUY:
+            sign = 1
+            p.open_buy += qty
+            firm[1] += qty
+        else:
+            sign = -1
+            p.open_sell += qty
+            firm[2] += qty
+        self.orders[oid] = OpenOrder(oid, a, p, sign, qty, price, cid)
+        a.n_open += 1
+        self.firm_open += 1
+        cutoff = time - RATE_WINDOW_NS
+        for times in (a.times, self.firm_times):
+            times.append(time)
+            while times[0] <= cutoff:
+                times.popleft()
+        self.revalue(p)
+
+    def _reduce(self, o: OpenOrder, q: int) -> None:
+        """``q`` of an open order went away (filled, cancelled, reduced)."""
+        p = o.pos
+        firm = self.firm_pos[p.instrument]
+        if o.sign > 0:
+            p.open_buy -= q
+            firm[1] -= q
+        else:
+            p.open_sell -= q
+            firm[2] -= q
+        o.leaves -= q
+        if o.leaves <= 0:
+            del self.orders[o.id]
+            o.account.n_open -= 1
+            self.firm_open -= 1
+
+    def closed(self, oid: int) -> None:
+        """Cancelled or expired: its open quantity goes."""
+        o = self.orders.get(oid)
+        if o is not None:
+            self._reduce(o, o.leaves)
+            self.revalue(o.pos)
+
+    def leaves_set(self, oid: int, leaves: int, price: int | None = None, reprice: bool = False) -> None:
+        o = self.orders.get(oid)
+        if o is None:
+            return
+        if reprice:
+            o.price = price
+        if leaves != o.leaves:
+            p = o.pos
+            firm = self.firm_pos[p.instrument]
+            delta = leaves - o.leaves
+            if o.sign > 0:
+                p.open_buy += delta
+                firm[1] += delta
+            else:
+                p.open_sell += delta
+                firm[2] += delta
+            o.leaves = leaves
+            if leaves <= 0:
+                del self.orders[oid]
+                o.account.n_open -= 1
+                self.firm_open -= 1
+            self.revalue(p)
+
+    # -- fills -----------------------------------------------------------------------------------
+    def trade(self, ev: Any) -> None:
+        """A TradeExecuted: open orders shrink, both sides fill, the valuation price may move."""
+        q = ev.qty
+        orders = self.orders
+        bo = orders.get(ev.buy_order_id)
+        if bo is not None:
+            self._reduce(bo, q)
+        so = orders.get(ev.sell_order_id)
+        if so is not None:
+            self._reduce(so, q)
+        inst = ev.instrument
+        price = ev.price
+        buy_inst = sell_inst = inst
+        buy_px = sell_px = price
+        if ev.cross_instrument is not None and ev.cross_price is not None:
+            if ev.aggressor is _BUY:
+                buy_inst, buy_px = ev.cross_instrument, ev.cross_price
+            else:
+                sell_inst, sell_px = ev.cross_instrument, ev.cross_price
+        resting = ev.resting_order_id
+        tid = ev.trade_id
+        t = ev.time
+        pb = self._fill(
+            ev.buy_account, buy_inst, 1, buy_px, q, tid, t, resting is None or resting == ev.buy_order_id
+        )
+        ps = self._fill(
+            ev.sell_account, sell_inst, -1, sell_px, q, tid, t, resting is None or resting == ev.sell_order_id
+        )
+        self.trade_positions[tid] = (pb, ps)
+        self.last[inst] = price
+        if inst not in self.marked and self.px.get(inst) != price:
+            self.px[inst] = price
+            self.revalue_instrument(inst)
+            if buy_inst != inst:
+                self.revalue(pb)
+            if sell_inst != inst:
+                self.revalue(ps)
+        else:
+            self.revalue(pb)
+            self.revalue(ps)
+
+    def _fill(self, account: str, instrument: str, sign: int, price: int, qty: int, key: int,
+              time: int, maker: bool) -> Position:  # fmt: skip
+        a = self.accounts.get(account)
+        if a is None:
+            a = self.account(account)
+        p = a.positions.get(instrument)
+        if p is None:
+            p = self.position(a, instrument)
+        p.fills.append((time, key, sign, price, qty, maker))
+        booked, fees = p.booked, p.fees
+        self._apply_fill(p, sign, price, qty, maker)
+        self.firm_pos.setdefault(instrument, [0, 0, 0])[0] += sign * qty
+        info = self.insts.get(instrument)
+        if info is not None:
+            self._cash_add(a, info.quote, (p.booked - booked) - (p.fees - fees))
+        return p
+
+    def _apply_fill(self, p: Position, sign: int, price: int, qty: int, maker: bool) -> None:
+        q = p.qty
+        if q == 0 or (q > 0) == (sign > 0):
+            p.qty = q + sign * qty
+            p.cost += sign * price * qty
+        else:
+            aq = q if q > 0 else -q
+            close = qty if qty < aq else aq
+            cost = p.cost
+            if close == aq:
+                released = cost
+            elif cost >= 0:
+                released = cost * close // aq
+            else:
+                released = -(-cost * close // aq)
+            p.realised += -sign * price * close - released
+            p.cost = cost - released
+            rest = qty - close
+            p.qty = q + sign * qty
+            if rest:
+                p.cost += sign * price * rest
+        info = self.insts.get(p.instrument)
+        if info is None:
+            return
+        n, d = info.n, info.d
+        p.booked = p.realised * n // d
+        cfg = p.account.cfg
+        bp = cfg.maker_fee_bp if maker else cfg.taker_fee_bp
+        if bp:
+            p.fees += -(-(price * qty * n * bp) // (d * 10_000))
+
+    def late_trade(self, ev: Any) -> None:
+        key = -ev.report_id
+        pb = self._fill(ev.buy_account, ev.instrument, 1, ev.price, ev.qty, key, ev.trade_time, True)
+        ps = self._fill(ev.sell_account, ev.instrument, -1, ev.price, ev.qty, key, ev.trade_time, True)
+        self.refold(pb)
+        self.refold(ps)
+
+    def busted(self, trade_id: int) -> list[Position]:
+        got = self.trade_positions.pop(trade_id, None)
+        if got is None:
+            return []
+        for p in dict.fromkeys(got):
+            p.fills = [f for f in p.fills if f[1] != trade_id]
+            self.refold(p)
+        return list(got)
+
+    def corrected(self, trade_id: int, instrument: str, price: int, qty: int) -> list[Position]:
+        """New price/qty for a trade. The price is in the trade's (resting) book; a cross-currency
+        aggressor leg in another book keeps its converted price and takes the new quantity."""
+        got = self.trade_positions.get(trade_id)
+        if got is None:
+            return []
+        for p in dict.fromkeys(got):
+            same = p.instrument == instrument
+            p.fills = [
+                (f[0], f[1], f[2], price if same else f[3], qty, f[5]) if f[1] == trade_id else f
+                for f in p.fills
+            ]
+            self.refold(p)
+        return list(got)
+
+    def refold(self, p: Position) -> None:
+        """Rebuild a position from its fills in (time, key) order: a bust, correction or late
+        trade changes history, and average cost depends on order."""
+        a = p.account
+        qty0, booked0, fees0 = p.qty, p.booked, p.fees
+        p.qty = p.cost = p.realised = p.booked = p.fees = 0
+        p.fills.sort()
+        for _, _, sign, price, qty, maker in p.fills:
+            self._apply_fill(p, sign, price, qty, maker)
+        self.firm_pos.setdefault(p.instrument, [0, 0, 0])[0] += p.qty - qty0
+        info = self.insts.get(p.instrument)
+        if info is not None:
+            self._cash_add(a, info.quote, (p.booked - booked0) - (p.fees - fees0))
+        self.revalue(p)
