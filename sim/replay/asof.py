@@ -284,11 +284,12 @@ def as_of(
     config: SystemConfig | None = None,
     index: TimeIndex | None = None,
     use_snapshots: bool = True,
+    tz: str = "UTC",
 ) -> AsOf:
     """The state at ``valid_time`` as known at ``known_at`` (None: with every correction)."""
     cfg = config if config is not None else recorded_config(store)
     idx = index if index is not None else ensure_index(store, cfg)
-    check_range(idx, valid_time, known_at)
+    check_range(idx, valid_time, known_at, tz)
     comps = components(cfg)
     names = _names(comps)
     rmax = known_at if known_at is not None else 1 << 62
