@@ -23,7 +23,7 @@ from steps.drivers import Driver, Reply, Setup, make_driver
 from steps.errors import StepInputError
 from steps.instruments import default_instrument
 from system.clock import from_datetime
-from system.engine import Instrument
+from system.engine import Instrument, Phase
 from system.eventlog import LoggedEvent
 
 DEFAULT_DATE = date(2027, 1, 4)  # a Monday on which every shipped venue trades
@@ -92,22 +92,25 @@ class Scenario:
     def system(self) -> Driver:
         """The running system, started now if this is the first step that needs it."""
         if self.driver is None:
-            self.driver = make_driver(self.driver_name)
-            self.driver.start(
+            driver = make_driver(self.driver_name)
+            driver.start(
                 Setup(
                     start_ns=self.start_ns(),
                     instruments=list(self.instruments.values()),
                     venues=list(self.venues) if self.calendar else [],
                     log=None if self.memory_log else self.workdir / "scenario.db",
                     seed=self.seed,
+                    # With a calendar a venue is closed until its timetable (synced at start) opens it.
+                    default_phase=Phase.CLOSED if self.calendar else Phase.CONTINUOUS,
                     risk=self.risk,
                     pricing=self.pricing,
                     label=self.name,
                 )
             )
+            self.driver = driver
             pending, self.pending = self.pending, []
             for cmd in pending:
-                self.driver.execute(cmd)
+                driver.execute(cmd)
         return self.driver
 
     def close(self) -> None:
@@ -127,7 +130,10 @@ class Scenario:
             return self.kept
         if self.driver is None:
             return None
-        self.driver.events()  # flushes any batch
+        try:
+            self.driver.events()  # flushes any batch
+        except Exception:  # keep what is on disk even if the system is in a bad state
+            pass
         src = self.driver.log_path()
         if src is None or not src.exists():
             return None

@@ -35,6 +35,7 @@ class Setup:
     venues: list[str]  # venues whose calendars drive the phases (empty: phases move by hand)
     log: Path | None  # SQLite file for the scenario's log (None: in memory)
     seed: int = 0
+    default_phase: Phase = Phase.CONTINUOUS  # where venues start before any phase change
     risk: Any = None
     pricing: Any = None
     label: str = ""

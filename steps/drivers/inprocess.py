@@ -26,7 +26,7 @@ class _RecordingWorld(World):
 
     def execute(self, command: Any, **kw: Any) -> Outcome:
         out = super().execute(command, **kw)
-        self._driver._observe(out)
+        self._driver._observe(self, out)
         return out
 
 
@@ -51,6 +51,7 @@ class InProcessDriver(Driver):
             seed=setup.seed,
             instruments=tuple(setup.instruments),
             venues=tuple(setup.venues),
+            default_phase=setup.default_phase,
             risk=setup.risk,
             pricing=setup.pricing,
             label=setup.label,
@@ -60,11 +61,11 @@ class InProcessDriver(Driver):
         for inst in setup.instruments:
             self._history.setdefault(inst.id, [])
 
-    def _observe(self, out: Outcome) -> None:
+    def _observe(self, world: World, out: Outcome) -> None:
         if not out.events:
             return
         touched: list[str] = []
-        eng: MatchingEngine = self.w.engine
+        eng: MatchingEngine = world.engine
         for ev in out.events:
             rec = ev.record
             if isinstance(rec, PhaseChanged) and rec.instrument is None:
