@@ -59,6 +59,51 @@ def _lookup(data: Any, dotted: str) -> Any:
     return cur
 
 
+_GOT = {"str": str, "int": int, "bool": bool, "array": list, "object": dict, "float": float}
+
+
+def _matches(value: Any, rest: list[str], what: str) -> bool:
+    """Whether the error ``what`` at path ``rest`` below ``value`` can be this entry's."""
+    for part in rest:
+        if part.startswith("["):
+            if not isinstance(value, list) or int(part[1:-1]) >= len(value):
+                return False
+            value = value[int(part[1:-1])]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return False
+    unknown = re.search(r"unknown field `([^`]*)`", what)
+    if unknown:
+        return isinstance(value, dict) and unknown.group(1) in value
+    got = re.search(r"got `(\w+)`", what)
+    kind = _GOT.get(got.group(1)) if got else None
+    return kind is None or isinstance(value, kind)
+
+
+def _resolve(data: Any, where: str, what: str) -> str:
+    """msgspec writes map keys as ``[...]``: find the (first, in sorted order) key that fits."""
+    parts = re.findall(r"\.([^.\[]+)|(\[\d+\]|\[\.\.\.\])", where)
+    segs = [a or b for a, b in parts]
+    out: list[str] = []
+    cur = data
+    for i, seg in enumerate(segs):
+        if seg == "[...]":
+            keys = sorted(cur) if isinstance(cur, dict) else []
+            hit = next((k for k in keys if _matches(cur[k], segs[i + 1 :], what)), None)
+            if hit is None:
+                break
+            out.append(str(hit))
+            cur = cur[hit]
+        elif seg.startswith("["):
+            out.append(seg)
+            cur = cur[int(seg[1:-1])] if isinstance(cur, list) else None
+        else:
+            out.append(seg)
+            cur = cur.get(seg) if isinstance(cur, dict) else None
+    return ".".join(out).replace(".[", "[")
+
+
 def convert(data: Any, kind: type[T], *, source: str, prefix: str) -> T:
     """``data`` (a parsed TOML table found at ``prefix``) as ``kind``; ConfigError names the key."""
     bad = _floats(data, "")
@@ -74,9 +119,8 @@ def convert(data: Any, kind: type[T], *, source: str, prefix: str) -> T:
         m = re.search(r" - at `\$(.*)`$", msg)
         if m is None:
             raise ConfigError(f"{source}: {prefix}: {msg}") from None
-        path = m.group(1).lstrip(".")
-        path = re.sub(r"\[\"?([^\]\"]+)\"?\]", r".\1", path).lstrip(".")
         what = msg[: m.start()]
+        path = _resolve(data, m.group(1), what)
         value = _lookup(data, path)
         key = f"{prefix}.{path}" if path else prefix
         shown = "" if value is None else f" = {value!r}"
