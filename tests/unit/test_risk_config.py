@@ -39,22 +39,61 @@ def test_config_survives_the_run_log_round_trip() -> None:
     ("toml", "message"),
     [
         ("[risk]\nwarning_bp = 8000.5\n", "risk.warning_bp = 8000.5: floats are not allowed"),
-        ('[risk.accounts.A]\nmax_open_orders = "ten"\n', "risk.accounts.A.max_open_orders = 'ten': Expected `int | null`"),
-        ('[risk.accounts.A]\nmax_notionl = "1"\n', "risk.accounts.A = {'max_notionl': '1'}: Object contains unknown field `max_notionl`"),
-        ('[risk.accounts.A]\nmax_notional = "1e6x"\n', "risk.accounts.A.max_notional = '1e6x': not a decimal number"),
-        ('[risk.accounts.A]\ncurrency = "USD"\nmax_notional = "10.005"\n', "risk.accounts.A.max_notional = '10.005': 10.005 is not a multiple of the USD unit 0.01"),
+        (
+            '[risk.accounts.A]\nmax_open_orders = "ten"\n',
+            "risk.accounts.A.max_open_orders = 'ten': Expected `int | null`",
+        ),
+        (
+            '[risk.accounts.A]\nmax_notionl = "1"\n',
+            "risk.accounts.A = {'max_notionl': '1'}: Object contains unknown field `max_notionl`",
+        ),
+        (
+            '[risk.accounts.A]\nmax_notional = "1e6x"\n',
+            "risk.accounts.A.max_notional = '1e6x': not a decimal number",
+        ),
+        (
+            '[risk.accounts.A]\ncurrency = "USD"\nmax_notional = "10.005"\n',
+            "risk.accounts.A.max_notional = '10.005': 10.005 is not a multiple of the USD unit 0.01",
+        ),
         ('[risk.accounts.A]\nkill_on = ["boom"]\n', "risk.accounts.A.kill_on[0] = 'boom': not one of"),
-        ('[risk.accounts.A]\nmax_position = "-5"\n', "risk.accounts.A.max_position = '-5': must not be negative"),
-        ("[risk]\nwarning_bp = 12000\n", "risk.warning_bp = 12000: must be positive and at most call_bp (10000)"),
-        ("[risk.instruments.X]\ninitial_bp = 100\nmaintenance_bp = 200\n", "risk.instruments.X.maintenance_bp = 200: must not exceed initial_bp (100)"),
+        (
+            '[risk.accounts.A]\nmax_position = "-5"\n',
+            "risk.accounts.A.max_position = '-5': must not be negative",
+        ),
+        (
+            "[risk]\nwarning_bp = 12000\n",
+            "risk.warning_bp = 12000: must be positive and at most call_bp (10000)",
+        ),
+        (
+            "[risk.instruments.X]\ninitial_bp = 100\nmaintenance_bp = 200\n",
+            "risk.instruments.X.maintenance_bp = 200: must not exceed initial_bp (100)",
+        ),
         ('[risk.currencies]\nJPY = "0"\n', "risk.currencies.JPY = '0': a unit must be positive"),
         ("[risk.accounts.A]\nmaker_fee_bp = 20000\n", "risk.accounts.A.maker_fee_bp = 20000: must be within"),
-        ('[pricing]\ndefault_method = "vwap"\n', "pricing.default_method = 'vwap': Invalid enum value 'vwap'"),
-        ('[pricing.venues.X]\ntz = "Mars/Olympus"\n', "pricing.venues.X.tz = 'Mars/Olympus': unknown time zone"),
-        ('[pricing.venues.X]\nday_start = "25:00"\n', "pricing.venues.X.day_start = '25:00': not a local time"),
-        ('[pricing.marks.X]\nstale_after = "5 sec"\n', "pricing.marks.X.stale_after = '5 sec': not a duration"),
-        ('[pricing.marks.X]\nmethod = "composite"\n', "pricing.marks.X.sources: a composite mark needs at least one source"),
-        ('[pricing.marks.X]\nmethod = "composite"\nsources = [{ name = "a", weight = 0 }]\n', "pricing.marks.X.sources[0].weight = 0: must be positive"),
+        (
+            '[pricing]\ndefault_method = "vwap"\n',
+            "pricing.default_method = 'vwap': Invalid enum value 'vwap'",
+        ),
+        (
+            '[pricing.venues.X]\ntz = "Mars/Olympus"\n',
+            "pricing.venues.X.tz = 'Mars/Olympus': unknown time zone",
+        ),
+        (
+            '[pricing.venues.X]\nday_start = "25:00"\n',
+            "pricing.venues.X.day_start = '25:00': not a local time",
+        ),
+        (
+            '[pricing.marks.X]\nstale_after = "5 sec"\n',
+            "pricing.marks.X.stale_after = '5 sec': not a duration",
+        ),
+        (
+            '[pricing.marks.X]\nmethod = "composite"\n',
+            "pricing.marks.X.sources: a composite mark needs at least one source",
+        ),
+        (
+            '[pricing.marks.X]\nmethod = "composite"\nsources = [{ name = "a", weight = 0 }]\n',
+            "pricing.marks.X.sources[0].weight = 0: must be positive",
+        ),
         ('[pricing]\nbars = ["2m"]\n', "pricing.bars[0] = '2m': not one of 1s, 1m, 5m, 1h, 1d"),
     ],
 )
