@@ -60,7 +60,7 @@ def _set_path(data: Any, path: list[str], value: Any, full: str) -> Any:
         new = dict(data)
         new[key] = _set_path(data.get(key, {} if rest else None), rest, value, full)
         return new
-    if isinstance(data, list):
+    if isinstance(data, list | tuple):
         for i, item in enumerate(data):
             if isinstance(item, dict) and item.get("id") == key:
                 new_list = list(data)
@@ -80,7 +80,7 @@ def _set_path(data: Any, path: list[str], value: Any, full: str) -> Any:
 
 def override(config: SystemConfig, sets: list[str] = (), file: str | Path | None = None) -> SystemConfig:  # type: ignore[assignment]
     """``config`` with a TOML file's tables merged in and then each ``path=value`` applied."""
-    data: Any = msgspec.to_builtins(config)
+    data: Any = msgspec.json.decode(msgspec.json.encode(config))  # plain dicts and lists
     if file is not None:
         try:
             extra = tomllib.loads(Path(file).read_text())

@@ -35,10 +35,13 @@ class Difference:
 
 def _orders(book: Book) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    rank: dict[str, int] = {}
     for r in book.order_rows():
         key = f"{r['account']}/{r['client_order_id']}"
         if r["status"] == "rejected" and r["type"] != "SubmitOrder":
-            key += f"/{r['type']}@{r['seq']}"  # a rejected cancel is its own row
+            key += f"/{r['type']}"  # a rejected cancel is a row of its own
+            n = rank[key] = rank.get(key, 0) + 1
+            key += f" #{n}"
         out.setdefault(key, {k: r[k] for k in ("instrument", "side", "price", "qty", "filled", "status", "reason")})
     return out
 
