@@ -63,6 +63,22 @@ def _prepare_log(log: str | None, overwrite: bool) -> str:
     return log
 
 
+def _run_config(path: str | None) -> tuple[Any, Any]:
+    """The [risk] and [pricing] tables of a run's TOML file (None where absent)."""
+    if path is None:
+        return None, None
+    from system.pricing import load_pricing
+    from system.pricing.tomlfile import ConfigError
+    from system.risk import load_risk
+
+    if not Path(path).is_file():
+        raise BadInput(f"--config {path!r}: no such file")
+    try:
+        return load_risk(path), load_pricing(path)
+    except ConfigError as e:
+        raise BadInput(str(e)) from None
+
+
 def _summary(day: SimulatedDay, wall_s: float, log: str) -> dict[str, Any]:
     stats = day.simulator.stats
     head = day.world.store.head()
@@ -150,6 +166,9 @@ def sim(
         str | None, typer.Option(help="Event log to write (a path or URL; default in memory).")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace the log file if it exists.")] = False,
+    config: Annotated[
+        str | None, typer.Option(help="Run TOML with [risk] and/or [pricing] (those engines then run).")
+    ] = None,
     activity: Annotated[
         float, typer.Option(help="Scale every agent's order rate (1.0: the profile's).")
     ] = 1.0,
@@ -167,6 +186,7 @@ def sim(
         tz = venue_calendar(profile.calendar).tz
         start = _instant(from_, "--from", trade_date, tz)
         end = _instant(until, "--until", trade_date, tz)
+        risk, pricing = _run_config(config)
         url = _prepare_log(log, overwrite)
         day = simulated_day(
             venue,
@@ -177,6 +197,8 @@ def sim(
             start_ns=start,
             until_ns=end,
             activity=activity,
+            risk=risk,
+            pricing=pricing,
         )
     except (ProfileError, SimulatorError, FlowError) as e:
         raise BadInput(str(e)) from None

@@ -83,12 +83,15 @@ def simulated_day(
     flow: dict[str, Any] | None = None,
     activity: float = 1.0,
     risk: Any = None,
+    pricing: Any = None,
 ) -> SimulatedDay:
     """Set up one trading day of ``venue`` (a profile name) on ``trade_date``.
 
     The day starts at the session's first transition (pre-open) unless ``start_ns`` says otherwise
-    and ends at the close unless ``until_ns`` is earlier. Raises ProfileError / SimulatorError with
-    the bad value named.
+    and ends at the close unless ``until_ns`` is earlier. ``risk`` and ``pricing`` are the parsed
+    configurations of those engines (None: not running); with risk on, agents trade from the
+    accounts ``simulator.accounts()`` lists (the default account's limits apply). Raises
+    ProfileError / SimulatorError with the bad value named.
     """
     profile = load_profile(venue).select(list(instruments) if instruments else None)
     if flow:
@@ -126,6 +129,7 @@ def simulated_day(
         venues=(profile.calendar,),
         default_phase=Phase.CLOSED,
         risk=risk,
+        pricing=pricing,
         label=label,
     )
     world = World(config, start_ns=start, log=log, until_ns=end)
