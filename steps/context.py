@@ -74,6 +74,8 @@ class Scenario:
     replayed_at: int | None = None
     simulators: list[Any] = field(default_factory=list)
     bag: dict[str, Any] = field(default_factory=dict)  # room for step areas that join later
+    on_start: list[Any] = field(default_factory=list)  # fn(ctx) before the system is built
+    after_start: list[Any] = field(default_factory=list)  # fn(ctx) once it runs
     kept: str | None = None
     _dir: Path | None = None
     _counter: int = 0
@@ -92,6 +94,8 @@ class Scenario:
     def system(self) -> Driver:
         """The running system, started now if this is the first step that needs it."""
         if self.driver is None:
+            for prepare in self.on_start:
+                prepare(self)
             driver = make_driver(self.driver_name)
             driver.start(
                 Setup(
@@ -111,6 +115,8 @@ class Scenario:
             pending, self.pending = self.pending, []
             for cmd in pending:
                 driver.execute(cmd)
+            for hook in self.after_start:
+                hook(self)
         return self.driver
 
     def close(self) -> None:
