@@ -1,0 +1,66 @@
+"""`chronex sim` as a user runs it: a log with a stable head hash, a summary, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chronex.cli import main
+
+BASE = ["sim", "--venue", "XTKS", "--date", "2027-01-04", "--instruments", "7203,9432", "--seed", "9",
+        "--from", "08:58", "--until", "09:03"]  # fmt: skip
+
+
+def test_same_command_twice_same_head_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Running the same command twice writes logs with the same head hash; the summary has OHLC."""
+    hashes = []
+    for name in ("a.db", "b.db"):
+        assert main([*BASE, "--log", str(tmp_path / name), "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        hashes.append(summary["head_hash"])
+        assert summary["events"] > 500
+        toyota = summary["instruments"]["XTKS:7203"]
+        assert toyota["trades"] > 0 and toyota["open"] and toyota["close"]
+        assert toyota["auctions"][0]["phase"] == "OPENING_AUCTION"
+    assert hashes[0] == hashes[1]
+
+
+def test_table_summary_ends_with_the_head_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The human summary lists instruments and ends with one line holding the head hash."""
+    log = tmp_path / "day.db"
+    assert main([*BASE, "--log", str(log), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "XTKS:9432" in out and "OPENING_AUCTION" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith(f"{log}: ") and "head hash" in last
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--venue", "NASDAQ", "--date", "2027-01-04"], "'NASDAQ'"),
+        (["--venue", "XTKS", "--date", "2027-01-02"], "2027-01-02 is not a trading day on XTKS"),
+        (["--venue", "XTKS", "--date", "04/01/2027"], "'04/01/2027'"),
+        (["--venue", "XTKS", "--date", "2027-01-04", "--instruments", "9999"], "'9999'"),
+        (["--venue", "XTKS", "--date", "2027-01-04", "--until", "16:00"], "until 2027-01-04T16:00:00+09:00"),
+        (["--venue", "XTKS", "--date", "2027-01-04", "--activity", "-1"], "--activity -1"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad venue, date, instrument or time is one line on stderr and exit code 2."""
+    assert main(["sim", *args, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
+
+
+def test_existing_log_needs_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An existing log file is never replaced silently."""
+    log = tmp_path / "day.db"
+    log.write_bytes(b"")
+    assert main([*BASE, "--log", str(log), "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*BASE, "--log", str(log), "--quiet", "--overwrite"]) == 0

@@ -1,0 +1,46 @@
+"""Agents' prices always land on the instrument's tick grid, whatever the band."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.markets.grid import Grid
+from sim.markets.seeds import derive_seed, stream
+from system.engine import Instrument, tse_tick_table
+
+TSE = Instrument(
+    id="XTKS:1", venue="XTKS", symbol="1", base_currency="1", quote_currency="JPY",
+    price_increment="0.1", tick_table=tse_tick_table("0.1", topix100=True), lot_size=100,
+)  # fmt: skip
+GRID = Grid(TSE)
+
+
+def on_tick(p: int) -> bool:
+    return p > 0 and p % TSE.tick_at(p) == 0
+
+
+@given(st.floats(min_value=0.5, max_value=2e8, allow_nan=False))
+def test_down_and_up_bracket_on_tick(x: float) -> None:
+    """down(x) <= x <= up(x), and both are valid prices for the engine."""
+    lo, hi = GRID.down(x), GRID.up(x)
+    assert on_tick(lo) and on_tick(hi)
+    assert lo <= max(x, lo) and hi >= x
+    assert GRID.nearest(x) in (lo, hi)
+
+
+@given(st.integers(min_value=1, max_value=10**8), st.integers(min_value=-20, max_value=20))
+def test_shift_moves_whole_ticks(p: int, n: int) -> None:
+    """Shifting a valid price by n ticks gives a valid price on the right side."""
+    p = GRID.down(p)
+    q = GRID.shift(p, n)
+    assert on_tick(q)
+    assert (q > p) if n > 0 else (q <= p)
+
+
+def test_streams_depend_only_on_seed_and_name() -> None:
+    """An agent's random stream is fixed by the run seed and its name."""
+    assert derive_seed(1, "mm1/XTKS:7203") == derive_seed(1, "mm1/XTKS:7203")
+    assert derive_seed(1, "mm1/XTKS:7203") != derive_seed(2, "mm1/XTKS:7203")
+    assert stream(5, "a").random() == stream(5, "a").random()
+    assert stream(5, "a").random() != stream(5, "b").random()
