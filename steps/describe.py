@@ -16,7 +16,7 @@ from system.eventlog import LoggedEvent
 PRICE_FIELDS = {"price", "stop_price", "trigger_price", "reference_price", "cross_price", "mark", "limit_price"}
 QTY_FIELDS = {"qty", "leaves", "display_qty", "imbalance_qty", "display", "filled"}
 ORDER_FIELDS = {"order_id", "buy_order_id", "sell_order_id", "resting_order_id", "aggressor_order_id"}
-_SKIP = {"time", "instrument", "fx_mantissa", "fx_exponent", "fx_base", "fx_quote", "cross_currency",
+_SKIP = {"time", "instrument", "client_order_id", "fx_mantissa", "fx_exponent", "fx_base", "fx_quote", "cross_currency",
          "expire_time", "post_only", "stp", "display_qty", "cross_instrument", "cross_price"}  # fmt: skip
 
 
