@@ -40,7 +40,9 @@ def _e(x: Any) -> str:
 def _table(head: list[str], rows: Iterable[list[Any]], left: int = 0) -> str:
     h = "".join(f'<th class="{"l" if i < left else ""}">{_e(c)}</th>' for i, c in enumerate(head))
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{_e(c)}</td>' for i, c in enumerate(r)) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="{"l" if i < left else ""}">{_e(c)}</td>' for i, c in enumerate(r))
+        + "</tr>"
         for r in rows
     )
     return f"<table><tr>{h}</tr>{body}</table>"
@@ -69,14 +71,18 @@ def ohlc_svg(bars: pd.DataFrame, tz: str, width: int = 900, height: int = 260) -
         w = max(step * 0.6, 1)
         when = iso(int(b.start.value), tz)[11:16]
         parts.append(
-            f'<g><title>{_e(when)} O {b.open} H {b.high} L {b.low} C {b.close} V {b.volume}</title>'
+            f"<g><title>{_e(when)} O {b.open} H {b.high} L {b.low} C {b.close} V {b.volume}</title>"
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y(b.high):.1f}" y2="{y(b.low):.1f}" stroke="{color}"/>'
-            f'<rect x="{x - w / 2:.1f}" y="{top:.1f}" width="{w:.1f}" height="{max(bot - top, 1):.1f}" fill="{color}"/></g>'
+            f'<rect x="{x - w / 2:.1f}" y="{top:.1f}" width="{w:.1f}" '
+            f'height="{max(bot - top, 1):.1f}" fill="{color}"/></g>'
         )
     first, last = bars["start"].iloc[0], bars["start"].iloc[-1]
-    parts.append(f'<text x="{pad}" y="{height - 4}" font-size="10">{_e(iso(int(first.value), tz)[11:16])}</text>')
     parts.append(
-        f'<text x="{width - pad - 30}" y="{height - 4}" font-size="10">{_e(iso(int(last.value), tz)[11:16])}</text>'
+        f'<text x="{pad}" y="{height - 4}" font-size="10">{_e(iso(int(first.value), tz)[11:16])}</text>'
+    )
+    parts.append(
+        f'<text x="{width - pad - 30}" y="{height - 4}" font-size="10">'
+        f"{_e(iso(int(last.value), tz)[11:16])}</text>"
     )
     parts.append("</svg>")
     return "".join(parts)
@@ -94,7 +100,9 @@ def _zone(store: EventStore) -> str:
     return "UTC"
 
 
-def render(store: EventStore, *, title: str = "", tz: str | None = None, max_rows: int = 5_000, bar: str = "5min") -> str:
+def render(
+    store: EventStore, *, title: str = "", tz: str | None = None, max_rows: int = 5_000, bar: str = "5min"
+) -> str:
     """The report as one HTML string."""
     zone = tz or _zone(store)
     verdict = verify(store)
@@ -109,7 +117,10 @@ def render(store: EventStore, *, title: str = "", tz: str | None = None, max_row
               iso(started.start_time, zone), head.seq, head.hash.hex()[:16]]],
         ))  # fmt: skip
     cls = "ok" if verdict.ok else "bad"
-    out.append(f'<h2>Integrity</h2><p class="{cls}">{_e("VERIFIED" if verdict.ok else "TAMPERED")}: {_e(verdict)}</p>')
+    out.append(
+        f'<h2>Integrity</h2><p class="{cls}">'
+        f"{_e('VERIFIED' if verdict.ok else 'TAMPERED')}: {_e(verdict)}</p>"
+    )
     if not verdict.ok:
         out.append('<p class="note">The log does not verify; nothing below can be trusted.</p></body></html>')
         return "".join(out)
@@ -117,7 +128,8 @@ def render(store: EventStore, *, title: str = "", tz: str | None = None, max_row
     book = Book().fold(store.read(1))
     trades = trades_frame(store, book)
     out.append(f"<h2>Trade blotter</h2><p class='note'>{len(trades)} trades"
-               f"{f', the first {max_rows} shown (chronex export has all)' if len(trades) > max_rows else ''}.</p>")  # fmt: skip
+               f"{f', the first {max_rows} shown (chronex export has all)' if len(trades) > max_rows else ''}"
+               ".</p>")  # fmt: skip
     out.append(_table(
         ["time", "trade", "instrument", "price", "qty", "buyer", "seller", "aggressor", "status"],
         ([iso(int(r.time_ns), zone), r.trade_id, r.instrument, r.price, r.qty, r.buy_account,
@@ -151,7 +163,8 @@ def render(store: EventStore, *, title: str = "", tz: str | None = None, max_row
         payload = msgspec.to_builtins(rec)
         out.append(
             f"<h3>{_e(e.type)} (seq {e.seq})</h3><p>recorded {_e(iso(e.recorded_time, zone))}, "
-            f"amends {_e(iso(e.valid_time, zone))}: {_e(' '.join(f'{k}={v}' for k, v in payload.items()))}</p>"
+            f"amends {_e(iso(e.valid_time, zone))}: "
+            f"{_e(' '.join(f'{k}={v}' for k, v in payload.items()))}</p>"
         )
         accounts = {getattr(rec, "buy_account", None), getattr(rec, "sell_account", None)} - {None}
         inst = getattr(rec, "instrument", "")
@@ -161,10 +174,16 @@ def render(store: EventStore, *, title: str = "", tz: str | None = None, max_row
         pa = {(p["account"], p["instrument"]): p for p in positions(after)}
         keys = sorted(k for k in pb.keys() | pa.keys() if k[1] == inst and (not accounts or k[0] in accounts))
         mb, ma = before.ledger.mark(inst), after.ledger.mark(inst)
-        rows = [[a, i, pb.get((a, i), {}).get("qty"), pa.get((a, i), {}).get("qty"),
-                 pb.get((a, i), {}).get("pnl_amount"), pa.get((a, i), {}).get("pnl_amount")] for a, i in keys]  # fmt: skip
+        rows: list[list[Any]] = []
+        for k in keys:
+            b, a = pb.get(k, {}), pa.get(k, {})
+            rows.append([k[0], k[1], b.get("qty"), a.get("qty"), b.get("pnl_amount"), a.get("pnl_amount")])
         rows.append(["mark", inst, "", "", mb.price if mb else "", ma.price if ma else ""])
-        out.append(_table(["account", "instrument", "qty before", "qty after", "P&L before", "P&L after"], rows, left=2))
+        out.append(
+            _table(
+                ["account", "instrument", "qty before", "qty after", "P&L before", "P&L after"], rows, left=2
+            )
+        )
     out.append("</body></html>")
     return "".join(out)
 

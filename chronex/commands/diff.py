@@ -28,7 +28,9 @@ def _text(v: Any) -> str:
 def diff(
     log: Annotated[str, typer.Argument(help="The original log.")],
     other: Annotated[str, typer.Argument(help="The log to compare (a re-run or what-if).")],
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only these kinds: order, trade, position, account.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only these kinds: order, trade, position, account.")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="One JSON object per difference.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 if the logs differ.")] = False,
 ) -> None:

@@ -15,7 +15,10 @@ def export_cmd(
     log: Annotated[str, typer.Argument(help="Log path or URL.")],
     directory: Annotated[str, typer.Argument(help="Directory to write <what>.<format> files into.")],
     to: Annotated[str, typer.Option("--to", help="parquet or csv.")] = "parquet",
-    what: Annotated[list[str] | None, typer.Option("--what", help="events, orders, trades, bars (repeatable or comma list; default all).")] = None,
+    what: Annotated[
+        list[str] | None,
+        typer.Option("--what", help="events, orders, trades, bars (repeatable or comma list; default all)."),
+    ] = None,
 ) -> None:
     """Write the log's events, orders, trades and OHLC bars as tables."""
     if to not in ("parquet", "csv"):

@@ -1,8 +1,8 @@
 """``chronex replay``: the state at any instant (as known at any later one), re-runs and rebases.
 
-    chronex replay day.db --as-of '10:31:07.250 Asia/Tokyo' [--known-at '16:04 Asia/Tokyo'] [--json]
-    chronex replay day.db --rerun --out rerun.db [--set risk.accounts.ACC-1.max_order_qty=500]
-    chronex replay day.db --rebase 2031-12-30 --out rebased.db
+chronex replay day.db --as-of '10:31:07.250 Asia/Tokyo' [--known-at '16:04 Asia/Tokyo'] [--json]
+chronex replay day.db --rerun --out rerun.db [--set risk.accounts.ACC-1.max_order_qty=500]
+chronex replay day.db --rebase 2031-12-30 --out rebased.db
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from sim.replay import (
     recorded_config,
     recorded_manifest,
     rerun,
+    views,
 )
-from sim.replay import views
 from system.clock import FixedClock, iso, to_datetime
 from system.eventlog import EventStore, LogCorrupted, open_log, verify
 
@@ -93,18 +93,34 @@ def _fresh_out(path: str) -> None:
 
 def replay(
     log: Annotated[str, typer.Argument(help="Log path or URL.")],
-    as_of_: Annotated[str | None, typer.Option("--as-of", help="Valid time: ISO with offset or 'HH:MM[:SS.fff] Zone'.")] = None,
-    known_at: Annotated[str | None, typer.Option("--known-at", help="Only what was recorded by this time.")] = None,
-    rerun_: Annotated[bool, typer.Option("--rerun", help="Re-execute the inputs through today's engines.")] = False,
-    rebase_: Annotated[str | None, typer.Option("--rebase", help="Replay the order flow onto this date.")] = None,
+    as_of_: Annotated[
+        str | None, typer.Option("--as-of", help="Valid time: ISO with offset or 'HH:MM[:SS.fff] Zone'.")
+    ] = None,
+    known_at: Annotated[
+        str | None, typer.Option("--known-at", help="Only what was recorded by this time.")
+    ] = None,
+    rerun_: Annotated[
+        bool, typer.Option("--rerun", help="Re-execute the inputs through today's engines.")
+    ] = False,
+    rebase_: Annotated[
+        str | None, typer.Option("--rebase", help="Replay the order flow onto this date.")
+    ] = None,
     out_log: Annotated[str | None, typer.Option("--out", help="The new log (--rerun, --rebase).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="What-if: PATH=VALUE in the config (repeatable).")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="What-if: a TOML file merged into the config.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="What-if: PATH=VALUE in the config (repeatable).")
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="What-if: a TOML file merged into the config.")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="JSON instead of tables.")] = False,
     tz: Annotated[str | None, typer.Option(help="Zone for times shown (default: the log's venue).")] = None,
     levels: Annotated[int, typer.Option(help="Book levels shown per side in tables.")] = 5,
-    verify_: Annotated[bool, typer.Option("--verify", help="Verify the whole hash chain first (exit 1 if it breaks).")] = False,
-    snapshot_every: Annotated[int | None, typer.Option(help="Snapshot interval of the replay cache (entries).")] = None,
+    verify_: Annotated[
+        bool, typer.Option("--verify", help="Verify the whole hash chain first (exit 1 if it breaks).")
+    ] = False,
+    snapshot_every: Annotated[
+        int | None, typer.Option(help="Snapshot interval of the replay cache (entries).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Reconstruct the state at a valid time (as known at a recorded time), re-run or rebase a log."""
@@ -155,12 +171,15 @@ def replay(
             else:
                 rej = ", ".join(f"{k} {v}" for k, v in sorted(res.rejected.items())) or "none"
                 typer.echo(
-                    f"{out_log}: rebased onto {new}: {res.commands} commands, {res.accepted} orders accepted, "
+                    f"{out_log}: rebased onto {new}: {res.commands} commands, "
+                    f"{res.accepted} orders accepted, "
                     f"{res.trades} trades, rejected: {rej}; {res.head_seq} entries"
                 )
 
 
-def _rerun(store: EventStore, log: str, out_log: str, cfg: Any, what_if: bool, json: bool, quiet: bool) -> None:
+def _rerun(
+    store: EventStore, log: str, out_log: str, cfg: Any, what_if: bool, json: bool, quiet: bool
+) -> None:
     new = open_log(out_log, FixedClock(0))
     try:
         with progress_bar("re-running", quiet or json) as tick:
@@ -209,8 +228,8 @@ def _show_state(state: Any, tz: str, json: bool, levels: int) -> None:
             bid = b["bids"][i] if i < len(b["bids"]) else None
             ask = b["asks"][i] if i < len(b["asks"]) else None
             t.add_row(
-                str(bid["count"]) if bid else "", str(bid["qty"]) if bid else "", str(bid["price"]) if bid else "",
-                str(ask["price"]) if ask else "", str(ask["qty"]) if ask else "", str(ask["count"]) if ask else "",
+                *(str(bid[k]) if bid else "" for k in ("count", "qty", "price")),
+                *(str(ask[k]) if ask else "" for k in ("price", "qty", "count")),
             )  # fmt: skip
         out.print(t)
     out.print(f"open orders: {len(data['open_orders'])}")
@@ -218,7 +237,13 @@ def _show_state(state: Any, tz: str, json: bool, levels: int) -> None:
     for col in ("account", "instrument", "qty", "mark", "P&L"):
         t.add_column(col, justify="right" if col in ("qty", "mark", "P&L") else "left")
     for p in data["positions"]:
-        t.add_row(p["account"], p["instrument"], str(p["qty"]), str(p["mark"]), f"{p.get('pnl_amount')} {p.get('currency', '')}")
+        t.add_row(
+            p["account"],
+            p["instrument"],
+            str(p["qty"]),
+            str(p["mark"]),
+            f"{p.get('pnl_amount')} {p.get('currency', '')}",
+        )
     out.print(t)
     t = Table(title="cash balances")
     for col in ("account", "currency", "cash"):

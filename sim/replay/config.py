@@ -13,10 +13,10 @@ from typing import Any
 
 import msgspec
 
+from sim.replay.errors import ReplayError
 from system.bootstrap import RunConfigured, SystemConfig
 from system.eventlog.store import EventStore
 from system.runtime import RunStarted
-from sim.replay.errors import ReplayError
 
 _HEAD = 8  # the manifest and configuration are among the first entries
 

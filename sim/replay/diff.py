@@ -42,7 +42,9 @@ def _orders(book: Book) -> dict[str, Any]:
             key += f"/{r['type']}"  # a rejected cancel is a row of its own
             n = rank[key] = rank.get(key, 0) + 1
             key += f" #{n}"
-        out.setdefault(key, {k: r[k] for k in ("instrument", "side", "price", "qty", "filled", "status", "reason")})
+        out.setdefault(
+            key, {k: r[k] for k in ("instrument", "side", "price", "qty", "filled", "status", "reason")}
+        )
     return out
 
 
@@ -51,7 +53,9 @@ def _trades(book: Book) -> dict[str, Any]:
     out: dict[str, Any] = {}
     rank: dict[str, int] = {}
     for t in book.trade_rows():
-        base = f"{t['instrument']} {cid.get(t['buy_order_id'], t['buy_account'])} x {cid.get(t['sell_order_id'], t['sell_account'])}"
+        buy = cid.get(t["buy_order_id"], t["buy_account"])
+        sell = cid.get(t["sell_order_id"], t["sell_account"])
+        base = f"{t['instrument']} {buy} x {sell}"
         n = rank[base] = rank.get(base, 0) + 1
         out[f"{base} #{n}"] = {k: t[k] for k in ("price", "qty", "status", "time_ns")}
     return out

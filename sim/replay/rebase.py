@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from sim.clock.registry import venue_calendar
+from sim.clock.virtual import VirtualClock
 from sim.replay.config import recorded_config, recorded_manifest
 from sim.replay.errors import ReplayError
 from sim.world import World
@@ -109,8 +110,15 @@ def rebase(
     stop = shift(end, primary, base, new_date)
     if flow and flow[0][0] < start:
         start = flow[0][0]
-    kw = {"store": out} if isinstance(out, EventStore) else {"log": out}
-    world = World(cfg, start_ns=start, until_ns=max(stop, start), **kw)  # type: ignore[arg-type]
+    if isinstance(out, EventStore):
+        # A store on a virtual clock is driven by the rebased run, so its recorded times are the
+        # new date's; any other clock stamps what it says.
+        clock = out.clock if isinstance(out.clock, VirtualClock) else None
+        if clock is not None:
+            clock.set(start)
+        world = World(cfg, start_ns=start, until_ns=max(stop, start), store=out, clock=clock)
+    else:
+        world = World(cfg, start_ns=start, until_ns=max(stop, start), log=out)
     # Bring each venue to the calendar's phase at the start, CLOSED included (the scheduler only
     # opens venues): a holiday must find the books closed whatever the run's default phase.
     for name, cal in cals.items():

@@ -131,7 +131,9 @@ def rerun(
     return compare(store, out, commands=commands, failed=failed)
 
 
-def compare(a: EventStore, b: EventStore, *, commands: int = 0, failed: list[str] | None = None) -> RerunResult:
+def compare(
+    a: EventStore, b: EventStore, *, commands: int = 0, failed: list[str] | None = None
+) -> RerunResult:
     ha, hb = a.head(), b.head()
     div: Divergence | None = None
     if (ha.seq, ha.hash) != (hb.seq, hb.hash):

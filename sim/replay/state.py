@@ -118,7 +118,7 @@ class _LazyTrades(dict[int, Any]):
     def items_now(self) -> list[tuple[int, Any]]:
         return list(dict.items(self))
 
-    def get(self, k: int, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, k: int, default: Any = None) -> Any:
         if dict.__contains__(self, k):
             return dict.__getitem__(self, k)
         return self._make(k) if k in self._pos else default
@@ -144,15 +144,15 @@ class _LazyTrades(dict[int, Any]):
         self._all()
         return dict.__iter__(self)
 
-    def keys(self) -> Any:  # type: ignore[override]
+    def keys(self) -> Any:
         self._all()
         return dict.keys(self)
 
-    def values(self) -> Any:  # type: ignore[override]
+    def values(self) -> Any:
         self._all()
         return dict.values(self)
 
-    def items(self) -> Any:  # type: ignore[override]
+    def items(self) -> Any:
         self._all()
         return dict.items(self)
 
@@ -162,7 +162,7 @@ _MISSING = object()
 
 def _corrections_load(c: Any, data: Any) -> None:
     inst, price, qty, buy, sell, time, busted = data["cols"]
-    cols = [
+    cols: list[list[Any]] = [
         _unstrs(inst), _unints(price), _unints(qty), _unstrs(buy), _unstrs(sell), _unints(time),
         [b == 1 for b in busted],
     ]  # fmt: skip

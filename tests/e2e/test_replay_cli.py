@@ -25,7 +25,11 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("replay") / "day.db"
     cfg = day_config(seed=4)
     world = World(cfg, start_ns=tokyo(DAY, 7), log=path, until_ns=tokyo(DAY, 16))
-    run_day(world, Flow(4, cfg.instruments, continuous_windows(DAY), mean_gap_ns=8_000_000_000), end_ns=tokyo(DAY, 15, 50))
+    run_day(
+        world,
+        Flow(4, cfg.instruments, continuous_windows(DAY), mean_gap_ns=8_000_000_000),
+        end_ns=tokyo(DAY, 15, 50),
+    )
     world.execute(BustTrade(trade_id=3, reason="erroneous"))
     world.run_until(tokyo(DAY, 16))
     world.close()
@@ -38,14 +42,23 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return rc, got.out, got.err
 
 
-def test_as_of_json_names_its_basis_and_the_two_views_differ(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_as_of_json_names_its_basis_and_the_two_views_differ(
+    log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--as-of with a venue-local time answers in JSON; --known-at before the bust keeps the trade."""
     rc, out, _ = run(capsys, "replay", str(log), "--as-of", "15:00 Asia/Tokyo", "--json")
     assert rc == 0
     now = json.loads(out)
     assert now["basis"]["as_of"] == tokyo(DAY, 15) and now["phases"] == {"XTKS": "CONTINUOUS"}
     rc, out, _ = run(
-        capsys, "replay", str(log), "--as-of", "2027-01-06T15:00:00+09:00", "--known-at", "15:49 Asia/Tokyo", "--json"
+        capsys,
+        "replay",
+        str(log),
+        "--as-of",
+        "2027-01-06T15:00:00+09:00",
+        "--known-at",
+        "15:49 Asia/Tokyo",
+        "--json",
     )
     then = json.loads(out)
     assert rc == 0 and then["basis"]["late_excluded"] == 1 and now["basis"]["late_included"] == 1
@@ -63,7 +76,10 @@ def test_as_of_tables_for_people(log: Path, capsys: pytest.CaptureFixture[str]) 
     [
         (["--as-of", "20:00 Asia/Tokyo"], "outside the log"),
         (["--as-of", "yesterday"], "is not a time"),
-        (["--as-of", "10:00 Asia/Tokyo", "--known-at", "2027-01-05T00:00:00Z"], "before the log's first entry"),
+        (
+            ["--as-of", "10:00 Asia/Tokyo", "--known-at", "2027-01-05T00:00:00Z"],
+            "before the log's first entry",
+        ),
         ([], "exactly one of"),
         (["--rerun"], "--out"),
         (["--rebase", "2031-13-01", "--out", "x.db"], "not a date"),
@@ -99,7 +115,9 @@ def test_a_tampered_log_exits_1(log: Path, tmp_path: Path, capsys: pytest.Captur
     assert rc == 1 and "tampered log" in err and "seq 200" in err
 
 
-def test_rerun_same_then_what_if_and_diff(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rerun_same_then_what_if_and_diff(
+    log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--rerun reproduces the head hash; a what-if --set re-run differs and diff lists the orders."""
     rc, out, _ = run(capsys, "replay", str(log), "--rerun", "--out", str(tmp_path / "same.db"), "-q")
     assert rc == 0 and "same as" in out
@@ -107,7 +125,15 @@ def test_rerun_same_then_what_if_and_diff(log: Path, tmp_path: Path, capsys: pyt
     assert rc == 2 and "already exists" in err
     whatif = tmp_path / "whatif.db"
     rc, out, _ = run(
-        capsys, "replay", str(log), "--rerun", "--out", str(whatif), "--set", "instruments.XTKS:6758.max_qty=300", "-q"
+        capsys,
+        "replay",
+        str(log),
+        "--rerun",
+        "--out",
+        str(whatif),
+        "--set",
+        "instruments.XTKS:6758.max_qty=300",
+        "-q",
     )
     assert rc == 0 and "differs" in out and "chronex diff" in out
     rc, out, _ = run(capsys, "diff", str(log), str(whatif), "--json", "--kind", "order")
@@ -118,9 +144,13 @@ def test_rerun_same_then_what_if_and_diff(log: Path, tmp_path: Path, capsys: pyt
     assert rc == 1
 
 
-def test_rebase_command_reports_holiday_rejections(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rebase_command_reports_holiday_rejections(
+    log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--rebase onto New Year's Day writes a log where every order was refused as closed."""
-    rc, out, _ = run(capsys, "replay", str(log), "--rebase", "2032-01-01", "--out", str(tmp_path / "hol.db"), "--json")
+    rc, out, _ = run(
+        capsys, "replay", str(log), "--rebase", "2032-01-01", "--out", str(tmp_path / "hol.db"), "--json"
+    )
     data = json.loads(out)
     assert rc == 0 and data["trades"] == 0 and data["rejected"]["WRONG_PHASE"] > 0
 

@@ -23,9 +23,17 @@ def store() -> EventStore:
     """A short simulated day with trade 2 busted and trade 4 corrected to 100 more than it was."""
     cfg = day_config(seed=2)
     world = World(cfg, start_ns=tokyo(DAY, 7), until_ns=tokyo(DAY, 16))
-    run_day(world, Flow(2, cfg.instruments, continuous_windows(DAY), mean_gap_ns=10_000_000_000), end_ns=tokyo(DAY, 15, 50))
+    run_day(
+        world,
+        Flow(2, cfg.instruments, continuous_windows(DAY), mean_gap_ns=10_000_000_000),
+        end_ns=tokyo(DAY, 15, 50),
+    )
     world.execute(BustTrade(trade_id=2))
-    t4 = next(e.record for e in world.store.read(1) if isinstance(e.record, TradeExecuted) and e.record.trade_id == 4)
+    t4 = next(
+        e.record
+        for e in world.store.read(1)
+        if isinstance(e.record, TradeExecuted) and e.record.trade_id == 4
+    )
     world.execute(CorrectTrade(trade_id=4, qty=t4.qty + 100))
     return world.store
 
@@ -51,7 +59,10 @@ def test_bars_are_ohlc_of_the_corrected_trades(store: EventStore) -> None:
     bars, trades = f["bars"], f["trades"]
     live = trades[trades["status"] != "busted"]
     assert bars["volume"].sum() == live["qty"].sum() and bars["trades"].sum() == len(live)
-    assert ((bars["low"] <= bars[["open", "close"]].min(axis=1)) & (bars[["open", "close"]].max(axis=1) <= bars["high"])).all()
+    assert (
+        (bars["low"] <= bars[["open", "close"]].min(axis=1))
+        & (bars[["open", "close"]].max(axis=1) <= bars["high"])
+    ).all()
 
 
 def test_parquet_round_trip(store: EventStore, tmp_path: Path) -> None:

@@ -44,7 +44,9 @@ def day() -> dict[str, Any]:
         world.run_until(ti)
         live[ti] = live_digests(world.runtime.components)
     world.run_until(tokyo(DAY, 15, 45))
-    trade = next(e for e in world.store.read(1) if isinstance(e.record, TradeExecuted) and e.record.qty >= 200)
+    trade = next(
+        e for e in world.store.read(1) if isinstance(e.record, TradeExecuted) and e.record.qty >= 200
+    )
     world.execute(BustTrade(trade_id=trade.record.trade_id, reason="erroneous"))
     world.run_until(END)
     bust = next(e for e in world.store.read(1) if isinstance(e.record, TradeBusted))

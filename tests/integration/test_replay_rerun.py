@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sim.clock.virtual import VirtualClock
 from sim.replay import override, rebase, recorded_config, rerun
 from sim.replay.diff import diff_logs
 from sim.replay.export import trades_frame
@@ -34,6 +35,11 @@ def store() -> EventStore:
 
 def fresh() -> EventStore:
     return open_log("memory://", FixedClock(0))
+
+
+def fresh_virtual() -> EventStore:
+    """A log whose clock the rebased run drives (its recorded times are the new date's)."""
+    return open_log("memory://", VirtualClock(0))
 
 
 def test_rerun_of_an_untouched_log_reproduces_its_head_hash(store: EventStore) -> None:
@@ -75,7 +81,9 @@ def test_what_if_lower_max_qty_lists_the_rejected_orders(store: EventStore) -> N
     orders = {d.key: d for d in diff_logs(store, out) if d.kind == "order"}
     # Later cancels of those orders are refused too (unknown order): consequences, listed apart.
     rejected = {
-        k for k, d in orders.items() if d.right and d.right["status"] == "rejected" and "/" not in k.split("/", 1)[1]
+        k
+        for k, d in orders.items()
+        if d.right and d.right["status"] == "rejected" and "/" not in k.split("/", 1)[1]
     }
     assert rejected == {f"{a}/{c}" for a, c in big}
     assert all(orders[k].right["reason"].startswith("QTY_ABOVE_MAX") for k in rejected)
@@ -84,26 +92,39 @@ def test_what_if_lower_max_qty_lists_the_rejected_orders(store: EventStore) -> N
 def _local_trades(s: EventStore) -> list[tuple[Any, ...]]:
     df = trades_frame(s)
     return [
-        (r.instrument, r.price, r.qty, r.buy_account, r.sell_account, to_datetime(r.time_ns, "Asia/Tokyo").timetz())
+        (
+            r.instrument,
+            r.price,
+            r.qty,
+            r.buy_account,
+            r.sell_account,
+            to_datetime(r.time_ns, "Asia/Tokyo").timetz(),
+        )
         for r in df.itertuples()
     ]
 
 
 def test_rebase_onto_a_normal_future_day_reproduces_the_trades(store: EventStore) -> None:
     """On 2031-12-30 (a Tuesday session) the same flow makes the same trades at the same local times."""
-    out = fresh()
+    out = fresh_virtual()
     res = rebase(store, date(2031, 12, 30), out)
     assert res.trades > 0 and not res.rejected.get("WRONG_PHASE")
     assert _local_trades(out) == _local_trades(store)
-    assert all(to_datetime(t, "Asia/Tokyo").date() == date(2031, 12, 30) for t in trades_frame(out)["time_ns"])
+    assert all(
+        to_datetime(t, "Asia/Tokyo").date() == date(2031, 12, 30) for t in trades_frame(out)["time_ns"]
+    )
 
 
 def test_rebase_onto_a_holiday_rejects_the_flow_as_market_closed(store: EventStore) -> None:
     """On New Year's Day the venue never opens, so the engine rejects every order (WRONG_PHASE)."""
-    out = fresh()
+    out = fresh_virtual()
     res = rebase(store, date(2032, 1, 1), out)
     submits = sum(1 for e in store.read(1) if isinstance(e.record, SubmitOrder))
     assert res.trades == 0 and res.accepted == 0
     assert res.rejected["WRONG_PHASE"] == submits
-    rej = [e.record for e in out.read(1) if isinstance(e.record, OrderRejected) and e.record.command == "SubmitOrder"]
+    rej = [
+        e.record
+        for e in out.read(1)
+        if isinstance(e.record, OrderRejected) and e.record.command == "SubmitOrder"
+    ]
     assert rej and all(r.reason is RejectReason.WRONG_PHASE for r in rej)

@@ -45,12 +45,16 @@ def test_rebase_shift_keeps_day_offsets(off: int) -> None:
 
 def test_override_sets_fields_by_instrument_id_and_new_tables() -> None:
     """--set addresses instruments by id and creates tables for engines configured as plain data."""
-    cfg = override(day_config(), ["instruments.XTKS:7203.max_qty=500", "risk.accounts.ACC-1.max_order_qty=700"])
+    cfg = override(
+        day_config(), ["instruments.XTKS:7203.max_qty=500", "risk.accounts.ACC-1.max_order_qty=700"]
+    )
     assert cfg.instruments[0].max_qty == 500 and cfg.instruments[1].max_qty == 0
     assert cfg.risk == {"accounts": {"ACC-1": {"max_order_qty": 700}}}
 
 
-@pytest.mark.parametrize("bad", ["nothing", "instruments.XTKS:9999.max_qty=1", "instruments.XTKS:7203.max_qty=big"])
+@pytest.mark.parametrize(
+    "bad", ["nothing", "instruments.XTKS:9999.max_qty=1", "instruments.XTKS:7203.max_qty=big"]
+)
 def test_override_errors_name_the_setting(bad: str) -> None:
     """A malformed or impossible --set is refused with the setting in the message."""
     with pytest.raises(ReplayError):

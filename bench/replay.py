@@ -1,0 +1,130 @@
+"""Replayer speed: as-of latency over random instants of a ~1,000,000-event day, full replay rate.
+
+    .venv/bin/python bench/replay.py [--log day.db] [--gap-ms 42] [--queries 200] [--every 10000]
+
+Without ``--log`` it first records a simulated TSE day (two instruments, four accounts, seeded
+limit/cancel/crossing flow through the real system on the virtual clock) into a temporary SQLite
+log, busts one trade at 15:45, and reports:
+
+- the one-time index build (a checked pass that caches snapshots every ``--every`` entries);
+- as-of latency p50/p99/max over ``--queries`` uniformly random valid times (half of them also
+  with a random ``known_at``), each a full answer: snapshot restore + tail fold + late entries;
+- full replay: every component folded from seq 1 with the chain checked, in events/s;
+- the re-run rate (commands through today's engines into a new log), on a prefix of the day.
+
+Target: as-of p99 <= 200 ms on the 1,000,000-event day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.replay import as_of, ensure_index, rerun  # noqa: E402
+from sim.replay.synthetic import Flow, continuous_windows, day_config, run_day, tokyo  # noqa: E402
+from sim.world import World  # noqa: E402
+from system.clock import FixedClock  # noqa: E402
+from system.corrections import BustTrade  # noqa: E402
+from system.eventlog import open_log  # noqa: E402
+
+DAY = date(2027, 1, 6)
+
+
+def record(path: Path, gap_ms: int) -> None:
+    cfg = day_config(seed=1)
+    world = World(cfg, start_ns=tokyo(DAY, 7), log=path, until_ns=tokyo(DAY, 16))
+    flow = Flow(1, cfg.instruments, continuous_windows(DAY), mean_gap_ns=gap_ms * 1_000_000)
+    t0 = time.perf_counter()
+    n = run_day(world, flow, end_ns=tokyo(DAY, 15, 45), batch=1000)
+    world.execute(BustTrade(trade_id=1000, reason="bench"))
+    world.run_until(tokyo(DAY, 16))
+    head = world.store.head().seq
+    world.close()
+    dt = time.perf_counter() - t0
+    print(f"recorded: {n:,} commands, {head:,} entries in {dt:.1f} s ({head / dt:,.0f} entries/s)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--log", type=Path)
+    ap.add_argument("--gap-ms", type=int, default=42, help="mean gap between commands (42 ms: ~1M entries)")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--every", type=int, default=10_000)
+    ap.add_argument("--rerun-entries", type=int, default=200_000)
+    args = ap.parse_args()
+    tmp = None
+    path = args.log
+    if path is None:
+        tmp = tempfile.TemporaryDirectory()
+        path = Path(tmp.name) / "day.db"
+        record(path, args.gap_ms)
+    store = open_log(path, FixedClock(0), create=False)
+    size = os.path.getsize(path)
+    t0 = time.perf_counter()
+    idx = ensure_index(store, every=args.every)
+    dt = time.perf_counter() - t0
+    print(
+        f"index: {idx.head_seq:,} entries, {len(idx.points)} snapshots, {len(idx.late)} late entries, "
+        f"built in {dt:.1f} s; file {size / 1e6:.0f} MB -> "
+        f"{os.path.getsize(path) / 1e6:.0f} MB with the cache"
+    )
+    rng = random.Random(7)
+    lat = []
+    for k in range(args.queries):
+        t = rng.randint(idx.first_valid, idx.last_valid)
+        r = rng.randint(idx.first_recorded, idx.last_recorded) if k % 2 else None
+        t0 = time.perf_counter()
+        as_of(store, t, r, index=idx)
+        lat.append((time.perf_counter() - t0) * 1000)
+    lat.sort()
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print(
+        f"as-of over {len(lat)} random T (half with known_at): p50 {statistics.median(lat):.1f} ms, "
+        f"p99 {p99:.1f} ms, max {lat[-1]:.1f} ms"
+    )
+    t0 = time.perf_counter()
+    full = as_of(store, idx.last_valid, index=idx, use_snapshots=False)
+    dt = time.perf_counter() - t0
+    print(f"full replay (checked chain, every component): {full.basis.seq:,} entries in {dt:.1f} s "
+          f"({full.basis.seq / dt:,.0f} entries/s)")  # fmt: skip
+    part = open_log("memory://", FixedClock(0))
+    prefix = open_log("memory://", FixedClock(0))
+    # Re-run a prefix (a memory copy of the first entries) so the figure does not need a second 1M log.
+    from system.eventlog.store import NewEvent
+
+    batch: list[NewEvent] = []
+    clock = prefix.clock
+    assert isinstance(clock, FixedClock)
+    last_rec = None
+    for ev in store.read(1):
+        if ev.seq > args.rerun_entries and ev.record.kind == "command":
+            break  # cut at a command boundary: the prefix is a complete run
+        if ev.recorded_time != last_rec and batch:
+            prefix.append(batch)
+            batch = []
+        last_rec = clock.t = ev.recorded_time
+        batch.append(NewEvent(ev.record, ev.valid_time, ev.correlation_id, ev.causation_id, ev.stream))
+    if batch:
+        prefix.append(batch)
+    t0 = time.perf_counter()
+    res = rerun(prefix, part)
+    dt = time.perf_counter() - t0
+    print(f"re-run of the first {prefix.head().seq:,} entries ({res.commands:,} commands): {dt:.1f} s "
+          f"({prefix.head().seq / dt:,.0f} entries/s), same head hash: {res.same}")  # fmt: skip
+    store.close()
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
