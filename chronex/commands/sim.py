@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,14 +31,21 @@ err = Console(stderr=True, highlight=False)
 _BARE_TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
 
 
-def _instant(text: str | None, what: str, on: date, tz: str) -> int | None:
-    """``text`` as ns: ISO with an offset, 'HH:MM Zone', or bare 'HH:MM' in the venue's zone."""
+def _instant(text: str | None, what: str, on: date, tz: str, span: tuple[int, int] | None) -> int | None:
+    """``text`` as ns: ISO with an offset, 'HH:MM Zone', or bare 'HH:MM' in the venue's zone. A bare
+    time is the first such instant within the session ``span`` (Globex and FX days start the
+    evening before their trade date)."""
     if text is None:
         return None
     s = text.strip()
-    if _BARE_TIME.match(s):
-        s = f"{s} {tz}"
-    return parse_instant(s, on=on, what=what)
+    if not _BARE_TIME.match(s):
+        return parse_instant(s, on=on, what=what)
+    cands = [parse_instant(f"{s} {tz}", on=on + timedelta(days=d), what=what) for d in (-1, 0, 1)]
+    if span is not None:
+        for t in cands:
+            if span[0] <= t <= span[1]:
+                return t
+    return cands[1]
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -183,9 +190,15 @@ def sim(
         profile = load_profile(venue)
         from sim.clock import venue_calendar
 
-        tz = venue_calendar(profile.calendar).tz
-        start = _instant(from_, "--from", trade_date, tz)
-        end = _instant(until, "--until", trade_date, tz)
+        cal = venue_calendar(profile.calendar)
+        tz = cal.tz
+        try:
+            session = cal.session(trade_date)
+        except Exception:  # outside the horizon: simulated_day names the problem below
+            session = None
+        span = None if session is None else (session.transitions[0].at, session.close)
+        start = _instant(from_, "--from", trade_date, tz, span)
+        end = _instant(until, "--until", trade_date, tz, span)
         risk, pricing = _run_config(config)
         url = _prepare_log(log, overwrite)
         day = simulated_day(

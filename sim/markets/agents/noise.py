@@ -38,7 +38,6 @@ class NoiseTrader(Agent):
         super().__init__(sim, name, account, spec, rng, latency_ns)
         self.aggressive_account = aggressive_account
         self.resting: list[int] = []  # order ids of passive orders, oldest first
-        self._pending: list[str] = []
 
     def wait(self, phase: Phase) -> int:
         rate = self.rate_now(self.flow.noise_rate_per_s, phase)
@@ -103,7 +102,6 @@ class NoiseTrader(Agent):
             price = grid.nearest(fair + rng.gauss(0.0, 2.5) * tick)
         price = self.clamp(price)
         cid = self.next_cid()
-        self._pending.append(cid)
         return SubmitOrder(
             account=self.account, client_order_id=cid, instrument=self.iid, side=BUY if buy else SELL,
             qty=self.lots(f.noise_size_lots) * self.lot, price=price,
@@ -115,4 +113,3 @@ class NoiseTrader(Agent):
             oid = None if ids is None else ids.get(cmd.client_order_id)
             if oid is not None:
                 self.resting.append(oid)
-            self._pending.clear()
