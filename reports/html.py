@@ -40,13 +40,20 @@ def summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per feature: counts by status and seconds, plus a total row."""
     by: dict[str, dict[str, Any]] = {}
     for r in results:
-        row = by.setdefault(r["feature"], {"feature": r["feature"], "passed": 0, "failed": 0, "other": 0, "seconds": 0.0})
+        row = by.setdefault(
+            r["feature"], {"feature": r["feature"], "passed": 0, "failed": 0, "other": 0, "seconds": 0.0}
+        )
         key = r["status"] if r["status"] in ("passed", "failed") else "other"
         row[key] += 1
         row["seconds"] += float(r.get("seconds", 0))
     rows = [by[k] for k in sorted(by)]
-    total = {"feature": "Total", "passed": sum(r["passed"] for r in rows), "failed": sum(r["failed"] for r in rows),
-             "other": sum(r["other"] for r in rows), "seconds": sum(r["seconds"] for r in rows)}  # fmt: skip
+    total = {
+        "feature": "Total",
+        "passed": sum(r["passed"] for r in rows),
+        "failed": sum(r["failed"] for r in rows),
+        "other": sum(r["other"] for r in rows),
+        "seconds": sum(r["seconds"] for r in rows),
+    }
     return [*rows, total]
 
 
@@ -73,7 +80,10 @@ def _chart(points: list[dict[str, Any]]) -> str:
     for name, vals in series.items():
         pts = [xy(i, v) for i, v in enumerate(vals) if v is not None]
         if pts:
-            paths.append(f'<polyline fill="none" stroke="{colours[name]}" stroke-width="1.5" points="{" ".join(pts)}"/>')
+            paths.append(
+                f'<polyline fill="none" stroke="{colours[name]}" stroke-width="1.5" '
+                f'points="{" ".join(pts)}"/>'
+            )
     legend = " ".join(f'<tspan fill="{c}">{k}</tspan>' for k, c in colours.items())
     return (
         f'<svg width="{w}" height="{h + 16}" role="img"><text x="{pad}" y="{h + 12}" font-size="11">{legend} '
@@ -90,8 +100,10 @@ def _book_table(points: list[dict[str, Any]]) -> str:
             f"<tr><td>{escape(p['time'])}</td><td>#{p['seq']}</td><td>{escape(p['phase'])}</td>"
             f"<td>{escape(bids)}</td><td>{escape(asks)}</td><td>{escape(p.get('last') or '')}</td></tr>"
         )
-    return ("<table><tr><th>time</th><th>seq</th><th>phase</th><th>bids (qty@price)</th><th>asks</th>"
-            "<th>last</th></tr>" + "".join(rows) + "</table>")  # fmt: skip
+    return (
+        "<table><tr><th>time</th><th>seq</th><th>phase</th><th>bids (qty@price)</th><th>asks</th>"
+        "<th>last</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _scenario(r: dict[str, Any]) -> str:
@@ -99,8 +111,12 @@ def _scenario(r: dict[str, Any]) -> str:
     tags = "".join(f'<span class="tag">@{escape(t)}</span>' for t in r.get("tags", []))
     steps = "".join(
         f'<tr><td class="{escape(s["status"])}">{escape(s["status"])}</td><td>{escape(s["keyword"])} '
-        f'{escape(s["text"])}</td><td>{float(s["seconds"]) * 1000:.1f} ms</td></tr>'
-        + (f'<tr><td></td><td colspan="2"><pre>{escape(s["error"])}</pre></td></tr>' if s.get("error") else "")
+        f"{escape(s['text'])}</td><td>{float(s['seconds']) * 1000:.1f} ms</td></tr>"
+        + (
+            f'<tr><td></td><td colspan="2"><pre>{escape(s["error"])}</pre></td></tr>'
+            if s.get("error")
+            else ""
+        )
         for s in r.get("steps", [])
     )
     events = "".join(
@@ -116,9 +132,11 @@ def _scenario(r: dict[str, Any]) -> str:
     zone = f" (times in {escape(r['zone'])})" if r.get("zone") else ""
     return (
         f'<details{" open" if r["status"] == "failed" else ""}><summary><b class="{st}">{st}</b> '
-        f'{escape(r["scenario"])} <span class="small">{float(r["seconds"]):.3f} s · {escape(r.get("location", ""))} · '
+        f'{escape(r["scenario"])} <span class="small">{float(r["seconds"]):.3f} s · '
+        f"{escape(r.get('location', ''))} · "
         f"{escape(r.get('runner', ''))}</span> {tags}</summary>{kept}<table>{steps}</table>"
-        f"<details><summary>Timeline: {len(r.get('events', []))} events{zone}</summary><table><tr><th>seq</th>"
+        f"<details><summary>Timeline: {len(r.get('events', []))} events{zone}</summary>"
+        "<table><tr><th>seq</th>"
         f"<th>time</th><th>event</th><th>fields</th></tr>{events}</table></details>"
         f"<details><summary>Books</summary>{books or '<p>no book changes</p>'}</details></details>"
     )
@@ -127,20 +145,26 @@ def _scenario(r: dict[str, Any]) -> str:
 def render(results: Iterable[dict[str, Any]], title: str = "Chronex scenario report") -> str:
     res = list(results)
     rows = "".join(
-        f"<tr><td>{escape(r['feature'])}</td><td class=passed>{r['passed']}</td><td class=failed>{r['failed']}</td>"
+        f"<tr><td>{escape(r['feature'])}</td><td class=passed>{r['passed']}</td>"
+        f"<td class=failed>{r['failed']}</td>"
         f"<td>{r['other']}</td><td>{r['seconds']:.2f}</td></tr>"
         for r in summary(res)
     )
-    body = [f"<h1>{escape(title)}</h1>", "<table><tr><th>feature</th><th>passed</th><th>failed</th><th>other</th>"
-            f"<th>seconds</th></tr>{rows}</table>"]  # fmt: skip
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        "<table><tr><th>feature</th><th>passed</th><th>failed</th><th>other</th>"
+        f"<th>seconds</th></tr>{rows}</table>",
+    ]
     feature = None
     for r in res:
         if r["feature"] != feature:
             feature = r["feature"]
             body.append(f"<h2>{escape(feature)}</h2>")
         body.append(_scenario(r))
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>{CSS}</style>"
-            f"</head><body>{''.join(body)}</body></html>")  # fmt: skip
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>{CSS}</style>"
+        f"</head><body>{''.join(body)}</body></html>"
+    )
 
 
 def write_report(results_dir: Path, out: Path | None = None) -> Path:

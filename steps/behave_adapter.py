@@ -53,13 +53,18 @@ def before_all(context: Any) -> None:
 
 def before_scenario(context: Any, scenario: Any) -> None:
     ctx = Scenario(
-        name=scenario.name, feature=scenario.feature.name, tags=tuple(sorted(scenario.effective_tags)),
+        name=scenario.name,
+        feature=scenario.feature.name,
+        tags=tuple(sorted(scenario.effective_tags)),
         driver_name=context.chronex_driver,
-    )  # fmt: skip
+    )
     ctx.bag["recorder"] = Recorder(
-        scenario.feature.name, scenario.name, sorted(scenario.effective_tags), "behave",
+        scenario.feature.name,
+        scenario.name,
+        sorted(scenario.effective_tags),
+        "behave",
         f"{scenario.location.filename}:{scenario.location.line}",
-    )  # fmt: skip
+    )
     context.chronex = ctx
 
 

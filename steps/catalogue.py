@@ -52,7 +52,10 @@ def text(grep: str | None = None) -> str:
                 out.extend("    " + line for line in sd.doc.splitlines())
             for p in _params(sd):
                 out.append(f"    - {p}")
-            out.extend(("    e.g. " if i == 0 else "         ") + line for i, line in enumerate(sd.example.splitlines()))
+            out.extend(
+                ("    e.g. " if i == 0 else "         ") + line
+                for i, line in enumerate(sd.example.splitlines())
+            )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

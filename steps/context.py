@@ -8,6 +8,7 @@ started on the first step that needs it. On failure ``keep_log`` copies the log 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -136,16 +137,16 @@ class Scenario:
             return self.kept
         if self.driver is None:
             return None
-        try:
+        with contextlib.suppress(Exception):  # keep what is on disk even if the system is in a bad state
             self.driver.events()  # flushes any batch
-        except Exception:  # keep what is on disk even if the system is in a bad state
-            pass
         src = self.driver.log_path()
         if src is None or not src.exists():
             return None
         dest_dir = self.report_dir / "failed"
         dest_dir.mkdir(parents=True, exist_ok=True)
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{self.feature}-{self.name}".lower()).strip("-")[:80] or "scenario"
+        slug = (
+            re.sub(r"[^A-Za-z0-9]+", "-", f"{self.feature}-{self.name}".lower()).strip("-")[:80] or "scenario"
+        )
         dest = dest_dir / f"{slug}-{os.getpid()}.db"
         shutil.copyfile(src, dest)
         self.kept = str(dest)
@@ -215,7 +216,9 @@ class Scenario:
             if len(self.instruments) == 1:
                 return next(iter(self.instruments.values()))
             if not self.instruments:
-                raise StepInputError("no instrument named and none set up (add 'Given the instrument XTKS:7203')")
+                raise StepInputError(
+                    "no instrument named and none set up (add 'Given the instrument XTKS:7203')"
+                )
             raise StepInputError(
                 f"which instrument? several are set up ({', '.join(self.instruments)}); name it"
             )

@@ -13,11 +13,33 @@ from steps import values as V
 from system.engine import Instrument
 from system.eventlog import LoggedEvent
 
-PRICE_FIELDS = {"price", "stop_price", "trigger_price", "reference_price", "cross_price", "mark", "limit_price"}
+PRICE_FIELDS = {
+    "price",
+    "stop_price",
+    "trigger_price",
+    "reference_price",
+    "cross_price",
+    "mark",
+    "limit_price",
+}
 QTY_FIELDS = {"qty", "leaves", "display_qty", "imbalance_qty", "display", "filled"}
 ORDER_FIELDS = {"order_id", "buy_order_id", "sell_order_id", "resting_order_id", "aggressor_order_id"}
-_SKIP = {"time", "instrument", "client_order_id", "fx_mantissa", "fx_exponent", "fx_base", "fx_quote", "cross_currency",
-         "expire_time", "post_only", "stp", "display_qty", "cross_instrument", "cross_price"}  # fmt: skip
+_SKIP = {
+    "time",
+    "instrument",
+    "client_order_id",
+    "fx_mantissa",
+    "fx_exponent",
+    "fx_base",
+    "fx_quote",
+    "cross_currency",
+    "expire_time",
+    "post_only",
+    "stp",
+    "display_qty",
+    "cross_instrument",
+    "cross_price",
+}
 
 
 def payload(
@@ -89,9 +111,11 @@ def recent(
 ) -> str:
     """The last ``limit`` events (not commands) of an instrument or account, one per line."""
     picked = [
-        e for e in events
-        if e.record.kind != "command" and (instrument is None and account is None or touches(e, instrument, account))
-    ]  # fmt: skip
+        e
+        for e in events
+        if e.record.kind != "command"
+        and ((instrument is None and account is None) or touches(e, instrument, account))
+    ]
     if not picked:
         return "  (no events)"
     what = instrument or account or "the system"

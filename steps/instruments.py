@@ -37,32 +37,58 @@ def default_instrument(ref: str) -> Instrument:
         if not symbol.isalnum() or len(symbol) != 4:
             raise StepInputError(f"unknown instrument {ref!r}: a TSE code has four characters (XTKS:7203)")
         return Instrument(
-            id=ref, venue=venue, symbol=symbol, base_currency=symbol, quote_currency="JPY",
-            price_increment="0.1", tick_table=tse_tick_table("0.1", topix100=symbol in _TOPIX100),
-            lot_size=100, min_qty=100, price_limits=tse_price_limits("0.1"),
-        )  # fmt: skip
+            id=ref,
+            venue=venue,
+            symbol=symbol,
+            base_currency=symbol,
+            quote_currency="JPY",
+            price_increment="0.1",
+            tick_table=tse_tick_table("0.1", topix100=symbol in _TOPIX100),
+            lot_size=100,
+            min_qty=100,
+            price_limits=tse_price_limits("0.1"),
+        )
     if venue == "CME":
         root = symbol.rstrip("0123456789")[:-1] if len(symbol) > 2 else symbol
         spec = _CME.get(root)
         if spec is None:
-            raise StepInputError(f"unknown instrument {ref!r} (CME roots: {', '.join(sorted(_CME))}, like CME:ESH7)")
+            raise StepInputError(
+                f"unknown instrument {ref!r} (CME roots: {', '.join(sorted(_CME))}, like CME:ESH7)"
+            )
         return Instrument(
-            id=ref, venue=venue, symbol=symbol, base_currency=symbol, quote_currency="USD",
-            price_increment=spec[0], multiplier=spec[1],
-        )  # fmt: skip
+            id=ref,
+            venue=venue,
+            symbol=symbol,
+            base_currency=symbol,
+            quote_currency="USD",
+            price_increment=spec[0],
+            multiplier=spec[1],
+        )
     if venue == "FX-JP":
         if symbol not in _FX:
             raise StepInputError(f"unknown instrument {ref!r} (FX-JP pairs: {', '.join(sorted(_FX))})")
         base, quote = symbol.split("/")
         return Instrument(
-            id=ref, venue=venue, symbol=symbol, base_currency=base, quote_currency=quote,
-            price_increment="0.001" if quote == "JPY" else "0.00001", lot_size=1000, min_qty=1000,
-        )  # fmt: skip
+            id=ref,
+            venue=venue,
+            symbol=symbol,
+            base_currency=base,
+            quote_currency=quote,
+            price_increment="0.001" if quote == "JPY" else "0.00001",
+            lot_size=1000,
+            min_qty=1000,
+        )
     spec2 = _CRYPTO.get(symbol)
     if spec2 is None:
         raise StepInputError(f"unknown instrument {ref!r} (CRYPTO pairs: {', '.join(sorted(_CRYPTO))})")
     base, quote = symbol.split("/")
     return Instrument(
-        id=ref, venue=venue, symbol=symbol, base_currency=base, quote_currency=quote,
-        price_increment=spec2[0], qty_increment=spec2[1], cross_group=base,
-    )  # fmt: skip
+        id=ref,
+        venue=venue,
+        symbol=symbol,
+        base_currency=base,
+        quote_currency=quote,
+        price_increment=spec2[0],
+        qty_increment=spec2[1],
+        cross_group=base,
+    )

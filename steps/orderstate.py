@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from system.eventlog import LoggedEvent
 
@@ -28,7 +29,7 @@ def fold(events: Iterable[LoggedEvent]) -> tuple[dict[int, OrderState], dict[tup
     by_id: dict[int, OrderState] = {}
     by_cid: dict[tuple[str, str], OrderState] = {}
     for ev in events:
-        r = ev.record
+        r: Any = ev.record
         t = ev.type
         if t == "OrderAccepted":
             s = OrderState(r.order_id, r.account, r.client_order_id, r.instrument, r.qty, r.qty)

@@ -79,7 +79,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     expr = config.getoption("-m", "") or ""
     if any(t in expr for t in DEMO_TAGS):
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for it in items:
         (drop if any(it.get_closest_marker(t) for t in DEMO_TAGS) else keep).append(it)
     if drop:
@@ -105,8 +106,9 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     ctx.bag["recorder"] = Recorder(feature.name, scenario.name, sorted(scenario.tags), "pytest-bdd", loc)
 
 
-def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
-                           step_func: Any) -> None:  # fmt: skip
+def pytest_bdd_before_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any
+) -> None:
     ctx: Scenario = request.getfixturevalue("chronex_ctx")
     ctx.bag["step"] = (step.type, step.name)
     rec: Recorder | None = ctx.bag.get("recorder")

@@ -61,15 +61,26 @@ class Recorder:
         if status is not None:
             self.status = status
         data: dict[str, Any] = {
-            "feature": self.feature, "scenario": self.scenario, "tags": self.tags, "runner": self.runner,
-            "location": self.location, "status": self.status, "seconds": self.seconds,
-            "steps": [asdict(s) for s in self.steps], "events": [], "books": {}, "log": None, "zone": "",
-        }  # fmt: skip
+            "feature": self.feature,
+            "scenario": self.scenario,
+            "tags": self.tags,
+            "runner": self.runner,
+            "location": self.location,
+            "status": self.status,
+            "seconds": self.seconds,
+            "steps": [asdict(s) for s in self.steps],
+            "events": [],
+            "books": {},
+            "log": None,
+            "zone": "",
+        }
         if ctx is not None and ctx.driver is not None:
             try:
                 data.update(_system_view(ctx))
             except Exception as e:  # the report must not fail the run; say what went wrong instead
-                data["events"] = [{"seq": 0, "time": "", "type": "ReportError", "text": f"{type(e).__name__}: {e}"}]
+                data["events"] = [
+                    {"seq": 0, "time": "", "type": "ReportError", "text": f"{type(e).__name__}: {e}"}
+                ]
         return data
 
     def write(self, data: dict[str, Any]) -> Path | None:
@@ -89,20 +100,30 @@ def _system_view(ctx: Scenario) -> dict[str, Any]:
     tz = ctx.zone()
     events = [e for e in drv.events() if e.record.kind != "command"]
     timeline = [
-        {"seq": e.seq, "time": V.local(e.valid_time, tz), "type": e.type,
-         "text": describe.line(e, ctx.instruments, tz, ctx.name_of).split(e.type, 1)[-1].strip()}
+        {
+            "seq": e.seq,
+            "time": V.local(e.valid_time, tz),
+            "type": e.type,
+            "text": describe.line(e, ctx.instruments, tz, ctx.name_of).split(e.type, 1)[-1].strip(),
+        }
         for e in events[-MAX_EVENTS:]
-    ]  # fmt: skip
+    ]
     books: dict[str, list[dict[str, Any]]] = {}
     for i, inst in ctx.instruments.items():
         pts = drv.book_history(i)[-MAX_BOOK_POINTS:]
         books[i] = [
             {
-                "seq": p.seq, "time": V.local(p.time, tz), "phase": str(p.book.phase),
-                "bids": [[V.fmt_price(inst, lv.price), V.fmt_qty(inst, lv.qty)] for lv in p.book.bids[:BOOK_DEPTH]],
-                "asks": [[V.fmt_price(inst, lv.price), V.fmt_qty(inst, lv.qty)] for lv in p.book.asks[:BOOK_DEPTH]],
+                "seq": p.seq,
+                "time": V.local(p.time, tz),
+                "phase": str(p.book.phase),
+                "bids": [
+                    [V.fmt_price(inst, lv.price), V.fmt_qty(inst, lv.qty)] for lv in p.book.bids[:BOOK_DEPTH]
+                ],
+                "asks": [
+                    [V.fmt_price(inst, lv.price), V.fmt_qty(inst, lv.qty)] for lv in p.book.asks[:BOOK_DEPTH]
+                ],
                 "last": V.fmt_price(inst, p.book.last_price),
             }
             for p in pts
-        ]  # fmt: skip
+        ]
     return {"events": timeline, "books": books, "log": ctx.kept, "zone": str(tz)}

@@ -100,10 +100,18 @@ def _define(keyword: str, pattern: str, example: str) -> Callable[[Callable[...,
         area = fn.__module__.rsplit(".", 1)[-1]
         REGISTRY.append(
             StepDef(
-                keyword, pattern, fn, example, doc, re.compile(regex), fields,
-                "table" in params, "text" in params, area,
+                keyword,
+                pattern,
+                fn,
+                example,
+                doc,
+                re.compile(regex),
+                fields,
+                "table" in params,
+                "text" in params,
+                area,
             )
-        )  # fmt: skip
+        )
         return fn
 
     return deco

@@ -102,7 +102,9 @@ def diff(
 
     summary = []
     if bad_cells:
-        summary.append(f"{bad_cells} cell{'s' if bad_cells > 1 else ''} differ{'s' if bad_cells == 1 else ''}")
+        summary.append(
+            f"{bad_cells} cell{'s' if bad_cells > 1 else ''} differ{'s' if bad_cells == 1 else ''}"
+        )
     if len(expected) != len(actual):
         summary.append(f"expected {len(expected)} rows, got {len(actual)}")
     out = [f"{title}: {'; '.join(summary)} (marked{MARK})", line("", columns, False)]

@@ -54,7 +54,9 @@ def raw_price(inst: Instrument, text: str) -> int:
     d = decimal(text, "price", inst.id)
     units = d / Decimal(inst.price_increment)
     if units != units.to_integral_value():
-        raise StepInputError(f"price {text} is not a multiple of the increment {inst.price_increment} of {inst.id}")
+        raise StepInputError(
+            f"price {text} is not a multiple of the increment {inst.price_increment} of {inst.id}"
+        )
     return int(units)
 
 
@@ -70,7 +72,9 @@ def raw_qty(inst: Instrument, text: str) -> int:
     d = decimal(text, "quantity", inst.id)
     units = d / Decimal(inst.qty_increment)
     if units != units.to_integral_value():
-        raise StepInputError(f"quantity {text} is not a multiple of the increment {inst.qty_increment} of {inst.id}")
+        raise StepInputError(
+            f"quantity {text} is not a multiple of the increment {inst.qty_increment} of {inst.id}"
+        )
     return int(units)
 
 
@@ -103,9 +107,13 @@ def side(text: str) -> Side:
 
 
 _TYPES = {
-    "limit": OrderType.LIMIT, "market": OrderType.MARKET, "stop": OrderType.STOP,
-    "stop limit": OrderType.STOP_LIMIT, "stop-limit": OrderType.STOP_LIMIT, "stop_limit": OrderType.STOP_LIMIT,
-}  # fmt: skip
+    "limit": OrderType.LIMIT,
+    "market": OrderType.MARKET,
+    "stop": OrderType.STOP,
+    "stop limit": OrderType.STOP_LIMIT,
+    "stop-limit": OrderType.STOP_LIMIT,
+    "stop_limit": OrderType.STOP_LIMIT,
+}
 
 
 def order_type(text: str) -> OrderType:
@@ -133,12 +141,21 @@ def stp(text: str) -> SelfTradePrevention:
 
 # Words people use for phases, and the phase each names.
 PHASE_WORDS = {
-    "lunch break": Phase.BREAK, "break": Phase.BREAK, "pre-open": Phase.PRE_OPEN, "pre open": Phase.PRE_OPEN,
-    "opening auction": Phase.OPENING_AUCTION, "open": Phase.CONTINUOUS,
-    "continuous session": Phase.CONTINUOUS, "continuous trading": Phase.CONTINUOUS,
-    "afternoon session": Phase.CONTINUOUS, "closing auction": Phase.CLOSING_AUCTION,
-    "close": Phase.CLOSED, "closed": Phase.CLOSED, "halt": Phase.HALTED, "halted": Phase.HALTED,
-}  # fmt: skip
+    "lunch break": Phase.BREAK,
+    "break": Phase.BREAK,
+    "pre-open": Phase.PRE_OPEN,
+    "pre open": Phase.PRE_OPEN,
+    "opening auction": Phase.OPENING_AUCTION,
+    "open": Phase.CONTINUOUS,
+    "continuous session": Phase.CONTINUOUS,
+    "continuous trading": Phase.CONTINUOUS,
+    "afternoon session": Phase.CONTINUOUS,
+    "closing auction": Phase.CLOSING_AUCTION,
+    "close": Phase.CLOSED,
+    "closed": Phase.CLOSED,
+    "halt": Phase.HALTED,
+    "halted": Phase.HALTED,
+}
 
 
 def phase(text: str) -> Phase:
@@ -191,16 +208,27 @@ def instant(text: str, on: date, tz: ZoneInfo) -> int:
 
 
 _UNITS = {
-    "ns": 1, "us": 1_000, "ms": 1_000_000, "millisecond": 1_000_000, "second": NS_PER_SECOND, "sec": NS_PER_SECOND,
-    "s": NS_PER_SECOND, "minute": 60 * NS_PER_SECOND, "min": 60 * NS_PER_SECOND, "hour": 3600 * NS_PER_SECOND,
-    "h": 3600 * NS_PER_SECOND, "day": 86_400 * NS_PER_SECOND, "week": 7 * 86_400 * NS_PER_SECOND,
-}  # fmt: skip
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "millisecond": 1_000_000,
+    "second": NS_PER_SECOND,
+    "sec": NS_PER_SECOND,
+    "s": NS_PER_SECOND,
+    "minute": 60 * NS_PER_SECOND,
+    "min": 60 * NS_PER_SECOND,
+    "hour": 3600 * NS_PER_SECOND,
+    "h": 3600 * NS_PER_SECOND,
+    "day": 86_400 * NS_PER_SECOND,
+    "week": 7 * 86_400 * NS_PER_SECOND,
+}
 
 
 def duration(text: str) -> int:
     """ns in '5 minutes', '90 seconds', '1 hour', '250 ms', 'a minute'."""
-    m = re.fullmatch(r"\s*(an?|one|\d+(?:\.\d+)?)\s*([A-Za-z]+?)s?\s*", text)
-    unit = _UNITS.get(m[2].lower()) if m else None
+    m = re.fullmatch(r"\s*(an?|one|\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", text)
+    word = m[2].lower() if m else ""
+    unit = _UNITS.get(word) or _UNITS.get(word.removesuffix("s"))
     if m is None or unit is None:
         raise StepInputError(f"duration {text!r} is not a duration (use 5 minutes, 90 seconds, 250 ms)")
     n = Decimal(1) if m[1] in ("a", "an", "one") else Decimal(m[1])

@@ -57,9 +57,25 @@ def _pytest(paths: list[str], exprs: list[str], report: Path, driver: str | None
         absolute = [str(Path(p).resolve()) for p in paths]
         mod.write_text(f"from pytest_bdd import scenarios\n\nscenarios(*{absolute!r})\n", encoding="utf-8")
         root = Path.cwd()
-        args = [sys.executable, "-m", "pytest", str(mod), "-p", "steps.pytest_bdd_adapter", "--rootdir", str(root),
-                "-c", str(root / "pyproject.toml"), "-m", _pytest_marker(exprs), "-q",
-                "--junitxml", str(report / "junit.xml"), "--alluredir", str(report / "allure-results")]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(mod),
+            "-p",
+            "steps.pytest_bdd_adapter",
+            "--rootdir",
+            str(root),
+            "-c",
+            str(root / "pyproject.toml"),
+            "-m",
+            _pytest_marker(exprs),
+            "-q",
+            "--junitxml",
+            str(report / "junit.xml"),
+            "--alluredir",
+            str(report / "allure-results"),
+        ]
         if jobs > 1:
             args += ["-p", "xdist", "-n", str(jobs)]
         if driver:
@@ -86,8 +102,14 @@ def _print_summary(rows: list[dict[str, object]], report: Path, html: Path) -> N
         t.add_column(col, justify="left" if col == "feature" else "right")
     for r in rows:
         style = "bold" if r["feature"] == "Total" else None
-        t.add_row(str(r["feature"]), str(r["passed"]), str(r["failed"]), str(r["other"]),
-                  f"{float(r['seconds']):.2f}", style=style)  # fmt: skip
+        t.add_row(
+            str(r["feature"]),
+            str(r["passed"]),
+            str(r["failed"]),
+            str(r["other"]),
+            f"{float(str(r['seconds'])):.2f}",
+            style=style,
+        )
     out.print(t)
     out.print(f"HTML report: {html}")
     junit = report / "junit.xml" if (report / "junit.xml").exists() else report / "junit"
@@ -100,16 +122,22 @@ def _print_summary(rows: list[dict[str, object]], report: Path, html: Path) -> N
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
-        paths: Annotated[list[str] | None, typer.Argument(help="feature files or folders (default: features)")] = None,
-        tags: Annotated[list[str] | None, typer.Option("--tags", help="tag expression, e.g. '@xtks and not @slow'")] = None,
+        paths: Annotated[
+            list[str] | None, typer.Argument(help="feature files or folders (default: features)")
+        ] = None,
+        tags: Annotated[
+            list[str] | None, typer.Option("--tags", help="tag expression, e.g. '@xtks and not @slow'")
+        ] = None,
         runner: Annotated[str, typer.Option("--runner", help="behave or pytest")] = "behave",
         report: Annotated[Path, typer.Option("--report", help="where reports go")] = Path("reports"),
-        driver: Annotated[str | None, typer.Option("--driver", help="how steps reach the system (inprocess)")] = None,
+        driver: Annotated[
+            str | None, typer.Option("--driver", help="how steps reach the system (inprocess)")
+        ] = None,
         jobs: Annotated[int, typer.Option("--jobs", help="parallel workers (pytest runner)")] = 2,
     ) -> None:
         """Run the scenarios and write JUnit, Allure and HTML reports, with a summary table."""
-        from reports.html import summary, write_report
         from reports.html import load as load_results
+        from reports.html import summary, write_report
         from steps.drivers import check_driver, driver_name
         from steps.errors import StepInputError
 
@@ -134,8 +162,10 @@ def register(app: typer.Typer) -> None:
         os.environ["CHRONEX_REPORT_DIR"] = str(report)
         if driver:
             os.environ["CHRONEX_DRIVER"] = driver
-        rc = _behave(targets, exprs, report, driver) if runner == "behave" else _pytest(
-            targets, exprs, report, driver, jobs
+        rc = (
+            _behave(targets, exprs, report, driver)
+            if runner == "behave"
+            else _pytest(targets, exprs, report, driver, jobs)
         )
         results = load_results(report)
         html = write_report(report)

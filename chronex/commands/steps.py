@@ -12,8 +12,12 @@ from chronex.errors import CheckFailed
 def register(app: typer.Typer) -> None:
     @app.command("steps")
     def steps_cmd(
-        grep: Annotated[str | None, typer.Option("--grep", help="only steps whose text, doc or example contain WORD")] = None,
-        as_markdown: Annotated[bool, typer.Option("--markdown", help="the Markdown of docs/steps.md")] = False,
+        grep: Annotated[
+            str | None, typer.Option("--grep", help="only steps whose text, doc or example contain WORD")
+        ] = None,
+        as_markdown: Annotated[
+            bool, typer.Option("--markdown", help="the Markdown of docs/steps.md")
+        ] = False,
     ) -> None:
         """Print every step with its parameters and an example."""
         from steps import catalogue

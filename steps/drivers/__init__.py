@@ -23,9 +23,12 @@ def check_driver(name: str) -> str:
         return name
     if name in PLANNED:
         raise StepInputError(
-            f"driver {name!r} is not available yet (it joins with the gateways); available: {', '.join(AVAILABLE)}"
+            f"driver {name!r} is not available yet (it joins with the gateways); "
+            f"available: {', '.join(AVAILABLE)}"
         )
-    raise StepInputError(f"unknown driver {name!r} (available: {', '.join(AVAILABLE)}; planned: {', '.join(PLANNED)})")
+    raise StepInputError(
+        f"unknown driver {name!r} (available: {', '.join(AVAILABLE)}; planned: {', '.join(PLANNED)})"
+    )
 
 
 def make_driver(name: str | None = None) -> Driver:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from steps import values as V
 from steps.context import Scenario
 from steps.errors import StepInputError
@@ -136,7 +137,9 @@ def _run_to(ctx: Scenario, t_ns: int, text: str) -> None:
 def _calendar(ctx: Scenario, venue: str | None) -> object:
     v = venue or (ctx.venues[0] if ctx.venues else None)
     if v is None:
-        raise StepInputError("no venue set up to take the calendar from (add 'Given it is 2027-01-04 on XTKS')")
+        raise StepInputError(
+            "no venue set up to take the calendar from (add 'Given it is 2027-01-04 on XTKS')"
+        )
     return ctx.calendar_of(v)
 
 

@@ -45,12 +45,16 @@ def log_in_order(ctx: Scenario, table: Table) -> None:
             near = [e for e in events[pos:] if e.type == row["event"]]
             hint = (
                 "Entries of that type after the previous match:\n"
-                + "\n".join("  " + describe.line(e, ctx.instruments, ctx.zone(), ctx.name_of) for e in near[:8])
-                if near else f"No {row['event']} after the previous match."
-            )  # fmt: skip
+                + "\n".join(
+                    "  " + describe.line(e, ctx.instruments, ctx.zone(), ctx.name_of) for e in near[:8]
+                )
+                if near
+                else f"No {row['event']} after the previous match."
+            )
             tail = describe.recent(events, ctx.instruments, ctx.zone(), ctx.name_of, limit=12)
             raise AssertionError(
-                f"The log lacks row {i + 1} of the table, in order: {wanted}\nMatched so far:\n{seen}\n{hint}\n{tail}"
+                f"The log lacks row {i + 1} of the table, in order: {wanted}\n"
+                f"Matched so far:\n{seen}\n{hint}\n{tail}"
             )
         found.append(describe.line(events[j], ctx.instruments, ctx.zone(), ctx.name_of))
         pos = j + 1

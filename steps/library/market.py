@@ -41,7 +41,16 @@ def instrument_with(ctx: Scenario, ref: str, tick: str, lot: str) -> None:
     _define(ctx, {"instrument": ref, "tick": tick, "lot": lot})
 
 
-INSTRUMENT_COLUMNS = ("instrument", "tick", "lot", "currency", "qty increment", "multiplier", "reference", "limits")
+INSTRUMENT_COLUMNS = (
+    "instrument",
+    "tick",
+    "lot",
+    "currency",
+    "qty increment",
+    "multiplier",
+    "reference",
+    "limits",
+)
 
 
 @given("the instruments:", "Given the instruments:\n  | instrument | tick | lot | reference |")
@@ -63,7 +72,7 @@ def _define(ctx: Scenario, row: dict[str, str]) -> None:
             raise  # without terms of its own an unknown instrument cannot be defined
         base = None
     kw: dict[str, object] = {}
-    if "tick" in row and row["tick"]:
+    if row.get("tick"):
         tick = V.decimal(row["tick"], f"tick of {ref}")
         if tick <= 0:
             raise StepInputError(f"tick {row['tick']!r} of {ref} must be positive")
@@ -78,8 +87,11 @@ def _define(ctx: Scenario, row: dict[str, str]) -> None:
     if row.get("limits"):
         pct = V.decimal(row["limits"].rstrip("%"), f"limits of {ref}")
         kw["price_limits"] = PriceLimits(percent_bp=int(pct * 100))
-    inst = base if base is not None else Instrument(id=ref, venue=venue, symbol=symbol, base_currency=symbol,
-                                                    quote_currency="JPY")  # fmt: skip
+    inst = (
+        base
+        if base is not None
+        else Instrument(id=ref, venue=venue, symbol=symbol, base_currency=symbol, quote_currency="JPY")
+    )
     import msgspec
 
     inst = msgspec.structs.replace(inst, **kw)
@@ -137,7 +149,11 @@ def _phase_command(ctx: Scenario, target: str, phase: str) -> ChangePhase:
 def phase_is(ctx: Scenario, target: str, phase: str) -> None:
     """The instrument (or every instrument of the venue) is in that phase now."""
     want = V.phase(phase)
-    ids = [ctx.inst(target).id] if ":" in target else [i for i, x in ctx.instruments.items() if x.venue == target]
+    ids = (
+        [ctx.inst(target).id]
+        if ":" in target
+        else [i for i, x in ctx.instruments.items() if x.venue == target]
+    )
     if not ids:
         raise StepInputError(f"venue {target} has no instrument in this scenario")
     drv = ctx.system()
@@ -149,7 +165,9 @@ def phase_is(ctx: Scenario, target: str, phase: str) -> None:
 def _uncrosses(ctx: Scenario, ref: str) -> list[AuctionUncrossed]:
     inst = ctx.inst(ref)
     return [
-        e.record for e in ctx.events() if isinstance(e.record, AuctionUncrossed) and e.record.instrument == inst.id
+        e.record
+        for e in ctx.events()
+        if isinstance(e.record, AuctionUncrossed) and e.record.instrument == inst.id
     ]
 
 
@@ -165,17 +183,24 @@ def auction_result(ctx: Scenario, ref: str, price: str, qty: str) -> None:
     a = got[-1]
     want = (V.price(inst, price), V.qty(inst, qty))
     have = f"at {V.fmt_price(inst, a.price) or 'no price'} for {V.fmt_qty(inst, a.qty)}"
-    assert (a.price, a.qty) == want, f"the auction of {inst.id} uncrossed {have}, expected at {price} for {qty}"
+    assert (a.price, a.qty) == want, (
+        f"the auction of {inst.id} uncrossed {have}, expected at {price} for {qty}"
+    )
 
 
-@then("the auction of {ref:Ref} uncrossed with no trade", "Then the auction of XTKS:7203 uncrossed with no trade")
+@then(
+    "the auction of {ref:Ref} uncrossed with no trade",
+    "Then the auction of XTKS:7203 uncrossed with no trade",
+)
 def auction_empty(ctx: Scenario, ref: str) -> None:
     """The latest call auction ended without crossing."""
     inst = ctx.inst(ref)
     got = _uncrosses(ctx, ref)
     assert got, f"no auction of {inst.id} has uncrossed"
     a = got[-1]
-    assert a.qty == 0, f"the auction of {inst.id} crossed {V.fmt_qty(inst, a.qty)} at {V.fmt_price(inst, a.price)}"
+    assert a.qty == 0, (
+        f"the auction of {inst.id} crossed {V.fmt_qty(inst, a.qty)} at {V.fmt_price(inst, a.price)}"
+    )
 
 
 @then(

@@ -28,11 +28,23 @@ _OPTION = re.compile(
     r"|(?P<stp>stp)\s+(?P<stp_mode>\S+)|(?P<until>until)\s+(?P<t>\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}(?::\d{2})?"
     r"|\d{1,2}:\d{2}(?::\d{2})?)(?:\s+(?P<tz>[A-Za-z_]+/[A-Za-z_]+))?|(?P<word>\S+))"
 )
-OPTIONS_HELP = "DAY, GTC, IOC, FOK, ATO, ATC, GTD until HH:MM, stop P, display Q, post-only, stp MODE, as NAME"
+OPTIONS_HELP = (
+    "DAY, GTC, IOC, FOK, ATO, ATC, GTD until HH:MM, stop P, display Q, post-only, stp MODE, as NAME"
+)
 
 
-def submit(ctx: Scenario, account: str, side: str, qty: str, ref: str | None, price: str, spec: str = "",
-           *, otype: str = "", name: str = "") -> OrderRef:  # fmt: skip
+def submit(
+    ctx: Scenario,
+    account: str,
+    side: str,
+    qty: str,
+    ref: str | None,
+    price: str,
+    spec: str = "",
+    *,
+    otype: str = "",
+    name: str = "",
+) -> OrderRef:
     """Build and send one SubmitOrder from scenario words; remember it under its name."""
     inst = ctx.inst(ref)
     kw: dict[str, Any] = {}
@@ -72,28 +84,48 @@ def submit(ctx: Scenario, account: str, side: str, qty: str, ref: str | None, pr
     return _send(ctx, account, V.side(side), V.raw_qty(inst, qty), inst.id, order_type, tif_set, kw, name)
 
 
-def _send(ctx: Scenario, account: str, side: Any, qty: int, instrument: str, order_type: OrderType,
-          tif: TimeInForce | None, kw: dict[str, Any], name: str) -> OrderRef:  # fmt: skip
+def _send(
+    ctx: Scenario,
+    account: str,
+    side: Any,
+    qty: int,
+    instrument: str,
+    order_type: OrderType,
+    tif: TimeInForce | None,
+    kw: dict[str, Any],
+    name: str,
+) -> OrderRef:
     name = name or ctx.new_order_name(account)
     if name in ctx.orders:
         raise StepInputError(f"order name {name!r} is already used in this scenario")
     cmd = SubmitOrder(
-        account=account, client_order_id=name, instrument=instrument, side=side, qty=qty,
-        order_type=order_type, tif=tif or TimeInForce.DAY, **kw,
-    )  # fmt: skip
+        account=account,
+        client_order_id=name,
+        instrument=instrument,
+        side=side,
+        qty=qty,
+        order_type=order_type,
+        tif=tif or TimeInForce.DAY,
+        **kw,
+    )
     reply = ctx.run(cmd)
     oid = next(
-        (r.order_id for r in reply.records if isinstance(r, OrderAccepted) and r.client_order_id == name
-         and r.account == account),
+        (
+            r.order_id
+            for r in reply.records
+            if isinstance(r, OrderAccepted) and r.client_order_id == name and r.account == account
+        ),
         None,
-    )  # fmt: skip
+    )
     ref = OrderRef(name, account, instrument, name, oid)
     ctx.orders[name] = ref
     ctx.last_order = ref
     return ref
 
 
-@step("{account:Name} {side:Side} {qty:Qty} {ref:Ref} at {price:Price}", "When alice buys 100 XTKS:7203 at 2500")
+@step(
+    "{account:Name} {side:Side} {qty:Qty} {ref:Ref} at {price:Price}", "When alice buys 100 XTKS:7203 at 2500"
+)
 def order(ctx: Scenario, account: str, side: str, qty: str, ref: str, price: str) -> None:
     """A DAY limit order, or a market order with 'at market'."""
     submit(ctx, account, side, qty, ref, price)
@@ -116,14 +148,30 @@ def order_default(ctx: Scenario, account: str, side: str, qty: str, price: str) 
     submit(ctx, account, side, qty, None, price)
 
 
-@step("{account:Name} {side:Side} {qty:Qty} at {price:Price} {spec:Spec}", "When alice buys 100 at 2500 GTC as a1")
+@step(
+    "{account:Name} {side:Side} {qty:Qty} at {price:Price} {spec:Spec}",
+    "When alice buys 100 at 2500 GTC as a1",
+)
 def order_default_with(ctx: Scenario, account: str, side: str, qty: str, price: str, spec: str) -> None:
     """An order with options on the scenario's only instrument."""
     submit(ctx, account, side, qty, None, price, spec)
 
 
-ORDER_COLUMNS = ("name", "account", "side", "qty", "instrument", "price", "type", "stop", "tif", "until",
-                 "display", "post only", "stp")  # fmt: skip
+ORDER_COLUMNS = (
+    "name",
+    "account",
+    "side",
+    "qty",
+    "instrument",
+    "price",
+    "type",
+    "stop",
+    "tif",
+    "until",
+    "display",
+    "post only",
+    "stp",
+)
 
 
 @step(
@@ -170,16 +218,31 @@ def _row_order(ctx: Scenario, row: dict[str, str]) -> None:
     price = row.get("price", "")
     if otype and V.order_type(otype) in (OrderType.MARKET, OrderType.STOP):
         price = price or "market"
-    submit(ctx, row.get("account", "trader"), row["side"], row["qty"], row.get("instrument") or None,
-           price or "market", " ".join(spec), otype=otype, name=row.get("name", ""))  # fmt: skip
+    submit(
+        ctx,
+        row.get("account", "trader"),
+        row["side"],
+        row["qty"],
+        row.get("instrument") or None,
+        price or "market",
+        " ".join(spec),
+        otype=otype,
+        name=row.get("name", ""),
+    )
 
 
 @step("{account:Name} cancels {name:Name}", "When alice cancels a1")
 def cancel(ctx: Scenario, account: str, name: str) -> None:
     """Cancel a named order (by its engine id, or its client id if it was never accepted)."""
     o = ctx.order_ref(name)
-    ctx.run(CancelOrder(account=account, instrument=o.instrument, order_id=o.order_id,
-                        client_order_id="" if o.order_id is not None else o.cid))  # fmt: skip
+    ctx.run(
+        CancelOrder(
+            account=account,
+            instrument=o.instrument,
+            order_id=o.order_id,
+            client_order_id="" if o.order_id is not None else o.cid,
+        )
+    )
 
 
 @step("{account:Name} cancels all orders", "When alice cancels all orders")
@@ -199,14 +262,20 @@ def replace(ctx: Scenario, account: str, name: str, qty: str, price: str) -> Non
     _replace(ctx, account, o, qty=V.raw_qty(inst, qty), price=V.raw_price(inst, price))
 
 
-@step("{account:Name} changes the price of {name:Name} to {price:Price}", "When alice changes the price of a1 to 2499")
+@step(
+    "{account:Name} changes the price of {name:Name} to {price:Price}",
+    "When alice changes the price of a1 to 2499",
+)
 def change_price(ctx: Scenario, account: str, name: str, price: str) -> None:
     """Move a resting order to a new price (it loses time priority)."""
     o = ctx.order_ref(name)
     _replace(ctx, account, o, price=V.raw_price(ctx.inst(o.instrument), price))
 
 
-@step("{account:Name} changes the quantity of {name:Name} to {qty:Qty}", "When alice changes the quantity of a1 to 50")
+@step(
+    "{account:Name} changes the quantity of {name:Name} to {qty:Qty}",
+    "When alice changes the quantity of a1 to 50",
+)
 def change_qty(ctx: Scenario, account: str, name: str, qty: str) -> None:
     """Set a resting order's total quantity (filled + open); a reduction keeps its priority."""
     o = ctx.order_ref(name)
@@ -222,7 +291,8 @@ def _replace(ctx: Scenario, account: str, o: OrderRef, **kw: Any) -> None:
 # -- outcomes -------------------------------------------------------------------------------------
 _STATUS = re.compile(
     r"^(?P<s>open|filled|partially filled|cancelled|canceled|expired|rejected|accepted)"
-    r"(?: with (?P<left>\S+) left| (?:by|for|with reason|because of) (?P<reason>[A-Z_]+)| \((?P<paren>[A-Z_]+)\))?$"
+    r"(?: with (?P<left>\S+) left| (?:by|for|with reason|because of) (?P<reason>[A-Z_]+)"
+    r"| \((?P<paren>[A-Z_]+)\))?$"
 )
 
 
@@ -268,17 +338,23 @@ def _check_status(ctx: Scenario, o: OrderRef, status: str) -> None:
         assert st.reason == reason, f"order {o.name} is {have}; expected the reason {reason}"
 
 
-@then("the request is rejected with reason {reason:Reason}", "Then the request is rejected with reason UNKNOWN_ORDER")
+@then(
+    "the request is rejected with reason {reason:Reason}",
+    "Then the request is rejected with reason UNKNOWN_ORDER",
+)
 def request_rejected(ctx: Scenario, reason: str) -> None:
     """The last command (an order, cancel or replace) was refused for that reason."""
     reply = ctx.last_reply
     if reply is None:
         raise StepInputError("no request has been sent yet")
     rej = [r for r in reply.records if "Reject" in type(r).__name__]
-    assert rej, "the request was not rejected; it caused: " + (", ".join(type(r).__name__ for r in reply.records) or
-                                                                 "nothing")  # fmt: skip
+    assert rej, "the request was not rejected; it caused: " + (
+        ", ".join(type(r).__name__ for r in reply.records) or "nothing"
+    )
     got = str(getattr(rej[0], "reason", ""))
-    assert got == reason, f"the request was rejected with reason {got} ({getattr(rej[0], 'text', '')}), expected {reason}"
+    assert got == reason, (
+        f"the request was rejected with reason {got} ({getattr(rej[0], 'text', '')}), expected {reason}"
+    )
 
 
 @then("the request is accepted", "Then the request is accepted")
@@ -298,5 +374,3 @@ def open_count(ctx: Scenario, account: str, n: str) -> None:
     want = 0 if n == "no" else V.integer(n, "order count")
     names = ", ".join(ctx.name_of(o.order_id) for o in got) or "none"
     assert len(got) == want, f"{account} has {len(got)} open orders ({names}), expected {want}"
-
-

@@ -17,7 +17,9 @@ def replay_to(ctx: Scenario, t: str) -> None:
     at = ctx.instant(t)
     drv = ctx.system()
     if at > drv.now():
-        raise StepInputError(f"{t!r} is after the clock ({V.local(drv.now(), ctx.zone())}): nothing to replay yet")
+        raise StepInputError(
+            f"{t!r} is after the clock ({V.local(drv.now(), ctx.zone())}): nothing to replay yet"
+        )
     ctx.replayed = {i: drv.replay_book(i, at) for i in ctx.instruments}
     ctx.replayed_at = at
 
@@ -42,8 +44,15 @@ def _rows(view: BookView) -> list[dict[str, str]]:
     for side, levels in (("BUY", view.bids), ("SELL", view.asks)):
         for lvl in levels:
             for o in lvl.orders:
-                rows.append({"side": side, "price": str(lvl.price), "order": str(o.order_id), "leaves": str(o.leaves),
-                             "visible": str(o.visible)})  # fmt: skip
+                rows.append(
+                    {
+                        "side": side,
+                        "price": str(lvl.price),
+                        "order": str(o.order_id),
+                        "leaves": str(o.leaves),
+                        "visible": str(o.visible),
+                    }
+                )
     rows.append({"side": "phase", "price": str(view.phase), "order": "", "leaves": "", "visible": ""})
     rows.append({"side": "last", "price": str(view.last_price), "order": "", "leaves": "", "visible": ""})
     return rows
@@ -57,20 +66,32 @@ def replayed_equals_live(ctx: Scenario, t: str) -> None:
     for instrument in ctx.instruments:
         _, got = _replayed(ctx, instrument)
         want = live_book_at(ctx, instrument, at)
-        problem = diff(f"The replayed {instrument} book differs from the live one at {t}",
-                       ["side", "price", "order", "leaves", "visible"], _rows(want), _rows(got))  # fmt: skip
+        problem = diff(
+            f"The replayed {instrument} book differs from the live one at {t}",
+            ["side", "price", "order", "leaves", "visible"],
+            _rows(want),
+            _rows(got),
+        )
         assert problem is None, problem
 
 
-@then("the replayed {ref:Ref} book is:", "Then the replayed XTKS:7203 book is:\n  | bid qty | bid | ask | ask qty |")
+@then(
+    "the replayed {ref:Ref} book is:",
+    "Then the replayed XTKS:7203 book is:\n  | bid qty | bid | ask | ask qty |",
+)
 def replayed_book_is(ctx: Scenario, ref: str, table: Table) -> None:
     """The replayed book, in any of the shapes of 'the ... book is:'."""
     instrument, view = _replayed(ctx, ref)
     check_book(ctx, view, ctx.inst(instrument), table, f"The replayed {instrument} book differs")
 
 
-@then("the {ref:Ref} book at {t:Time} was:", "Then the XTKS:7203 book at 10:30 was:\n  | bid qty | bid | ask | ask qty |")
+@then(
+    "the {ref:Ref} book at {t:Time} was:",
+    "Then the XTKS:7203 book at 10:30 was:\n  | bid qty | bid | ask | ask qty |",
+)
 def book_was(ctx: Scenario, ref: str, t: str, table: Table) -> None:
     """The book as it was live at that instant (from the book's history)."""
     inst = ctx.inst(ref)
-    check_book(ctx, live_book_at(ctx, inst.id, ctx.instant(t)), inst, table, f"The {inst.id} book at {t} differs")
+    check_book(
+        ctx, live_book_at(ctx, inst.id, ctx.instant(t)), inst, table, f"The {inst.id} book at {t} differs"
+    )

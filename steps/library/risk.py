@@ -14,18 +14,43 @@ from steps.errors import StepInputError
 from steps.registry import given, step, then
 from steps.tables import Table, diff
 
-ACCOUNT_LIMITS = ("max_order_qty", "max_notional", "collar_bp", "collar_ticks", "max_open_orders",
-                  "max_orders_per_second", "max_position", "credit", "maker_fee_bp", "taker_fee_bp")  # fmt: skip
+ACCOUNT_LIMITS = (
+    "max_order_qty",
+    "max_notional",
+    "collar_bp",
+    "collar_ticks",
+    "max_open_orders",
+    "max_orders_per_second",
+    "max_position",
+    "credit",
+    "maker_fee_bp",
+    "taker_fee_bp",
+)
 INSTRUMENT_LIMITS = ("max_order_qty", "max_position", "collar_bp", "collar_ticks")
-INT_KEYS = {"collar_bp", "collar_ticks", "max_open_orders", "max_orders_per_second", "maker_fee_bp", "taker_fee_bp"}
-ACCOUNT_EVENTS = ("MarginWarning", "MarginCall", "MarginRestored", "LimitBreached", "KillSwitchEngaged",
-                  "KillSwitchReleased")  # fmt: skip
+INT_KEYS = {
+    "collar_bp",
+    "collar_ticks",
+    "max_open_orders",
+    "max_orders_per_second",
+    "maker_fee_bp",
+    "taker_fee_bp",
+}
+ACCOUNT_EVENTS = (
+    "MarginWarning",
+    "MarginCall",
+    "MarginRestored",
+    "LimitBreached",
+    "KillSwitchEngaged",
+    "KillSwitchReleased",
+)
 
 
 def _raw(ctx: Scenario) -> dict[str, Any]:
     if ctx.started:
         # The configuration is read once, when the system starts: a later change would be ignored.
-        raise StepInputError("risk must be set up before the system starts (move this step above the first order)")
+        raise StepInputError(
+            "risk must be set up before the system starts (move this step above the first order)"
+        )
     raw: dict[str, Any] | None = ctx.bag.get("risk_raw")
     if raw is None:
         raw = {"accounts": {}}
@@ -88,7 +113,10 @@ def reports_in(ctx: Scenario, account: str, ccy: str) -> None:
     _account(ctx, account)["currency"] = ccy.upper()
 
 
-@given("the {limit:Word} limit of {account:Name} is {value:Word}", "Given the max_order_qty limit of alice is 1000")
+@given(
+    "the {limit:Word} limit of {account:Name} is {value:Word}",
+    "Given the max_order_qty limit of alice is 1000",
+)
 def account_limit(ctx: Scenario, account: str, limit: str, value: str) -> None:
     """One account limit: max_order_qty, max_notional, collar_bp, collar_ticks, max_open_orders,
     max_orders_per_second, max_position, credit (buying power), maker_fee_bp, taker_fee_bp."""
@@ -121,7 +149,10 @@ def firm_limit(ctx: Scenario, limit: str, value: str) -> None:
     _set(ctx, _raw(ctx).setdefault("firm", {}), limit, value, allowed)
 
 
-@given("the kill switch of {account:Name} trips on {trigger:Word}", "Given the kill switch of alice trips on margin_call")
+@given(
+    "the kill switch of {account:Name} trips on {trigger:Word}",
+    "Given the kill switch of alice trips on margin_call",
+)
 def kill_on(ctx: Scenario, account: str, trigger: str) -> None:
     """Engage the account's kill switch automatically on this breach (a limit name or margin_call)."""
     acct = _account(ctx, account)
@@ -136,7 +167,10 @@ def kill_on(ctx: Scenario, account: str, trigger: str) -> None:
 def margin_rates(ctx: Scenario, ref: str, im: str, mm: str) -> None:
     """Margin as a share of the position's value at the mark."""
     inst = ctx.inst(ref)
-    bp = lambda t: int(V.decimal(t, "margin rate") * 100)  # noqa: E731
+
+    def bp(t: str) -> int:
+        return int(V.decimal(t, "margin rate") * 100)
+
     _raw(ctx).setdefault("instruments", {})[inst.id] = {"initial_bp": bp(im), "maintenance_bp": bp(mm)}
     _parse(ctx.bag["risk_raw"])
 
@@ -154,7 +188,10 @@ def margin_levels(ctx: Scenario, warn: str, call: str) -> None:
 
 
 # -- actions --------------------------------------------------------------------------------------
-@step("the operator engages the kill switch of {account:Name}", "When the operator engages the kill switch of alice")
+@step(
+    "the operator engages the kill switch of {account:Name}",
+    "When the operator engages the kill switch of alice",
+)
 def engage(ctx: Scenario, account: str) -> None:
     """Block the account's new orders and cancel its open ones."""
     from system.risk import EngageKillSwitch
@@ -162,7 +199,10 @@ def engage(ctx: Scenario, account: str) -> None:
     ctx.run(EngageKillSwitch(account=account, reason="operator"))
 
 
-@step("the operator releases the kill switch of {account:Name}", "When the operator releases the kill switch of alice")
+@step(
+    "the operator releases the kill switch of {account:Name}",
+    "When the operator releases the kill switch of alice",
+)
 def release(ctx: Scenario, account: str) -> None:
     """Let the account trade again."""
     from system.risk import ReleaseKillSwitch
@@ -192,7 +232,7 @@ def fx_rate(ctx: Scenario, pair: str, rate: str) -> None:
     d = V.decimal(rate, "FX rate")
     if d <= 0:
         raise StepInputError(f"FX rate {rate!r} must be positive")
-    sign, digits, exp = d.normalize().as_tuple()
+    _, digits, exp = d.normalize().as_tuple()
     mantissa = int("".join(map(str, digits)))
     ctx.setup_command(SetFxRate(base, quote, mantissa, int(exp)))
 
@@ -217,20 +257,28 @@ def _context(ctx: Scenario, account: str) -> str:
     return describe.recent(ctx.events(), ctx.instruments, ctx.zone(), ctx.name_of, account=account)
 
 
-@then("the position of {account:Name} in {ref:Ref} is {qty:Word}", "Then the position of alice in XTKS:7203 is 300")
+@then(
+    "the position of {account:Name} in {ref:Ref} is {qty:Word}",
+    "Then the position of alice in XTKS:7203 is 300",
+)
 def position(ctx: Scenario, account: str, ref: str, qty: str) -> None:
     """The net position (negative: short)."""
     inst = ctx.inst(ref)
     got = _accounts(ctx).position_qty(account, inst.id)
     want_d = V.decimal(qty, "position")
     want = int(want_d / Decimal(inst.qty_increment))
-    assert got == want, f"{account} holds {V.fmt_qty(inst, got)} {inst.id}, expected {qty}\n{_context(ctx, account)}"
+    assert got == want, (
+        f"{account} holds {V.fmt_qty(inst, got)} {inst.id}, expected {qty}\n{_context(ctx, account)}"
+    )
 
 
 POSITION_COLUMNS = ("instrument", "qty", "avg price", "realised", "unrealised", "fees", "currency")
 
 
-@then("the positions of {account:Name} are:", "Then the positions of alice are:\n  | instrument | qty | avg price |")
+@then(
+    "the positions of {account:Name} are:",
+    "Then the positions of alice are:\n  | instrument | qty | avg price |",
+)
 def positions(ctx: Scenario, account: str, table: Table) -> None:
     """Every position the account has had, by instrument: qty, avg price, realised, unrealised,
     fees (money in the instrument's quote currency)."""
@@ -238,27 +286,38 @@ def positions(ctx: Scenario, account: str, table: Table) -> None:
     rows = []
     for p in _accounts(ctx).positions(account):
         inst = ctx.instruments.get(p.instrument)
-        rows.append({
-            "instrument": p.instrument, "qty": V.fmt_qty(inst, p.qty),
-            "avg price": "" if p.avg_price is None else V._plain(Decimal(p.avg_price)),
-            "realised": _money(ctx, p.realised, p.currency), "unrealised": _money(ctx, p.unrealised, p.currency),
-            "fees": _money(ctx, p.fees, p.currency), "currency": p.currency,
-        })  # fmt: skip
+        rows.append(
+            {
+                "instrument": p.instrument,
+                "qty": V.fmt_qty(inst, p.qty),
+                "avg price": "" if p.avg_price is None else V._plain(Decimal(p.avg_price)),
+                "realised": _money(ctx, p.realised, p.currency),
+                "unrealised": _money(ctx, p.unrealised, p.currency),
+                "fees": _money(ctx, p.fees, p.currency),
+                "currency": p.currency,
+            }
+        )
     problem = diff(f"The positions of {account} differ", list(table.headers), table.dicts(), rows)
     if problem is not None:
         raise AssertionError(problem + "\n" + _context(ctx, account))
 
 
-@then("the P&L of {account:Name} is:", "Then the P&L of alice is:\n  | currency | realised | unrealised | net |")
+@then(
+    "the P&L of {account:Name} is:", "Then the P&L of alice is:\n  | currency | realised | unrealised | net |"
+)
 def pnl(ctx: Scenario, account: str, table: Table) -> None:
     """Realised, unrealised, fees and net P&L per currency."""
     table.require(("currency", "realised", "unrealised", "fees", "net"), "P&L")
     rows = [
-        {"currency": v.currency, "realised": _money(ctx, v.realised, v.currency),
-         "unrealised": _money(ctx, v.unrealised, v.currency), "fees": _money(ctx, v.fees, v.currency),
-         "net": _money(ctx, v.net, v.currency)}
+        {
+            "currency": v.currency,
+            "realised": _money(ctx, v.realised, v.currency),
+            "unrealised": _money(ctx, v.unrealised, v.currency),
+            "fees": _money(ctx, v.fees, v.currency),
+            "net": _money(ctx, v.net, v.currency),
+        }
         for v in _accounts(ctx).pnl(account)
-    ]  # fmt: skip
+    ]
     problem = diff(f"The P&L of {account} differs", list(table.headers), table.dicts(), rows)
     if problem is not None:
         raise AssertionError(problem + "\n" + _context(ctx, account))
@@ -268,7 +327,10 @@ MARGIN_COLUMNS = ("currency", "cash", "equity", "initial", "maintenance", "avail
 _LEVELS = {0: "normal", 1: "warning", 2: "call"}
 
 
-@then("the margin of {account:Name} is:", "Then the margin of alice is:\n  | equity | maintenance | utilisation |")
+@then(
+    "the margin of {account:Name} is:",
+    "Then the margin of alice is:\n  | equity | maintenance | utilisation |",
+)
 def margin(ctx: Scenario, account: str, table: Table) -> None:
     """The account's margin in its currency: cash, equity, initial, maintenance, available,
     utilisation (percent of equity used by maintenance margin), level (normal, warning, call)."""
@@ -278,12 +340,15 @@ def margin(ctx: Scenario, account: str, table: Table) -> None:
         raise AssertionError(f"account {account} has no margin account (it has not traded or been set up)")
     c = m.currency
     row = {
-        "currency": c, "cash": _money(ctx, m.cash, c), "equity": _money(ctx, m.equity, c),
-        "initial": _money(ctx, m.initial_margin, c), "maintenance": _money(ctx, m.maintenance_margin, c),
+        "currency": c,
+        "cash": _money(ctx, m.cash, c),
+        "equity": _money(ctx, m.equity, c),
+        "initial": _money(ctx, m.initial_margin, c),
+        "maintenance": _money(ctx, m.maintenance_margin, c),
         "available": _money(ctx, m.available, c),
         "utilisation": "" if m.utilisation_bp is None else f"{V._plain(Decimal(m.utilisation_bp) / 100)}%",
         "level": _LEVELS.get(m.level, str(m.level)),
-    }  # fmt: skip
+    }
     expected = [{k: v.rstrip("%") if k == "utilisation" else v for k, v in r.items()} for r in table.dicts()]
     actual = [{k: v.rstrip("%") if k == "utilisation" else v for k, v in row.items()}]
     problem = diff(f"The margin of {account} differs", list(table.headers), expected, actual)
@@ -313,7 +378,9 @@ def not_raised(ctx: Scenario, account: str, kind: str) -> None:
     assert not got, f"{len(got)} {kind} for {account}\n{_context(ctx, account)}"
 
 
-@then("the account events of {account:Name} are:", "Then the account events of alice are:\n  | event | limit |")
+@then(
+    "the account events of {account:Name} are:", "Then the account events of alice are:\n  | event | limit |"
+)
 def account_events(ctx: Scenario, account: str, table: Table) -> None:
     """Exactly these account status events since the scenario began, in order (column 'event',
     plus any field: limit, reason, manual, utilisation_bp...)."""
@@ -343,4 +410,6 @@ def balance(ctx: Scenario, account: str, ccy: str, amount: str) -> None:
     """Cash in one currency after trades and fees."""
     bal = _accounts(ctx).balances(account).get(ccy.upper(), 0)
     got = _money(ctx, bal, ccy.upper())
-    assert V.decimal(got) == V.decimal(amount, "amount"), f"the {ccy} balance of {account} is {got}, expected {amount}"
+    assert V.decimal(got) == V.decimal(amount, "amount"), (
+        f"the {ccy} balance of {account} is {got}, expected {amount}"
+    )

@@ -12,7 +12,17 @@ from steps.registry import then
 from steps.tables import Table, diff
 from system.engine import TradeExecuted
 
-TRADE_COLUMNS = ("instrument", "price", "qty", "buyer", "seller", "aggressor", "buy order", "sell order", "time")
+TRADE_COLUMNS = (
+    "instrument",
+    "price",
+    "qty",
+    "buyer",
+    "seller",
+    "aggressor",
+    "buy order",
+    "sell order",
+    "time",
+)
 
 
 def _trades(ctx: Scenario) -> list[tuple[int, TradeExecuted]]:
@@ -22,12 +32,16 @@ def _trades(ctx: Scenario) -> list[tuple[int, TradeExecuted]]:
 def _row(ctx: Scenario, t: int, tr: TradeExecuted) -> dict[str, str]:
     inst = ctx.instruments.get(tr.instrument)
     return {
-        "instrument": tr.instrument, "price": V.fmt_price(inst, tr.price), "qty": V.fmt_qty(inst, tr.qty),
-        "buyer": tr.buy_account, "seller": tr.sell_account,
+        "instrument": tr.instrument,
+        "price": V.fmt_price(inst, tr.price),
+        "qty": V.fmt_qty(inst, tr.qty),
+        "buyer": tr.buy_account,
+        "seller": tr.sell_account,
         "aggressor": str(tr.aggressor).lower() if tr.aggressor else "auction",
-        "buy order": ctx.name_of(tr.buy_order_id), "sell order": ctx.name_of(tr.sell_order_id),
+        "buy order": ctx.name_of(tr.buy_order_id),
+        "sell order": ctx.name_of(tr.sell_order_id),
         "time": V.local(t, ctx.zone()),
-    }  # fmt: skip
+    }
 
 
 def _context(ctx: Scenario, instrument: str | None = None) -> str:
@@ -79,7 +93,8 @@ def a_trade(ctx: Scenario, qty: str, ref: str, price: str) -> None:
     assert any((tr.instrument, tr.qty, tr.price) == want for _, tr in got), (
         f"no trade of {qty} {inst.id} at {price}; trades: "
         + (", ".join(f"{V.fmt_qty(inst, tr.qty)}@{V.fmt_price(inst, tr.price)}" for _, tr in got) or "none")
-        + "\n" + _context(ctx, inst.id)
+        + "\n"
+        + _context(ctx, inst.id)
     )
 
 
@@ -92,4 +107,6 @@ def traded_volume(ctx: Scenario, account: str, qty: str, ref: str) -> None:
         r: Any = e.record
         if isinstance(r, TradeExecuted) and r.instrument == inst.id:
             total += r.qty * ((r.buy_account == account) + (r.sell_account == account))
-    assert total == V.qty(inst, qty), f"{account} has traded {V.fmt_qty(inst, total)} {inst.id}, expected {qty}"
+    assert total == V.qty(inst, qty), (
+        f"{account} has traded {V.fmt_qty(inst, total)} {inst.id}, expected {qty}"
+    )

@@ -1,0 +1,80 @@
+"""`chronex run` and `chronex steps` from the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chronex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    e = dict(os.environ)
+    e.pop("CHRONEX_REPORT_DIR", None)
+    e.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-c", "from chronex.cli import entry; entry()", *args],
+        cwd=ROOT, capture_output=True, text=True, env=e, timeout=300,
+    )  # fmt: skip
+
+
+def test_run_writes_reports_and_a_summary(tmp_path: Path) -> None:
+    """A green run exits 0 and leaves JUnit, Allure results and the HTML report."""
+    r = chronex("run", "features/matching/market_orders.feature", "--report", str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Total" in r.stdout and "Market orders" in r.stdout
+    assert (tmp_path / "report.html").is_file()
+    assert any((tmp_path / "junit").glob("*.xml"))
+    assert any((tmp_path / "allure-results").iterdir())
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "A market buy sweeps the asks" in html and "book over time" in html
+
+
+def test_the_demo_failure_shows_the_diff_the_events_and_the_kept_log(tmp_path: Path) -> None:
+    """The tagged demo fails with exit 1, printing the marked table diff, recent events and the log's place."""
+    r = chronex("run", "features/demo", "--tags", "@demo_failure", "--report", str(tmp_path))
+    assert r.returncode == 1
+    assert "! got | 100     | 2500 | 2501 | 200 ✗" in r.stdout
+    assert "Last 6 events of XTKS:7203" in r.stdout
+    assert "Scenario log kept at" in r.stdout
+    assert "has a bad argument: price '25x0' is not a number" in r.stdout
+    assert any((tmp_path / "failed").glob("*.db"))
+
+
+def test_the_demo_failure_is_out_of_the_default_run(tmp_path: Path) -> None:
+    """Without the tag the demo scenarios do not run, so the run is green."""
+    r = chronex("run", "features/demo", "features/matching/market_orders.feature", "--report", str(tmp_path))
+    assert r.returncode == 0, r.stdout
+
+
+def test_run_under_pytest_bdd(tmp_path: Path) -> None:
+    """The same features run under pytest-bdd and write a JUnit file."""
+    r = chronex("run", "features/matching/market_orders.feature", "--runner", "pytest", "--jobs", "1",
+                "--report", str(tmp_path))  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "junit.xml").is_file()
+    assert "Total" in r.stdout
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
+    """An unknown runner, a missing path or an unknown driver: exit 2 and one line naming it."""
+    for args, word in [
+        (["--runner", "cucumber"], "'cucumber'"),
+        (["no/such/dir"], "'no/such/dir'"),
+        (["--driver", "telex"], "'telex'"),
+    ]:
+        r = chronex("run", *args, "--report", str(tmp_path))
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert word in r.stderr and "Traceback" not in r.stderr
+
+
+def test_steps_catalogue() -> None:
+    """`chronex steps --grep` prints matching steps with parameters and examples; no match exits 1."""
+    r = chronex("steps", "--grep", "kill switch")
+    assert r.returncode == 0
+    assert "the operator engages the kill switch of {account:Name}" in r.stdout
+    assert "e.g. When the operator engages the kill switch of alice" in r.stdout
+    assert chronex("steps", "--grep", "no-such-step").returncode == 1

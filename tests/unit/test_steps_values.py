@@ -1,0 +1,89 @@
+"""Scenario values at the edge: decimals to instrument units and back, times, durations, names."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from steps import values as V
+from steps.errors import StepInputError
+from steps.instruments import default_instrument
+from system.clock import from_datetime
+
+TOYOTA = default_instrument("XTKS:7203")
+BTC = default_instrument("CRYPTO:BTC/JPY")
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_prices_round_trip_through_their_decimal_text(units: int) -> None:
+    """Any int price printed as a decimal reads back as the same int."""
+    assert V.raw_price(TOYOTA, V.fmt_price(TOYOTA, units)) == units
+
+
+@given(st.integers(min_value=1, max_value=10**12))
+def test_quantities_round_trip_through_their_decimal_text(units: int) -> None:
+    """Any int quantity printed as a decimal reads back as the same int (0.0001 BTC steps)."""
+    assert V.raw_qty(BTC, V.fmt_qty(BTC, units)) == units
+
+
+def test_a_malformed_price_names_the_value_and_instrument() -> None:
+    """'25x0' is not a number: the message says so, with the instrument."""
+    with pytest.raises(StepInputError, match=r"price '25x0' is not a number for XTKS:7203"):
+        V.raw_price(TOYOTA, "25x0")
+
+
+def test_a_price_off_the_increment_is_refused_at_the_edge() -> None:
+    """2500.05 cannot be said in 0.1 yen units."""
+    with pytest.raises(StepInputError, match="increment 0.1"):
+        V.raw_price(TOYOTA, "2500.05")
+
+
+def test_unknown_order_type_lists_the_known_ones() -> None:
+    """An unknown order type names itself and the choices."""
+    with pytest.raises(StepInputError, match=r"order type 'ICEBERG' is unknown \(one of: LIMIT"):
+        V.order_type("ICEBERG")
+
+
+def test_unknown_venue_is_named() -> None:
+    """An instrument on an unknown venue fails naming the venue and the known ones."""
+    with pytest.raises(StepInputError, match=r"unknown venue 'NOPE' in 'NOPE:7203' \(known venues: CME"):
+        default_instrument("NOPE:7203")
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"),
+    [("5 minutes", 300 * 10**9), ("1 hour", 3600 * 10**9), ("250 ms", 250 * 10**6), ("a second", 10**9)],
+)
+def test_durations(text: str, ns: int) -> None:
+    """Durations people write become nanoseconds."""
+    assert V.duration(text) == ns
+
+
+def test_instants_take_the_scenario_zone_unless_given() -> None:
+    """'10:30' is in the scenario's zone; '10:30 UTC' and a full date say otherwise."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    d = date(2027, 1, 4)
+    from datetime import datetime
+
+    assert V.instant("10:30", d, tokyo) == from_datetime(datetime(2027, 1, 4, 10, 30, tzinfo=tokyo))
+    assert V.instant("01:30 UTC", d, tokyo) == V.instant("10:30", d, tokyo)
+    assert V.instant("2027-01-05 09:00", d, tokyo) == from_datetime(datetime(2027, 1, 5, 9, tzinfo=tokyo))
+
+
+@pytest.mark.parametrize(
+    ("word", "phase"), [("lunch break", "BREAK"), ("the close", "CLOSED"), ("PRE_OPEN", "PRE_OPEN")]
+)
+def test_phase_words(word: str, phase: str) -> None:
+    """People's words for phases name the engine's phases."""
+    assert V.phase(word) == phase
+
+
+def test_plain_decimal_text() -> None:
+    """Decimals print without exponents or trailing zeros."""
+    assert V._plain(Decimal("2500.50")) == "2500.5"
+    assert V._plain(Decimal("1E+3")) == "1000"
