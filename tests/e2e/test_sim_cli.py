@@ -64,3 +64,15 @@ def test_existing_log_needs_overwrite(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main([*BASE, "--log", str(log), "--quiet"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main([*BASE, "--log", str(log), "--quiet", "--overwrite"]) == 0
+
+
+def test_bare_times_fall_inside_a_session_that_starts_the_evening_before(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On Globex, --until 17:05 means the evening before the trade date, when its session opens."""
+    args = ["sim", "--venue", "CME", "--date", "2027-01-04", "--instruments", "ESH7", "--until", "17:05"]
+    assert main([*args, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["from"] == "2027-01-03T16:45:00-06:00"
+    assert summary["until"] == "2027-01-03T17:05:00-06:00"
+    assert summary["instruments"]["CME:ESH7"]["auctions"][0]["phase"] == "OPENING_AUCTION"
