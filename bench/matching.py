@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import heapq
 import random
 import resource
 import statistics
@@ -83,12 +84,17 @@ class RefBook:
         self.live: list[int] = []
         self.pos: dict[int, int] = {}
         self.traded = 0
+        self.heaps: dict[bool, list[int]] = {True: [], False: []}  # -bid / ask prices, lazily pruned
 
     def best(self, is_bid: bool) -> int | None:
         side = self.bids if is_bid else self.asks
-        if not side:
-            return None
-        return max(side) if is_bid else min(side)
+        heap = self.heaps[is_bid]
+        while heap:
+            p = -heap[0] if is_bid else heap[0]
+            if p in side:
+                return p
+            heapq.heappop(heap)
+        return None
 
     def _forget(self, oid: int) -> None:
         i = self.pos.pop(oid)
@@ -101,7 +107,8 @@ class RefBook:
     def add(self, oid: int, is_buy: bool, price: int, qty: int) -> None:
         opp = self.asks if is_buy else self.bids
         while qty and opp:
-            p = min(opp) if is_buy else max(opp)
+            p = self.best(not is_buy)
+            assert p is not None
             if (p > price) if is_buy else (p < price):
                 break
             q = opp[p]
@@ -117,7 +124,11 @@ class RefBook:
             if not q:
                 del opp[p]
         if qty:
-            (self.bids if is_buy else self.asks).setdefault(price, []).append([oid, qty])
+            side = self.bids if is_buy else self.asks
+            if price not in side:
+                side[price] = []
+                heapq.heappush(self.heaps[is_buy], -price if is_buy else price)
+            side[price].append([oid, qty])
             self.where[oid] = (is_buy, price)
             self.pos[oid] = len(self.live)
             self.live.append(oid)
@@ -399,10 +410,10 @@ def main() -> None:
             + ")"
         )
         print(f"  GC share    {statistics.median(gcs[name]) * 100:>11.1f} %   (gc.freeze after setup)")
-        for kind, xs in lat[name].items():
-            p50 = statistics.median(xs[0::3])
-            p99 = statistics.median(xs[1::3])
-            p999 = statistics.median(xs[2::3])
+        for kind, ps in lat[name].items():
+            p50 = statistics.median(ps[0::3])
+            p99 = statistics.median(ps[1::3])
+            p999 = statistics.median(ps[2::3])
             print(f"  {kind:<7} latency  p50 {p50:6.2f} us   p99 {p99:7.2f} us   p99.9 {p999:8.2f} us")
         print(f"  peak RSS    {rss[name] / 1024:>10.0f} MB (process so far)")
     for name, (_, q) in auctions.items():
