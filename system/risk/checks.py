@@ -250,3 +250,158 @@ def check_replace(
                     if b is not None:
                         return b
     return None
+
+
+class Gate:
+    """The limits of one (account, instrument) merged into the few ints the fast path compares:
+    the tighter of account and firm quantity limits, the intersection of their collars at the
+    current reference, and the notional limits turned into a cap on price x qty. Any compare that
+    fails sends the order to ``check_order``, which finds the exact limit and scope (or passes it),
+    so the fast path decides nothing by itself."""
+
+    __slots__ = (
+        "credit", "firm", "firm_open", "firm_pos", "firm_rate", "has_collar", "hi", "lim", "lo", "max_open",
+        "max_pos", "max_qty", "max_rate", "notional_cap", "ref", "ver",
+    )  # fmt: skip
+
+    def __init__(self, lim: Resolved, firm: Resolved) -> None:
+        self.lim = lim
+        self.firm = firm
+        qs = [m for m in (lim.max_qty, firm.max_qty) if m is not None]
+        self.max_qty = min(qs) if qs else None
+        self.has_collar = any(
+            x is not None for x in (lim.collar_bp, lim.collar_ticks, firm.collar_bp, firm.collar_ticks)
+        )
+        self.ref: int | None = None
+        self.lo = 0
+        self.hi = 0
+        self.max_open = lim.max_open
+        self.firm_open = firm.max_open
+        self.max_rate = lim.max_rate
+        self.firm_rate = firm.max_rate
+        self.max_pos = lim.max_pos
+        self.firm_pos = firm.max_pos
+        self.credit = lim.credit
+        self.ver = -1
+        self.notional_cap: int | None = None
+
+    def refresh(self, ledger: Ledger, iid: str) -> None:
+        """Notional limits as a cap on price x qty: floor(pq * n / d) > m  <=>  pq > cap."""
+        caps = []
+        for r in (self.lim, self.firm):
+            if r.max_notional is not None:
+                f = ledger.factor(r.currency, iid)
+                caps.append(-1 if f is None else ((r.max_notional + 1) * f[1] + f[0] - 1) // f[0] - 1)
+        self.notional_cap = min(caps) if caps else None
+        self.ver = ledger.version
+
+    def set_band(self, inst: Instrument, ref: int) -> None:
+        lo, hi = 0, 1 << 62
+        for r in (self.lim, self.firm):
+            widths = []
+            if r.collar_bp is not None:
+                widths.append(ref * r.collar_bp // 10_000)
+            if r.collar_ticks is not None:
+                widths.append(r.collar_ticks * inst.tick_at(ref))
+            if widths:
+                w = min(widths)
+                lo, hi = max(lo, ref - w), min(hi, ref + w)
+        self.ref, self.lo, self.hi = ref, lo, hi
+
+
+class Gates:
+    """Pre-trade check with a fast path over precomputed ``Gate`` s (see ``Gate``)."""
+
+    def __init__(self, ledger: Ledger, table: LimitTable) -> None:
+        self.ledger = ledger
+        self.table = table
+        self._gates: dict[str, dict[str, Gate]] = {}
+        self._by_reference = table.cfg.collar_reference == "reference"
+
+    def check(
+        self, account: str, inst: Instrument, is_buy: bool, qty: int, price: int | None, now: int
+    ) -> Breach | None:
+        ledger = self.ledger
+        iid = inst.id
+        per = self._gates.get(account)
+        if per is None:
+            per = self._gates[account] = {}
+        g = per.get(iid)
+        if g is None:
+            g = per[iid] = Gate(self.table.account(account, inst), self.table.firm(inst))
+        if g.ver != ledger.version:
+            g.refresh(ledger, iid)
+        m = g.max_qty
+        if m is not None and qty > m:
+            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        if price is not None and g.has_collar:
+            ref = ledger.px.get(iid)
+            if self._by_reference:
+                ref = ledger.reference.get(iid, ref)
+            if ref is not None:
+                if ref != g.ref:
+                    g.set_band(inst, ref)
+                if price < g.lo or price > g.hi:
+                    return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        cap = g.notional_cap
+        if cap is not None:
+            v = price if price is not None else ledger.px.get(iid)
+            if v is None or v * qty > cap:
+                return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        a = ledger.accounts.get(account)
+        m = g.max_open
+        if m is not None and a is not None and a.n_open >= m:
+            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        m = g.firm_open
+        if m is not None and ledger.firm_open >= m:
+            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        m = g.max_rate
+        if m is not None and a is not None and len(a.times) >= m and recent(a.times, now) >= m:
+            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        m = g.firm_rate
+        if m is not None and len(ledger.firm_times) >= m and recent(ledger.firm_times, now) >= m:
+            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        p = a.positions.get(iid) if a is not None else None
+        m = g.max_pos
+        if m is not None:
+            worst = qty
+            if p is not None:
+                worst = p.qty + p.open_buy + qty if is_buy else -(p.qty - p.open_sell - qty)
+            if worst > m:
+                return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        m = g.firm_pos
+        if m is not None:
+            fp = ledger.firm_pos.get(iid)
+            if fp is not None:
+                worst = fp[0] + fp[1] + qty if is_buy else -(fp[0] - fp[2] - qty)
+                if worst > m:
+                    return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        credit = g.credit
+        if credit is not None:
+            v = price if price is not None else ledger.px.get(iid)
+            if (
+                v is None
+                or a is None
+                or p is None
+                or p.ver != ledger.version
+                or p.nd is None
+                or p.info is None
+            ):
+                return _buying_power(ledger, self.table, account, inst, g.lim, p, is_buy, qty, v)
+            # the same arithmetic as _buying_power, on the position's cached factor
+            q, ob, os_ = p.qty, p.open_buy, p.open_sell
+            hi, lo = q + ob, q - os_
+            before = max(hi if hi >= 0 else -hi, lo if lo >= 0 else -lo)
+            if is_buy:
+                hi += qty
+            else:
+                lo -= qty
+            after = max(hi if hi >= 0 else -hi, lo if lo >= 0 else -lo)
+            if after <= before:
+                return None
+            mark = ledger.px.get(iid, v)
+            n, d = p.nd
+            need = (after - before) * (v if v > mark else mark) * n * p.info.im_bp // (d * 10_000)
+            if need > a.cash_total + a.upnl - a.im + credit:
+                return _buying_power(ledger, self.table, account, inst, g.lim, p, is_buy, qty, v)
+        return None

@@ -14,19 +14,12 @@ from system.corrections import LateTradeReported, TradeBusted, TradeCorrected
 from system.engine import CancelAllOrders, ReplaceOrder, SubmitOrder
 from system.engine.events import (
     FxRateSet,
-    InstrumentListed,
-    OrderAccepted,
-    OrderCancelled,
-    OrderExpired,
-    OrderReduced,
     OrderRejected,
-    OrderReplaced,
-    ReferencePriceSet,
     TradeExecuted,
 )
 from system.engine.orders import RejectReason, Side
 from system.pricing.events import MarkPriceSet
-from system.risk.checks import check_order, check_replace
+from system.risk.checks import Gates, check_replace
 from system.risk.config import RiskConfig
 from system.risk.events import (
     FIRM,
@@ -40,7 +33,7 @@ from system.risk.events import (
     ReleaseKillSwitch,
     RiskCommandRejected,
 )
-from system.risk.ledger import Account, Ledger
+from system.risk.ledger import O_ACCOUNT, O_CID, Account, Ledger
 from system.risk.limits import LimitTable
 from system.runtime import Component, Context, applies, handles, reacts
 
@@ -70,13 +63,29 @@ def utilisation_bp(a: Account) -> int | None:
     return a.mm * 10_000 // eq if eq > 0 else None
 
 
-class Risk(Component):
+def _needs(cfg: RiskConfig, attr: str) -> bool:
+    scopes = [cfg.firm, cfg.default_account, *cfg.accounts.values()]
+    return any(getattr(s, attr, None) is not None for s in scopes)
+
+
+class Risk(Ledger, Component):
+    """The ledger's appliers fold the state (``Ledger`` is a base: its ``@applies`` methods are
+    this component's); the handlers and reactions below decide on it."""
+
     name = "risk"
 
     def __init__(self, config: RiskConfig) -> None:
+        # Keep initial margin and rate windows only if a limit decides on them (the read model
+        # keeps them regardless).
+        super().__init__(
+            config,
+            track_im=_needs(config, "credit"),
+            track_rate=_needs(config, "max_orders_per_second"),
+        )
         self.config = config
-        self.ledger = Ledger(config)
+        self.ledger = self
         self.limits = LimitTable(config)
+        self.gates = Gates(self.ledger, self.limits)
         self.killed: set[str] = set()  # accounts (and FIRM) with the kill switch engaged
 
     # -- pre-trade -------------------------------------------------------------------------------
@@ -92,9 +101,7 @@ class Risk(Component):
         info = self.ledger.insts.get(cmd.instrument)
         if info is None:
             return False  # the engine rejects an unknown instrument
-        b = check_order(
-            self.ledger, self.limits, account, info.inst, cmd.side is _BUY, cmd.qty, cmd.price, ctx.now
-        )
+        b = self.gates.check(account, info.inst, cmd.side is _BUY, cmd.qty, cmd.price, ctx.now)
         if b is None:
             return False
         ctx.emit(
@@ -119,14 +126,14 @@ class Risk(Component):
             return self._kill_reject(ctx, "ReplaceOrder", cmd.instrument, account, "", cmd.order_id)
         o = self.ledger.orders.get(cmd.order_id)
         info = self.ledger.insts.get(cmd.instrument)
-        if o is None or info is None or o.account.id != account:
+        if o is None or info is None or o[O_ACCOUNT].id != account:
             return False  # the engine answers for unknown orders
         b = check_replace(self.ledger, self.limits, account, info.inst, cmd.qty, cmd.price)
         if b is None:
             return False
         ctx.emit(
             OrderRejected(
-                "ReplaceOrder", cmd.instrument, account, o.client_order_id, b.reason, b.text, b.limit,
+                "ReplaceOrder", cmd.instrument, account, o[O_CID], b.reason, b.text, b.limit,
                 b.value, cmd.order_id,
             )
         )  # fmt: skip
@@ -245,69 +252,7 @@ class Risk(Component):
         if ev.sell_account != ev.buy_account:
             self._evaluate(ev.sell_account, ctx)
 
-    # -- fold ------------------------------------------------------------------------------------
-    @applies(InstrumentListed)
-    def _listed(self, ev: InstrumentListed) -> None:
-        self.ledger.listed(ev.instrument)
-
-    @applies(ReferencePriceSet)
-    def _reference(self, ev: ReferencePriceSet) -> None:
-        self.ledger.reference_set(ev.instrument, ev.price)
-
-    @applies(MarkPriceSet)
-    def _mark(self, ev: MarkPriceSet) -> None:
-        self.ledger.mark_set(ev.instrument, ev.price)
-
-    @applies(FxRateSet)
-    def _fx(self, ev: FxRateSet) -> None:
-        self.ledger.fx_set(ev.base, ev.quote, ev.mantissa, ev.exponent)
-
-    @applies(OrderAccepted)
-    def _accepted(self, ev: OrderAccepted) -> None:
-        self.ledger.accepted(
-            ev.order_id, ev.account, ev.instrument, ev.side, ev.qty, ev.price, ev.client_order_id, ev.time
-        )
-
-    @applies(OrderCancelled, OrderExpired)
-    def _closed(self, ev: OrderCancelled | OrderExpired) -> None:
-        self.ledger.closed(ev.order_id)
-
-    @applies(OrderReduced)
-    def _reduced(self, ev: OrderReduced) -> None:
-        self.ledger.leaves_set(ev.order_id, ev.leaves)
-
-    @applies(OrderReplaced)
-    def _replaced(self, ev: OrderReplaced) -> None:
-        self.ledger.leaves_set(ev.order_id, ev.leaves, ev.price, True)
-
-    @applies(TradeExecuted)
-    def _trade(self, ev: TradeExecuted) -> None:
-        self.ledger.trade(ev)
-
-    @applies(TradeBusted)
-    def _busted(self, ev: TradeBusted) -> None:
-        self.ledger.busted(ev.trade_id)
-
-    @applies(TradeCorrected)
-    def _corrected(self, ev: TradeCorrected) -> None:
-        self.ledger.corrected(ev.trade_id, ev.instrument, ev.price, ev.qty)
-
-    @applies(LateTradeReported)
-    def _late(self, ev: LateTradeReported) -> None:
-        self.ledger.late_trade(ev)
-
-    @applies(MarginWarning)
-    def _warned(self, ev: MarginWarning) -> None:
-        self.ledger.account(ev.account).level = 1
-
-    @applies(MarginCall)
-    def _called(self, ev: MarginCall) -> None:
-        self.ledger.account(ev.account).level = 2
-
-    @applies(MarginRestored)
-    def _restored(self, ev: MarginRestored) -> None:
-        self.ledger.account(ev.account).level = ev.level
-
+    # -- fold: the ledger's appliers (inherited) plus the kill switch -------------------------
     @applies(KillSwitchEngaged)
     def _killed(self, ev: KillSwitchEngaged) -> None:
         self.killed.add(ev.account)

@@ -24,11 +24,26 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from system.corrections import LateTradeReported, TradeBusted, TradeCorrected
+from system.engine.events import (
+    FxRateSet,
+    InstrumentListed,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderReduced,
+    OrderReplaced,
+    ReferencePriceSet,
+    TradeExecuted,
+)
 from system.engine.orders import Side
 from system.engine.refdata import Instrument
+from system.pricing.events import MarkPriceSet
 from system.pricing.fx import FxTable
 from system.risk.config import RiskConfig
+from system.risk.events import MarginCall, MarginRestored, MarginWarning
 from system.risk.money import pair, raw_factor, to_money, unit_of
+from system.runtime import applies
 
 _BUY = Side.BUY
 RATE_WINDOW_NS = 1_000_000_000
@@ -49,8 +64,8 @@ class InstInfo:
 
 class Position:
     __slots__ = (
-        "account", "booked", "cost", "fees", "fills", "im_v", "instrument", "mm_v", "open_buy",
-        "open_sell", "qty", "realised", "upnl_v",
+        "account", "booked", "cost", "fees", "fills", "im_v", "info", "instrument", "mm_v", "nd",
+        "open_buy", "open_sell", "qty", "realised", "upnl_v", "ver",
     )  # fmt: skip
 
     def __init__(self, account: Account, instrument: str) -> None:
@@ -68,6 +83,10 @@ class Position:
         self.upnl_v = 0  # contributions in the account's currency, kept so totals update by delta
         self.im_v = 0
         self.mm_v = 0
+        # cached: the instrument and the raw -> account-money factor, valid while ver matches
+        self.ver = -1
+        self.nd: tuple[int, int] | None = None
+        self.info: InstInfo | None = None
 
 
 class Account:
@@ -96,23 +115,20 @@ class Account:
         return self.cash_total + self.upnl
 
 
-class OpenOrder:
-    __slots__ = ("account", "client_order_id", "id", "leaves", "pos", "price", "sign")
-
-    def __init__(self, oid: int, account: Account, pos: Position, sign: int, leaves: int,
-                 price: int | None, cid: str) -> None:  # fmt: skip
-        self.id = oid
-        self.account = account
-        self.pos = pos
-        self.sign = sign
-        self.leaves = leaves
-        self.price = price
-        self.client_order_id = cid
+# An open order is a small list (cheaper to make than an object): [account, position, sign,
+# leaves, price, client order id]. These are the indexes.
+O_ACCOUNT, O_POS, O_SIGN, O_LEAVES, O_PRICE, O_CID = range(6)
+OpenOrder = list[Any]
 
 
 class Ledger:
-    def __init__(self, cfg: RiskConfig) -> None:
+    """``track_im``/``track_rate``: keep initial margin and order-rate windows current. The read
+    model keeps everything; the risk engine keeps only what its configured limits decide on."""
+
+    def __init__(self, cfg: RiskConfig, *, track_im: bool = True, track_rate: bool = True) -> None:
         self.cfg = cfg
+        self.track_im = track_im
+        self.track_rate = track_rate
         self.insts: dict[str, InstInfo] = {}
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, OpenOrder] = {}
@@ -123,8 +139,8 @@ class Ledger:
         self.reference: dict[str, int] = {}
         self.fx = FxTable(cfg.fx_pivots)
         self._factors: dict[tuple[str, str], tuple[int, int] | None] = {}
+        self.version = 0  # bumps on listings and FX changes: cached factors refresh
         self._conv: dict[tuple[str, str], tuple[int, int] | None] = {}
-        self.trade_positions: dict[int, tuple[Position, Position]] = {}
         # firm totals per instrument: [net position, open buys, open sells]
         self.firm_pos: dict[str, list[int]] = {}
         self.firm_open = 0
@@ -188,17 +204,23 @@ class Ledger:
         a.cash_total += v - a.cash_v.get(ccy, 0)
         a.cash_v[ccy] = v
 
+    def _refresh(self, p: Position) -> None:
+        p.nd = self.factor(p.account.currency, p.instrument)
+        p.info = self.insts.get(p.instrument)
+        p.ver = self.version
+
     def revalue(self, p: Position) -> None:
         """Recompute one position's P&L and margin contributions and adjust its account's totals."""
+        if p.ver != self.version:
+            self._refresh(p)
         a = p.account
-        inst = p.instrument
-        f = self.factor(a.currency, inst)
-        px = self.px.get(inst)
-        if f is None or px is None:
+        f = p.nd
+        px = self.px.get(p.instrument)
+        if f is None or px is None or p.info is None:
             upnl = im = mm = 0
         else:
             n, d = f
-            info = self.insts[inst]
+            info = p.info
             q = p.qty
             upnl = (px * q - p.cost) * n // d
             e = q + p.open_buy
@@ -215,6 +237,27 @@ class Ledger:
         a.mm += mm - p.mm_v
         p.upnl_v, p.im_v, p.mm_v = upnl, im, mm
 
+    def revalue_im(self, p: Position) -> None:
+        """Initial margin only: an open order came or went (position and price unchanged)."""
+        if p.ver != self.version:
+            self.revalue(p)
+            return
+        f = p.nd
+        px = self.px.get(p.instrument)
+        if f is None or px is None or p.info is None:
+            im = 0
+        else:
+            q = p.qty
+            e = q + p.open_buy
+            e = e if e >= 0 else -e
+            s = q - p.open_sell
+            s = s if s >= 0 else -s
+            if s > e:
+                e = s
+            im = e * px * f[0] * p.info.im_bp // (f[1] * 10_000)
+        p.account.im += im - p.im_v
+        p.im_v = im
+
     def revalue_instrument(self, instrument: str) -> None:
         for p in self.holders.get(instrument, {}).values():
             self.revalue(p)
@@ -222,6 +265,7 @@ class Ledger:
     def revalue_all(self) -> None:
         self._factors.clear()
         self._conv.clear()
+        self.version += 1
         for a in self.accounts.values():
             for ccy in sorted(a.cash):
                 self._cash_add(a, ccy, 0)
@@ -229,41 +273,54 @@ class Ledger:
                 self.revalue(p)
 
     # -- reference data and prices ---------------------------------------------------------------
-    def listed(self, inst: Instrument) -> None:
+    @applies(InstrumentListed)
+    def on_listed(self, ev: InstrumentListed) -> None:
+        inst = ev.instrument
         self.insts[inst.id] = InstInfo(inst, self.cfg)
-        self.firm_pos.setdefault(inst.id, [0, 0, 0])
+        self._factors.clear()
+        self.version += 1
+        if inst.id not in self.firm_pos:
+            self.firm_pos[inst.id] = [0, 0, 0]
         if inst.reference_price is not None:
-            self.reference_set(inst.id, inst.reference_price)
+            self._reference(inst.id, inst.reference_price)
 
-    def reference_set(self, instrument: str, price: int) -> None:
+    @applies(ReferencePriceSet)
+    def on_reference(self, ev: ReferencePriceSet) -> None:
+        self._reference(ev.instrument, ev.price)
+
+    def _reference(self, instrument: str, price: int) -> None:
         self.reference[instrument] = price
         if instrument not in self.px:
             self.px[instrument] = price
             self.revalue_instrument(instrument)
 
-    def mark_set(self, instrument: str, price: int) -> None:
-        self.marked.add(instrument)
-        if self.px.get(instrument) != price:
-            self.px[instrument] = price
-            self.revalue_instrument(instrument)
+    @applies(MarkPriceSet)
+    def on_mark(self, ev: MarkPriceSet) -> None:
+        self.marked.add(ev.instrument)
+        if self.px.get(ev.instrument) != ev.price:
+            self.px[ev.instrument] = ev.price
+            self.revalue_instrument(ev.instrument)
 
-    def fx_set(self, base: str, quote: str, mantissa: int, exponent: int) -> None:
-        self.fx.set(base, quote, mantissa, exponent)
+    @applies(FxRateSet)
+    def on_fx(self, ev: FxRateSet) -> None:
+        self.fx.set(ev.base, ev.quote, ev.mantissa, ev.exponent)
         self.revalue_all()
 
     # -- orders ----------------------------------------------------------------------------------
-    def accepted(self, oid: int, account: str, instrument: str, side: Side, qty: int,
-                 price: int | None, cid: str, time: int) -> None:  # fmt: skip
-        a = self.accounts.get(account)
+    @applies(OrderAccepted)
+    def on_accepted(self, ev: OrderAccepted) -> None:
+        a = self.accounts.get(ev.account)
         if a is None:
-            a = self.account(account)
-        p = a.positions.get(instrument)
+            a = self.account(ev.account)
+        inst = ev.instrument
+        p = a.positions.get(inst)
         if p is None:
-            p = self.position(a, instrument)
-        firm = self.firm_pos.get(instrument)
+            p = self.position(a, inst)
+        firm = self.firm_pos.get(inst)
         if firm is None:
-            firm = self.firm_pos[instrument] = [0, 0, 0]
-        if side is _BUY:
+            firm = self.firm_pos[inst] = [0, 0, 0]
+        qty = ev.qty
+        if ev.side is _BUY:
             sign = 1
             p.open_buy += qty
             firm[1] += qty
@@ -271,73 +328,85 @@ class Ledger:
             sign = -1
             p.open_sell += qty
             firm[2] += qty
-        self.orders[oid] = OpenOrder(oid, a, p, sign, qty, price, cid)
+        self.orders[ev.order_id] = [a, p, sign, qty, ev.price, ev.client_order_id]
         a.n_open += 1
         self.firm_open += 1
-        cutoff = time - RATE_WINDOW_NS
-        for times in (a.times, self.firm_times):
+        if self.track_rate:
+            time = ev.time
+            cutoff = time - RATE_WINDOW_NS
+            times = a.times
             times.append(time)
             while times[0] <= cutoff:
                 times.popleft()
-        self.revalue(p)
+            times = self.firm_times
+            times.append(time)
+            while times[0] <= cutoff:
+                times.popleft()
+        if self.track_im:
+            self.revalue_im(p)
 
     def _reduce(self, o: OpenOrder, q: int) -> None:
-        """``q`` of an open order went away (filled, cancelled, reduced)."""
-        p = o.pos
+        """``q`` of an open order went away (filled, cancelled, reduced); margin is the caller's."""
+        p: Position = o[O_POS]
         firm = self.firm_pos[p.instrument]
-        if o.sign > 0:
+        if o[O_SIGN] > 0:
             p.open_buy -= q
             firm[1] -= q
         else:
             p.open_sell -= q
             firm[2] -= q
-        o.leaves -= q
-        if o.leaves <= 0:
-            del self.orders[o.id]
-            o.account.n_open -= 1
+        left = o[O_LEAVES] - q
+        o[O_LEAVES] = left
+        if left <= 0:
+            o[O_ACCOUNT].n_open -= 1
             self.firm_open -= 1
 
-    def closed(self, oid: int) -> None:
-        """Cancelled or expired: its open quantity goes."""
-        o = self.orders.get(oid)
+    @applies(OrderCancelled, OrderExpired)
+    def on_closed(self, ev: OrderCancelled | OrderExpired) -> None:
+        o = self.orders.pop(ev.order_id, None)
         if o is not None:
-            self._reduce(o, o.leaves)
-            self.revalue(o.pos)
+            self._reduce(o, o[O_LEAVES])
+            if self.track_im:
+                self.revalue_im(o[O_POS])
 
-    def leaves_set(self, oid: int, leaves: int, price: int | None = None, reprice: bool = False) -> None:
+    @applies(OrderReduced)
+    def on_reduced(self, ev: OrderReduced) -> None:
+        self._leaves(ev.order_id, ev.leaves)
+
+    @applies(OrderReplaced)
+    def on_replaced(self, ev: OrderReplaced) -> None:
+        o = self.orders.get(ev.order_id)
+        if o is not None:
+            o[O_PRICE] = ev.price
+            self._leaves(ev.order_id, ev.leaves)
+
+    def _leaves(self, oid: int, leaves: int) -> None:
         o = self.orders.get(oid)
-        if o is None:
+        if o is None or leaves == o[O_LEAVES]:
             return
-        if reprice:
-            o.price = price
-        if leaves != o.leaves:
-            p = o.pos
-            firm = self.firm_pos[p.instrument]
-            delta = leaves - o.leaves
-            if o.sign > 0:
-                p.open_buy += delta
-                firm[1] += delta
-            else:
-                p.open_sell += delta
-                firm[2] += delta
-            o.leaves = leaves
-            if leaves <= 0:
-                del self.orders[oid]
-                o.account.n_open -= 1
-                self.firm_open -= 1
-            self.revalue(p)
+        self._reduce(o, o[O_LEAVES] - leaves)
+        if leaves <= 0:
+            del self.orders[oid]
+        if self.track_im:
+            self.revalue_im(o[O_POS])
 
     # -- fills -----------------------------------------------------------------------------------
-    def trade(self, ev: Any) -> None:
-        """A TradeExecuted: open orders shrink, both sides fill, the valuation price may move."""
+    @applies(TradeExecuted)
+    def on_trade(self, ev: TradeExecuted) -> None:
+        """Open orders shrink, both sides fill, the valuation price may move."""
         q = ev.qty
         orders = self.orders
-        bo = orders.get(ev.buy_order_id)
-        if bo is not None:
-            self._reduce(bo, q)
-        so = orders.get(ev.sell_order_id)
-        if so is not None:
-            self._reduce(so, q)
+        bid, sid = ev.buy_order_id, ev.sell_order_id
+        o = orders.get(bid)
+        if o is not None:
+            self._reduce(o, q)
+            if o[O_LEAVES] <= 0:
+                del orders[bid]
+        o = orders.get(sid)
+        if o is not None:
+            self._reduce(o, q)
+            if o[O_LEAVES] <= 0:
+                del orders[sid]
         inst = ev.instrument
         price = ev.price
         buy_inst = sell_inst = inst
@@ -347,16 +416,11 @@ class Ledger:
                 buy_inst, buy_px = ev.cross_instrument, ev.cross_price
             else:
                 sell_inst, sell_px = ev.cross_instrument, ev.cross_price
+        # maker: the resting side; auction fills (no resting order) are charged the maker rate
         resting = ev.resting_order_id
-        tid = ev.trade_id
-        t = ev.time
-        pb = self._fill(
-            ev.buy_account, buy_inst, 1, buy_px, q, tid, t, resting is None or resting == ev.buy_order_id
-        )
-        ps = self._fill(
-            ev.sell_account, sell_inst, -1, sell_px, q, tid, t, resting is None or resting == ev.sell_order_id
-        )
-        self.trade_positions[tid] = (pb, ps)
+        tid, t = ev.trade_id, ev.time
+        pb = self._fill(ev.buy_account, buy_inst, 1, buy_px, q, tid, t, resting is None or resting == bid)
+        ps = self._fill(ev.sell_account, sell_inst, -1, sell_px, q, tid, t, resting is None or resting == sid)
         self.last[inst] = price
         if inst not in self.marked and self.px.get(inst) != price:
             self.px[inst] = price
@@ -367,10 +431,12 @@ class Ledger:
                 self.revalue(ps)
         else:
             self.revalue(pb)
-            self.revalue(ps)
+            if ps is not pb:
+                self.revalue(ps)
 
-    def _fill(self, account: str, instrument: str, sign: int, price: int, qty: int, key: int,
-              time: int, maker: bool) -> Position:  # fmt: skip
+    def _fill(
+        self, account: str, instrument: str, sign: int, price: int, qty: int, key: int, time: int, maker: bool
+    ) -> Position:
         a = self.accounts.get(account)
         if a is None:
             a = self.account(account)
@@ -380,10 +446,15 @@ class Ledger:
         p.fills.append((time, key, sign, price, qty, maker))
         booked, fees = p.booked, p.fees
         self._apply_fill(p, sign, price, qty, maker)
-        self.firm_pos.setdefault(instrument, [0, 0, 0])[0] += sign * qty
-        info = self.insts.get(instrument)
-        if info is not None:
-            self._cash_add(a, info.quote, (p.booked - booked) - (p.fees - fees))
+        firm = self.firm_pos.get(instrument)
+        if firm is None:
+            firm = self.firm_pos[instrument] = [0, 0, 0]
+        firm[0] += sign * qty
+        delta = (p.booked - booked) - (p.fees - fees)
+        if delta:
+            info = p.info if p.ver == self.version else self.insts.get(instrument)
+            if info is not None:
+                self._cash_add(a, info.quote, delta)
         return p
 
     def _apply_fill(self, p: Position, sign: int, price: int, qty: int, maker: bool) -> None:
@@ -403,8 +474,8 @@ class Ledger:
                 released = -(-cost * close // aq)
             p.realised += -sign * price * close - released
             p.cost = cost - released
-            rest = qty - close
             p.qty = q + sign * qty
+            rest = qty - close
             if rest:
                 p.cost += sign * price * rest
         info = self.insts.get(p.instrument)
@@ -417,36 +488,45 @@ class Ledger:
         if bp:
             p.fees += -(-(price * qty * n * bp) // (d * 10_000))
 
-    def late_trade(self, ev: Any) -> None:
+    # -- corrections -----------------------------------------------------------------------------
+    def _trade_positions(self, buy: str, sell: str, key: int) -> list[Position]:
+        """The positions holding fills of trade ``key`` (the cross leg may be in another book)."""
+        out: list[Position] = []
+        for acct in dict.fromkeys((buy, sell)):
+            a = self.accounts.get(acct)
+            if a is None:
+                continue
+            for _, p in sorted(a.positions.items()):
+                if any(f[1] == key for f in p.fills):
+                    out.append(p)
+        return out
+
+    @applies(LateTradeReported)
+    def on_late(self, ev: LateTradeReported) -> None:
         key = -ev.report_id
         pb = self._fill(ev.buy_account, ev.instrument, 1, ev.price, ev.qty, key, ev.trade_time, True)
         ps = self._fill(ev.sell_account, ev.instrument, -1, ev.price, ev.qty, key, ev.trade_time, True)
-        self.refold(pb)
-        self.refold(ps)
-
-    def busted(self, trade_id: int) -> list[Position]:
-        got = self.trade_positions.pop(trade_id, None)
-        if got is None:
-            return []
-        for p in dict.fromkeys(got):
-            p.fills = [f for f in p.fills if f[1] != trade_id]
+        for p in dict.fromkeys((pb, ps)):
             self.refold(p)
-        return list(got)
 
-    def corrected(self, trade_id: int, instrument: str, price: int, qty: int) -> list[Position]:
+    @applies(TradeBusted)
+    def on_busted(self, ev: TradeBusted) -> None:
+        for p in self._trade_positions(ev.buy_account, ev.sell_account, ev.trade_id):
+            p.fills = [f for f in p.fills if f[1] != ev.trade_id]
+            self.refold(p)
+
+    @applies(TradeCorrected)
+    def on_corrected(self, ev: TradeCorrected) -> None:
         """New price/qty for a trade. The price is in the trade's (resting) book; a cross-currency
         aggressor leg in another book keeps its converted price and takes the new quantity."""
-        got = self.trade_positions.get(trade_id)
-        if got is None:
-            return []
-        for p in dict.fromkeys(got):
-            same = p.instrument == instrument
+        tid = ev.trade_id
+        for p in self._trade_positions(ev.buy_account, ev.sell_account, tid):
+            same = p.instrument == ev.instrument
             p.fills = [
-                (f[0], f[1], f[2], price if same else f[3], qty, f[5]) if f[1] == trade_id else f
+                (f[0], f[1], f[2], ev.price if same else f[3], ev.qty, f[5]) if f[1] == tid else f
                 for f in p.fills
             ]
             self.refold(p)
-        return list(got)
 
     def refold(self, p: Position) -> None:
         """Rebuild a position from its fills in (time, key) order: a bust, correction or late
@@ -462,3 +542,16 @@ class Ledger:
         if info is not None:
             self._cash_add(a, info.quote, (p.booked - booked0) - (p.fees - fees0))
         self.revalue(p)
+
+    # -- margin status (decided by the risk engine, folded here) ---------------------------------
+    @applies(MarginWarning)
+    def on_warning(self, ev: MarginWarning) -> None:
+        self.account(ev.account).level = 1
+
+    @applies(MarginCall)
+    def on_call(self, ev: MarginCall) -> None:
+        self.account(ev.account).level = 2
+
+    @applies(MarginRestored)
+    def on_restored(self, ev: MarginRestored) -> None:
+        self.account(ev.account).level = ev.level

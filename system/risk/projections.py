@@ -16,7 +16,7 @@ from system.engine.refdata import price_to_decimal
 from system.eventlog.codec import LoggedEvent
 from system.risk.config import RiskConfig
 from system.risk.events import FIRM
-from system.risk.ledger import Ledger
+from system.risk.ledger import O_ACCOUNT, O_CID, O_LEAVES, O_POS, O_PRICE, O_SIGN, Ledger
 from system.risk.money import to_money
 from system.runtime import Projection
 
@@ -79,24 +79,22 @@ class AccountsProjection(Projection):
         self.breaches: list[tuple[int, Any]] = []  # (seq, LimitBreached)
         led = self.ledger
         table: dict[str, Callable[[Any], Any]] = {
-            "InstrumentListed": lambda r: led.listed(r.instrument),
-            "ReferencePriceSet": lambda r: led.reference_set(r.instrument, r.price),
-            "MarkPriceSet": lambda r: led.mark_set(r.instrument, r.price),
-            "FxRateSet": lambda r: led.fx_set(r.base, r.quote, r.mantissa, r.exponent),
-            "OrderAccepted": lambda r: led.accepted(
-                r.order_id, r.account, r.instrument, r.side, r.qty, r.price, r.client_order_id, r.time
-            ),
-            "OrderCancelled": lambda r: led.closed(r.order_id),
-            "OrderExpired": lambda r: led.closed(r.order_id),
-            "OrderReduced": lambda r: led.leaves_set(r.order_id, r.leaves),
-            "OrderReplaced": lambda r: led.leaves_set(r.order_id, r.leaves, r.price, True),
-            "TradeExecuted": led.trade,
-            "TradeBusted": lambda r: led.busted(r.trade_id),
-            "TradeCorrected": lambda r: led.corrected(r.trade_id, r.instrument, r.price, r.qty),
-            "LateTradeReported": led.late_trade,
-            "MarginWarning": lambda r: setattr(led.account(r.account), "level", 1),
-            "MarginCall": lambda r: setattr(led.account(r.account), "level", 2),
-            "MarginRestored": lambda r: setattr(led.account(r.account), "level", r.level),
+            "InstrumentListed": led.on_listed,
+            "ReferencePriceSet": led.on_reference,
+            "MarkPriceSet": led.on_mark,
+            "FxRateSet": led.on_fx,
+            "OrderAccepted": led.on_accepted,
+            "OrderCancelled": led.on_closed,
+            "OrderExpired": led.on_closed,
+            "OrderReduced": led.on_reduced,
+            "OrderReplaced": led.on_replaced,
+            "TradeExecuted": led.on_trade,
+            "TradeBusted": led.on_busted,
+            "TradeCorrected": led.on_corrected,
+            "LateTradeReported": led.on_late,
+            "MarginWarning": led.on_warning,
+            "MarginCall": led.on_call,
+            "MarginRestored": led.on_restored,
             "KillSwitchEngaged": lambda r: self.killed.__setitem__(r.account, r.reason),
             "KillSwitchReleased": lambda r: self.killed.pop(r.account, None),
         }
@@ -171,16 +169,16 @@ class AccountsProjection(Projection):
     def open_orders(self, account: str) -> list[OpenOrderView]:
         return [
             OpenOrderView(
-                o.id,
+                oid,
                 account,
-                o.pos.instrument,
-                o.client_order_id,
-                Side.BUY if o.sign > 0 else Side.SELL,
-                o.price,
-                o.leaves,
+                o[O_POS].instrument,
+                o[O_CID],
+                Side.BUY if o[O_SIGN] > 0 else Side.SELL,
+                o[O_PRICE],
+                o[O_LEAVES],
             )
             for oid, o in sorted(self.ledger.orders.items())
-            if o.account.id == account
+            if o[O_ACCOUNT].id == account
         ]
 
     def kill_switch(self, account: str) -> bool:

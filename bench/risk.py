@@ -1,0 +1,225 @@
+"""Pre-trade risk benchmark: the matching workload with and without the risk engine in front.
+
+    .venv/bin/python bench/risk.py            # workloads A and B, 1,000,000 commands, 3 rounds
+    .venv/bin/python bench/risk.py --quick    # 100k commands, 1 round (a smoke run)
+
+Workloads are bench/matching.py's (same generator and seed, generated up front, not timed):
+  A  one instrument: ~60% limit adds near the touch, ~25% cancels, ~15% crossing orders.
+  B  the same mix over 100 instruments with Pareto-weighted activity.
+
+"matching" drives the engine alone; "matching + risk" puts the Risk component first in the
+handler chain with every limit switched on (order qty, notional, collar, open orders, order
+rate, position, buying power with margin, fees) and folds every event into its ledger, with
+reactions (margin status on each trade) drained after each command: the same handlers, appliers
+and reactions the Runtime runs, without the log. Limits are set so nothing is rejected, and the
+final books are checked against the reference book, so both runs do the same matching work.
+Command time advances 100 us per command (10k orders/s) for the rate window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import matching  # noqa: E402  (bench/matching.py: the workload generator and reference check)
+
+from system.engine import MatchingEngine  # noqa: E402
+from system.engine.events import InstrumentListed, TradeExecuted  # noqa: E402
+from system.risk import Risk, parse_risk  # noqa: E402
+from system.runtime import Component  # noqa: E402
+
+STEP_NS = 100_000
+
+RISK = {
+    "margin": {"initial_bp": 2000, "maintenance_bp": 1000},
+    "firm": {
+        "max_order_qty": "1000000",
+        "max_notional": "100000000000",
+        "collar_bp": 5000,
+        "max_open_orders": 100000000,
+        "max_orders_per_second": 100000000,
+        "max_position": "1000000000000",
+    },
+    "default_account": {
+        "balances": {"JPY": "100000000000"},
+        "credit": "100000000000000",
+        "max_order_qty": "100000",
+        "max_notional": "10000000000",
+        "collar_bp": 2000,
+        "max_open_orders": 10000000,
+        "max_orders_per_second": 1000000,
+        "max_position": "1000000000000",
+        "maker_fee_bp": 1,
+        "taker_fee_bp": 3,
+    },
+}
+
+
+class ChainContext:
+    """What handlers need of ``system.runtime.Context`` for several components: ``now``, ``emit``
+    (apply to every component at once, queue reactions) and ``execute``."""
+
+    __slots__ = ("_apply", "_handlers", "_react", "events", "now", "queue")
+
+    def __init__(self, components: list[Component]) -> None:
+        apply: dict[type, list[Callable[..., Any]]] = {}
+        react: dict[type, list[Callable[..., Any]]] = {}
+        handlers: dict[type, list[Callable[..., Any]]] = {}
+        for c in components:
+            for table, mine in ((apply, c.appliers()), (react, c.reactors()), (handlers, c.handlers())):
+                for t, fns in mine.items():
+                    table.setdefault(t, []).extend(fns)
+        self._apply = {t: tuple(f) for t, f in apply.items()}
+        self._react = {t: tuple(f) for t, f in react.items()}
+        self._handlers = {t: tuple(f) for t, f in handlers.items()}
+        self.now = 1
+        self.events = 0
+        self.queue: deque[Any] = deque()
+
+    def emit(self, event: Any, *, valid_time: int | None = None) -> None:
+        self.events += 1
+        t = type(event)
+        for fn in self._apply[t]:
+            fn(event)
+        if t in self._react:
+            self.queue.append(event)
+
+    def execute(self, command: Any) -> None:
+        for fn in self._handlers[type(command)]:
+            if fn(command, self):
+                break
+
+    def run(self, command: Any) -> None:
+        self.now += STEP_NS
+        for fn in self._handlers[type(command)]:
+            if fn(command, self):
+                break
+        q = self.queue
+        while q:
+            ev = q.popleft()
+            for fn in self._react[type(ev)]:
+                fn(ev, self)
+
+
+def with_risk(insts: list[str]) -> tuple[MatchingEngine, ChainContext, Callable[[Any], Any], Risk]:
+    risk = Risk(parse_risk(RISK))
+    eng = MatchingEngine(tuple(matching.instrument(i) for i in range(len(insts))))
+    for i in range(len(insts)):
+        risk.on_listed(InstrumentListed(matching.instrument(i)))  # the bench engine lists without events
+    ctx = ChainContext([risk, eng])
+    return eng, ctx, ctx.run, risk
+
+
+def plain(insts: list[str]) -> tuple[MatchingEngine, Any, Callable[[Any], Any], None]:
+    eng, ctx, run = matching.new_engine([matching.instrument(i) for i in range(len(insts))])
+    return eng, ctx, run, None
+
+
+def traded_volume(ctx: Any) -> Callable[[], int]:
+    box = [0]
+    table = ctx._apply
+    inner = table[TradeExecuted]
+
+    def count(ev: TradeExecuted) -> None:
+        box[0] += ev.qty
+
+    if isinstance(inner, tuple):
+        table[TradeExecuted] = (count, *inner)
+    else:
+
+        def both(ev: TradeExecuted) -> None:
+            count(ev)
+            inner(ev)
+
+        table[TradeExecuted] = both
+    return lambda: box[0]
+
+
+def throughput(build: Callable[..., Any], cmds: list[Any], insts: list[str], refs: Any) -> float:
+    eng, ctx, run, risk = build(insts)
+    volume = traded_volume(ctx)
+    gc.collect()
+    gc.freeze()
+    t0 = time.perf_counter_ns()
+    for c in cmds:
+        run(c)
+    elapsed = time.perf_counter_ns() - t0
+    gc.unfreeze()
+    matching.check(eng, refs, volume())  # a rejected order would leave a different book
+    return len(cmds) / (elapsed / 1e9)
+
+
+def latencies(build: Callable[..., Any], cmds: list[Any], insts: list[str]) -> list[int]:
+    _, _, run, _ = build(insts)
+    gc.collect()
+    gc.freeze()
+    clock = time.perf_counter_ns
+    out = []
+    for c in cmds:
+        t0 = clock()
+        run(c)
+        out.append(clock() - t0)
+    gc.unfreeze()
+    return out
+
+
+def pct(xs: list[int], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))] / 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="100k commands, 1 round")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--commands", type=int, default=1_000_000)
+    ap.add_argument("--only", choices=["A", "B"], action="append")
+    args = ap.parse_args()
+    n = 100_000 if args.quick else args.commands
+    rounds = 1 if args.quick else args.rounds
+    only = args.only or ["A", "B"]
+    t = time.perf_counter()
+    work = {}
+    if "A" in only:
+        work["A"] = matching.generate(n, 1, matching.SEED)
+    if "B" in only:
+        work["B"] = matching.generate(n, 100, matching.SEED + 1)
+    print(f"generated in {time.perf_counter() - t:.1f}s (not timed); {rounds} interleaved round(s)")
+    for name, (cmds, _kinds, insts, refs) in work.items():
+        thr: dict[str, list[float]] = {"matching": [], "matching + risk": []}
+        p50: dict[str, list[float]] = {k: [] for k in thr}
+        p99: dict[str, list[float]] = {k: [] for k in thr}
+        for _ in range(rounds):
+            for label, build in (("matching", plain), ("matching + risk", with_risk)):
+                thr[label].append(throughput(build, cmds, insts, refs))
+                lat = latencies(build, cmds, insts)
+                p50[label].append(pct(lat, 0.5))
+                p99[label].append(pct(lat, 0.99))
+        desc = "1 instrument" if name == "A" else f"{len(insts)} instruments"
+        print(f"\nworkload {name}: {n:,} commands, {desc} (final books match the reference in both runs)")
+        for label in thr:
+            print(
+                f"  {label:<16} {statistics.median(thr[label]):>10,.0f} commands/s   "
+                f"p50 {statistics.median(p50[label]):6.2f} us   p99 {statistics.median(p99[label]):6.2f} us"
+                f"   (rounds: {', '.join(f'{x:,.0f}' for x in thr[label])})"
+            )
+        ratio = statistics.median(thr["matching + risk"]) / statistics.median(thr["matching"])
+        cost = 1 - ratio
+        verdict = "within" if cost <= 0.30 else "OVER"
+        print(
+            f"  ratio (with / without risk) {ratio:.2f}: risk costs {cost * 100:.0f}% of matching throughput "
+            f"({verdict} the 30% target)"
+        )
+
+
+if __name__ == "__main__":
+    main()
