@@ -30,12 +30,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import matching  # noqa: E402  (bench/matching.py: the workload generator and reference check)
+import matching
 
-from system.engine import MatchingEngine  # noqa: E402
-from system.engine.events import InstrumentListed, TradeExecuted  # noqa: E402
-from system.risk import Risk, parse_risk  # noqa: E402
-from system.runtime import Component  # noqa: E402
+from system.engine import MatchingEngine
+from system.engine.events import InstrumentListed, TradeExecuted
+from system.risk import Risk, parse_risk
+from system.runtime import Component
 
 STEP_NS = 100_000
 
@@ -145,7 +145,7 @@ def traded_volume(ctx: Any) -> Callable[[], int]:
 
 
 def throughput(build: Callable[..., Any], cmds: list[Any], insts: list[str], refs: Any) -> float:
-    eng, ctx, run, risk = build(insts)
+    eng, ctx, run, _ = build(insts)
     volume = traded_volume(ctx)
     gc.collect()
     gc.freeze()
