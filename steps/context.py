@@ -31,6 +31,17 @@ DEFAULT_DATE = date(2027, 1, 4)  # a Monday on which every shipped venue trades
 DEFAULT_TIME = time(10, 0)
 
 
+def scratch_dir() -> str | None:
+    """Where scenario logs live while they run: CHRONEX_SCENARIO_TMP, else /dev/shm when it is a
+    writable tmpfs (a log's fsyncs then cost nothing; a failing scenario's log is copied to
+    reports/ anyway), else the system's temporary directory."""
+    explicit = os.environ.get("CHRONEX_SCENARIO_TMP")
+    if explicit:
+        return explicit
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 @dataclass
 class OrderRef:
     name: str
@@ -85,7 +96,7 @@ class Scenario:
     @property
     def workdir(self) -> Path:
         if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="chronex-scenario-"))
+            self._dir = Path(tempfile.mkdtemp(prefix="chronex-scenario-", dir=scratch_dir()))
         return self._dir
 
     @property
