@@ -34,7 +34,7 @@ def test_run_writes_reports_and_a_summary(tmp_path: Path) -> None:
 
 
 def test_the_demo_failure_shows_the_diff_the_events_and_the_kept_log(tmp_path: Path) -> None:
-    """The tagged demo fails with exit 1, printing the marked table diff, recent events and the log's place."""
+    """The tagged demo fails (exit 1), printing the marked table diff, recent events and the kept log."""
     r = chronex("run", "features/demo", "--tags", "@demo_failure", "--report", str(tmp_path))
     assert r.returncode == 1
     assert "! got | 100     | 2500 | 2501 | 200 ✗" in r.stdout

@@ -39,7 +39,7 @@ def test_a_malformed_price_names_the_value_and_instrument() -> None:
 
 def test_a_price_off_the_increment_is_refused_at_the_edge() -> None:
     """2500.05 cannot be said in 0.1 yen units."""
-    with pytest.raises(StepInputError, match="increment 0.1"):
+    with pytest.raises(StepInputError, match=r"increment 0\.1"):
         V.raw_price(TOYOTA, "2500.05")
 
 
