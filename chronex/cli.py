@@ -56,13 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("chronex: interrupted")
         return 130
-    except Exception as e:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            return int(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
+    except Exception as e:
+        # Usage errors come from click, or from the copy of click that newer typer releases
+        # vendor privately: recognise them by shape rather than by a module that may be absent.
+        show, code = getattr(e, "show", None), getattr(e, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            return code
+        if type(e).__name__ == "Abort":
             return 1
         if os.environ.get("CHRONEX_DEBUG"):
             raise
