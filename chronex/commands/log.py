@@ -17,7 +17,7 @@ from rich.table import Table
 from chronex.errors import BadInput, CheckFailed
 from chronex.timearg import parse_instant
 from system.clock import FixedClock, iso
-from system.eventlog import EventStore, LoggedEvent, open_log, record_types, verify
+from system.eventlog import EventStore, LoggedEvent, Verdict, open_log, record_types, verify
 from system.eventlog.codec import body_decoder, decode_record
 
 log_app = typer.Typer(help="Inspect and verify event logs.", no_args_is_help=True)
@@ -144,11 +144,22 @@ def show(
 def verify_cmd(
     log: Annotated[str, typer.Argument(help="Log path or URL.")],
     json: Annotated[bool, typer.Option("--json", help="The verdict as one JSON object.")] = False,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            help="The head hash you recorded elsewhere (a prefix of 8+ hex digits will do): "
+            "catches entries cut off the end, which the chain alone cannot.",
+        ),
+    ] = None,
 ) -> None:
     """Walk the hash chain. Exit 0 with the count and head hash, or 1 naming the first bad seq."""
+    want = _expected_head(head)
     store = open_existing(log)
     try:
         v = verify(store)
+        if v.ok and want is not None and not v.head_hash.hex().startswith(want):
+            v = _check_head(store, v, want)
     finally:
         store.close()
     if json:
@@ -170,6 +181,28 @@ def verify_cmd(
         raise CheckFailed(f"{log}: {v}")
     # typer.echo, not rich: the line must never wrap (scripts read the hash from it).
     typer.echo(f"{log}: ok, {v.count} events, head hash {v.head_hash.hex()}")
+
+
+def _expected_head(text: str | None) -> str | None:
+    if text is None:
+        return None
+    h = text.strip().lower()
+    if len(h) < 8 or len(h) > 64 or any(c not in "0123456789abcdef" for c in h):
+        raise BadInput(f"--head {text!r} is not a hash (8 to 64 hex digits)")
+    return h
+
+
+def _check_head(store: EventStore, v: Verdict, want: str) -> Verdict:
+    """The chain is sound but ends elsewhere than expected: say whether the expected head is an
+    earlier entry (the log grew since) or absent (entries were removed, or it is another log)."""
+    for raw in store.read_raw(1):
+        if raw.hash.hex().startswith(want):
+            return v  # the recorded head is an earlier entry: later appends, nothing lost
+    return Verdict(
+        False, v.count, v.head_hash, v.count + 1,
+        f"expected head {want} is not in this log (it ends at seq {v.count}): "
+        "entries were removed from the end, or this is another log",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -38,3 +38,32 @@ def test_version_exits_0() -> None:
     r = _run("version")
     assert r.returncode == 0
     assert r.stdout.startswith("chronex ")
+
+
+def test_verify_head_catches_entries_cut_off_the_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`log verify --head H` fails when the log was truncated below the recorded head, and passes
+    when H is the head or an earlier entry."""
+    import sqlite3
+
+    from system.clock import FixedClock
+    from system.eventlog import NewEvent, open_log
+    from system.runtime.manifest import RunStarted
+
+    path = tmp_path / "day.db"
+    store = open_log(path, FixedClock(1))
+    for i in range(5):
+        store.append([NewEvent(RunStarted(i, "v", "c", "cal", i), i)])
+    head = store.head().hash.hex()
+    mid = next(iter(store.read(3, 3))).hash.hex()
+    store.close()
+    assert _run("log", "verify", str(path), "--head", head).returncode == 0
+    assert _run("log", "verify", str(path), "--head", mid[:12]).returncode == 0
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM events WHERE seq = 5")
+    db.commit()
+    db.close()
+    r = _run("log", "verify", str(path), "--head", head)
+    assert r.returncode == 1
+    assert "entries were removed from the end" in r.stderr
+    bad = _run("log", "verify", str(path), "--head", "xyz")
+    assert bad.returncode == 2 and "--head" in bad.stderr
