@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from sim.clock.scheduler import SessionScheduler
+from sim.replay.asof import as_of
 from sim.world import World
 from steps.drivers.base import BookPoint, Driver, Reply, Setup
-from system.bootstrap import SystemConfig, build_components
+from system.bootstrap import SystemConfig
 from system.engine import BookView, MatchingEngine, OrderView, Phase, PhaseChanged
 from system.eventlog import LoggedEvent
 from system.runtime import Outcome
-from system.runtime.runtime import rebuild
 
 
 class _RecordingWorld(World):
@@ -120,15 +120,11 @@ class InProcessDriver(Driver):
         self.w.advance(delta_ns)
 
     def replay_book(self, instrument: str, as_of_ns: int) -> BookView:
-        """Fold a fresh engine over the log up to the last entry valid at ``as_of_ns``."""
+        """The book as of ``as_of_ns`` (valid time, corrections included), from the log alone:
+        the auditors' replayer (sim.replay), so scenarios test the very code `chronex replay` runs."""
         self.w.runtime.flush()
-        to_seq = 0
-        for ev in self.w.store.read_until(as_of_ns):
-            to_seq = ev.seq
-        config = self.w.config
-        comps = rebuild(self.w.store, lambda: build_components(config), to_seq)
-        eng = next(c for c in comps if isinstance(c, MatchingEngine))
-        return eng.book(instrument)
+        state = as_of(self.w.store, as_of_ns, config=self.w.config)
+        return state.component(MatchingEngine).book(instrument)  # type: ignore[no-any-return]
 
     def component(self, kind: type[Any]) -> Any:
         return self.w.system.component(kind)
