@@ -23,6 +23,7 @@ import random
 import resource
 import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -77,11 +78,14 @@ def instrument(i: int) -> Instrument:
 
 # -- the reference book: a deliberately plain price-time book used to generate and check ---------
 class RefBook:
+    """Price levels of [order id, qty] entries; a cancel zeroes its entry (skipped when matching)."""
+
     def __init__(self) -> None:
-        self.bids: dict[int, list[list[int]]] = {}  # price -> [[oid, qty], ...]
-        self.asks: dict[int, list[list[int]]] = {}
-        self.where: dict[int, tuple[bool, int]] = {}  # oid -> (is_buy, price)
-        self.live: list[int] = []
+        self.bids: dict[int, deque[list[int]]] = {}
+        self.asks: dict[int, deque[list[int]]] = {}
+        self.count: dict[tuple[bool, int], int] = {}  # live entries per (is_buy, price)
+        self.entry: dict[int, tuple[bool, int, list[int]]] = {}  # oid -> (is_buy, price, entry)
+        self.live: list[int] = []  # open order ids, for picking cancels
         self.pos: dict[int, int] = {}
         self.traded = 0
         self.heaps: dict[bool, list[int]] = {True: [], False: []}  # -bid / ask prices, lazily pruned
@@ -102,7 +106,12 @@ class RefBook:
         if last != oid:
             self.live[i] = last
             self.pos[last] = i
-        del self.where[oid]
+        is_buy, price, _ = self.entry.pop(oid)
+        key = (is_buy, price)
+        self.count[key] -= 1
+        if not self.count[key]:
+            del self.count[key]
+            del (self.bids if is_buy else self.asks)[price]
 
     def add(self, oid: int, is_buy: bool, price: int, qty: int) -> None:
         opp = self.asks if is_buy else self.bids
@@ -112,42 +121,39 @@ class RefBook:
             if (p > price) if is_buy else (p < price):
                 break
             q = opp[p]
-            while qty and q:
+            while qty and p in opp:
                 head = q[0]
+                if head[1] == 0:
+                    q.popleft()
+                    continue
                 f = min(qty, head[1])
                 head[1] -= f
                 qty -= f
                 self.traded += f
                 if head[1] == 0:
-                    q.pop(0)
+                    q.popleft()
                     self._forget(head[0])
-            if not q:
-                del opp[p]
         if qty:
             side = self.bids if is_buy else self.asks
             if price not in side:
-                side[price] = []
+                side[price] = deque()
                 heapq.heappush(self.heaps[is_buy], -price if is_buy else price)
-            side[price].append([oid, qty])
-            self.where[oid] = (is_buy, price)
+            e = [oid, qty]
+            side[price].append(e)
+            self.count[(is_buy, price)] = self.count.get((is_buy, price), 0) + 1
+            self.entry[oid] = (is_buy, price, e)
             self.pos[oid] = len(self.live)
             self.live.append(oid)
 
     def cancel(self, oid: int) -> None:
-        is_buy, price = self.where[oid]
-        side = self.bids if is_buy else self.asks
-        q = side[price]
-        for i, e in enumerate(q):
-            if e[0] == oid:
-                del q[i]
-                break
-        if not q:
-            del side[price]
+        self.entry[oid][2][1] = 0
         self._forget(oid)
 
     def levels(self) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
-        def lv(side: dict[int, list[list[int]]], rev: bool) -> list[tuple[int, int, int]]:
-            return [(p, sum(e[1] for e in side[p]), len(side[p])) for p in sorted(side, reverse=rev)]
+        def lv(side: dict[int, deque[list[int]]], is_buy: bool) -> list[tuple[int, int, int]]:
+            return [
+                (p, sum(e[1] for e in side[p]), self.count[(is_buy, p)]) for p in sorted(side, reverse=is_buy)
+            ]
 
         return lv(self.bids, True), lv(self.asks, False)
 

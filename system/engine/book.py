@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import deque
 from heapq import heappop
-from typing import Any
 
-from system.engine.orders import OrderType, SelfTradePrevention, TimeInForce
+import msgspec
+
+from system.engine.orders import OrderType, SelfTradePrevention, Side, TimeInForce
 from system.engine.phases import Phase
 from system.engine.refdata import Instrument
 
@@ -24,88 +25,39 @@ PARKED = 3  # an at-the-close order waiting for the closing auction
 MARKET_Q = 4  # a market order waiting for an auction
 
 
-class Order:
-    __slots__ = (
-        "account",
-        "book",
-        "cid",
-        "cross",
-        "display",
-        "expire_time",
-        "id",
-        "is_buy",
-        "leaves",
-        "level",
-        "live",
-        "post_only",
-        "price",
-        "qty",
-        "side",
-        "stop_price",
-        "stp",
-        "tif",
-        "time",
-        "type",
-        "visible",
-        "where",
-    )
+class Order(msgspec.Struct, gc=False):
+    """An open order. ``gc=False``: it refers only to strings, ints and enums (never to a book or a
+    level), so it cannot be part of a reference cycle and the cycle collector never scans it;
+    with hundreds of thousands of resting orders that is most of the collector's work saved."""
 
-    def __init__(
-        self,
-        id: int,
-        book: Book,
-        account: str,
-        cid: str,
-        side: Any,
-        is_buy: bool,
-        type: OrderType,
-        price: int | None,
-        stop_price: int | None,
-        tif: TimeInForce,
-        expire_time: int | None,
-        post_only: bool,
-        display: int,
-        stp: SelfTradePrevention,
-        cross: bool,
-        time: int,
-        qty: int,
-        leaves: int,
-    ) -> None:
-        self.id = id
-        self.book = book
-        self.account = account
-        self.cid = cid
-        self.side = side
-        self.is_buy = is_buy
-        self.type = type
-        self.price = price
-        self.stop_price = stop_price
-        self.tif = tif
-        self.expire_time = expire_time
-        self.post_only = post_only
-        self.display = display
-        self.stp = stp
-        self.cross = cross
-        self.time = time
-        self.qty = qty
-        self.leaves = leaves
-        self.visible = min(display, leaves) if display else leaves
-        self.where = NOWHERE
-        self.level: Level | None = None
-        self.live = False  # True while it is a valid entry of level.queue / a market queue
+    id: int
+    inst: str
+    account: str
+    cid: str
+    side: Side
+    is_buy: bool
+    type: OrderType
+    price: int | None
+    stop_price: int | None
+    tif: TimeInForce
+    expire_time: int | None
+    post_only: bool
+    display: int
+    stp: SelfTradePrevention
+    cross: bool
+    time: int
+    qty: int
+    leaves: int
+    visible: int  # shown now: min(display, leaves) for an iceberg, else leaves
+    where: int = NOWHERE
+    live: bool = False  # True while it is a valid entry of a level's queue / a market queue
 
     def copy(self) -> Order:
-        o = Order(
-            self.id, self.book, self.account, self.cid, self.side, self.is_buy, self.type,
-            self.price, self.stop_price, self.tif, self.expire_time, self.post_only,
-            self.display, self.stp, self.cross, self.time, self.qty, self.leaves,
-        )  # fmt: skip
-        o.visible = self.visible
-        return o
+        return msgspec.structs.replace(self)
 
 
 class Level:
-    __slots__ = ("count", "price", "qty", "queue", "shown")
+    __slots__ = ("count", "dead", "price", "qty", "queue", "shown")
 
     def __init__(self, price: int) -> None:
         self.price = price
@@ -113,6 +65,7 @@ class Level:
         self.qty = 0  # open quantity of live orders (hidden included)
         self.shown = 0  # displayed quantity
         self.count = 0  # live orders
+        self.dead = 0  # cancelled entries still in the queue (compacted when they pile up)
 
     def head(self) -> Order:
         """The first live order (the level must have one); drops dead entries on the way."""
@@ -136,6 +89,9 @@ class SideBook:
         self.heap: list[int] = []  # prices, negated for bids
         self.inheap: set[int] = set()  # prices present in the heap (to push each once)
         self.market: deque[Order] = deque()  # market orders waiting for an auction
+
+    def level_of(self, o: Order) -> Level:
+        return self.levels[o.price]  # type: ignore[index]
 
     def best(self) -> int | None:
         heap, levels = self.heap, self.levels
@@ -213,6 +169,9 @@ class Book:
             return None
         w = ref * band.percent_bp // 10_000
         return ref - w, ref + w
+
+    def side_of(self, o: Order) -> SideBook:
+        return self.bids if o.is_buy else self.asks
 
     def crossed(self) -> bool:
         b, a = self.bids.best(), self.asks.best()

@@ -113,7 +113,7 @@ class MatchingEngine(EngineState):
         return [
             order_view(o)
             for oid, o in sorted(self.orders.items())
-            if (account is None or o.account == account) and (instrument is None or o.book.id == instrument)
+            if (account is None or o.account == account) and (instrument is None or o.inst == instrument)
         ]
 
     def last_price(self, instrument: str) -> int | None:
@@ -155,10 +155,10 @@ class MatchingEngine(EngineState):
         return True
 
     def _cancel(self, ctx: Context, o: Order, reason: CancelReason) -> None:
-        ctx.emit(OrderCancelled(o.id, o.book.id, o.account, o.cid, o.leaves, reason))
+        ctx.emit(OrderCancelled(o.id, o.inst, o.account, o.cid, o.leaves, reason))
 
     def _expire(self, ctx: Context, o: Order, reason: ExpireReason) -> None:
-        ctx.emit(OrderExpired(o.id, o.book.id, o.account, o.cid, o.leaves, reason))
+        ctx.emit(OrderExpired(o.id, o.inst, o.account, o.cid, o.leaves, reason))
 
     def _price_problem(self, book: Book, price: int | None, field: str) -> tuple[RejectReason, str] | None:
         inst = book.inst
@@ -475,8 +475,8 @@ class MatchingEngine(EngineState):
             self._cancel(ctx, r, CancelReason.STP)
             return True
         d = min(o.leaves, r.leaves)  # DECREMENT
-        ctx.emit(OrderReduced(r.id, r.book.id, r.account, d, r.leaves - d, CancelReason.STP))
-        ctx.emit(OrderReduced(o.id, o.book.id, o.account, d, o.leaves - d, CancelReason.STP))
+        ctx.emit(OrderReduced(r.id, r.inst, r.account, d, r.leaves - d, CancelReason.STP))
+        ctx.emit(OrderReduced(o.id, o.inst, o.account, d, o.leaves - d, CancelReason.STP))
         return False
 
     def _finish(self, book: Book, o: Order, stopped: int, ctx: Context) -> None:
@@ -613,7 +613,7 @@ class MatchingEngine(EngineState):
                 )  # fmt: skip
                 return None
         o = self.orders.get(order_id)
-        if o is None or o.book.id != instrument:
+        if o is None or o.inst != instrument:
             closed = o is None and 0 < order_id < self.next_order_id
             self._reject(
                 ctx, command, instrument, account, cid,
@@ -642,7 +642,7 @@ class MatchingEngine(EngineState):
         o = self._find(ctx, "ReplaceOrder", cmd.account, cmd.instrument, cmd.order_id, "")
         if o is None:
             return True
-        book = o.book
+        book = self.books[o.inst]
         inst = book.inst
 
         def rej(reason: RejectReason, text: str, field: str, value: object) -> bool:
@@ -704,7 +704,7 @@ class MatchingEngine(EngineState):
             if (
                 o is not None
                 and o.account == cmd.account
-                and (cmd.instrument is None or o.book.id == cmd.instrument)
+                and (cmd.instrument is None or o.inst == cmd.instrument)
             ):
                 self._cancel(ctx, o, cmd.reason)
         return True
@@ -781,7 +781,7 @@ class MatchingEngine(EngineState):
             self._run_stops(book, ctx)
 
     def _book_orders(self, book: Book) -> list[Order]:
-        return [o for _, o in sorted(self.orders.items()) if o.book is book]
+        return [o for _, o in sorted(self.orders.items()) if o.inst == book.id]
 
     def _uncross(self, book: Book, phase: Phase, ctx: Context, *, report: bool) -> bool:
         """Run the call auction on ``book``; True if an uncross was attempted."""

@@ -6,6 +6,7 @@ emit; the same events folded into a fresh engine rebuild the identical state.
 
 from __future__ import annotations
 
+from collections import deque
 from heapq import heappush
 from typing import Any
 
@@ -94,10 +95,11 @@ class EngineState(Component):
         book = self.books[ev.instrument]
         oid = ev.order_id
         side = ev.side
+        qty, display = ev.qty, ev.display_qty
         o = Order(
-            oid, book, ev.account, ev.client_order_id, side, side is Side.BUY, ev.order_type,
-            ev.price, ev.stop_price, ev.tif, ev.expire_time, ev.post_only, ev.display_qty,
-            ev.stp, ev.cross_currency, ev.time, ev.qty, ev.qty,
+            oid, ev.instrument, ev.account, ev.client_order_id, side, side is Side.BUY, ev.order_type,
+            ev.price, ev.stop_price, ev.tif, ev.expire_time, ev.post_only, display,
+            ev.stp, ev.cross_currency, ev.time, qty, qty, display if 0 < display < qty else qty,
         )  # fmt: skip
         self.next_order_id = oid + 1
         self.orders[oid] = o
@@ -160,7 +162,6 @@ class EngineState(Component):
         lvl.qty += o.leaves
         lvl.shown += o.visible
         lvl.count += 1
-        o.level = lvl
         o.where = LEVEL
         o.live = True
 
@@ -171,49 +172,54 @@ class EngineState(Component):
         if where == LEVEL:
             self._unlevel(o)
         elif where == PARKED:
-            o.book.parked.remove(o)
+            self.books[o.inst].parked.remove(o)
         elif where == MARKET_Q:
             o.live = False
         # STOP entries are skipped lazily when they reach the top of the stop heap.
         o.where = NOWHERE
         if o.tif is TimeInForce.ATO:
-            o.book.ato.pop(o.id, None)
+            self.books[o.inst].ato.pop(o.id, None)
 
     def _unlevel(self, o: Order) -> None:
-        lvl = o.level
-        assert lvl is not None
+        side = self.books[o.inst].side_of(o)
+        lvl = side.level_of(o)
         o.live = False
-        o.level = None
         lvl.qty -= o.leaves
         lvl.shown -= o.visible
         lvl.count -= 1
         if lvl.count == 0:
-            side = o.book.bids if o.is_buy else o.book.asks
             del side.levels[lvl.price]
+        else:
+            lvl.dead += 1
+            if lvl.dead > 32 and lvl.dead > lvl.count:  # drop dead entries, amortised O(1)
+                lvl.queue = deque([x for x in lvl.queue if x.live])
+                lvl.dead = 0
 
     @applies(TradeExecuted)
     def _on_trade(self, ev: TradeExecuted) -> None:
         q = ev.qty
         orders = self.orders
         aggressor = ev.aggressor_order_id
+        inst = ev.instrument
+        book = self.books[inst]
         for oid in (ev.buy_order_id, ev.sell_order_id):
             o = orders[oid]
             leaves = o.leaves - q
             if leaves == 0:  # filled: the common case for the resting side, inlined
                 del orders[oid]
-                lvl: Any = o.level
-                if lvl is not None:
+                if o.where == LEVEL:
+                    bk = book if o.inst == inst else self.books[o.inst]
+                    levels = (bk.bids if o.is_buy else bk.asks).levels
+                    lvl: Any = levels[o.price]  # type: ignore[index]
                     lvl.qty -= q
                     lvl.shown -= o.visible
                     lvl.count -= 1
                     if not lvl.count:
-                        bk = o.book
-                        del (bk.bids if o.is_buy else bk.asks).levels[lvl.price]
-                    o.level = None
+                        del levels[lvl.price]
                 o.live = False
                 o.leaves = o.visible = o.where = 0  # NOWHERE
                 if o.tif is _ATO:
-                    o.book.ato.pop(oid, None)
+                    self.books[o.inst].ato.pop(oid, None)
                 continue
             vis = o.visible
             if oid == aggressor:
@@ -221,13 +227,13 @@ class EngineState(Component):
                     vis = leaves
             else:
                 vis = vis - q if vis > q else 0
-            lvl = o.level
-            if lvl is not None:
+            if o.where == LEVEL:
+                bk = book if o.inst == inst else self.books[o.inst]
+                lvl = (bk.bids if o.is_buy else bk.asks).levels[o.price]  # type: ignore[index]
                 lvl.qty -= q
                 lvl.shown += vis - o.visible
             o.leaves = leaves
             o.visible = vis
-        book = self.books[ev.instrument]
         book.last_price = ev.price
         band = book.inst.price_band
         if band is not None:
@@ -241,8 +247,7 @@ class EngineState(Component):
     @applies(IcebergReplenished)
     def _on_replenished(self, ev: IcebergReplenished) -> None:
         o = self.orders[ev.order_id]
-        lvl = o.level
-        assert lvl is not None
+        lvl = self.books[o.inst].side_of(o).level_of(o)
         q = lvl.queue
         if q and q[0] is o:
             q.popleft()
@@ -269,8 +274,7 @@ class EngineState(Component):
             return
         vis = min(o.visible, ev.leaves)
         if o.where == LEVEL:
-            lvl = o.level
-            assert lvl is not None
+            lvl = self.books[o.inst].side_of(o).level_of(o)
             lvl.qty -= o.leaves - ev.leaves
             lvl.shown -= o.visible - vis
         o.leaves = ev.leaves
@@ -279,10 +283,11 @@ class EngineState(Component):
     @applies(OrderReplaced)
     def _on_replaced(self, ev: OrderReplaced) -> None:
         o = self.orders[ev.order_id]
+        book = self.books[o.inst]
         if ev.keeps_priority:
-            lvl = o.level
             vis = min(ev.display_qty, ev.leaves) if ev.display_qty else ev.leaves
-            if lvl is not None:
+            if o.where == LEVEL:
+                lvl = book.side_of(o).level_of(o)
                 lvl.qty += ev.leaves - o.leaves
                 lvl.shown += vis - o.visible
             o.qty, o.leaves, o.visible, o.display = ev.qty, ev.leaves, vis, ev.display_qty
@@ -296,15 +301,15 @@ class EngineState(Component):
         o.where = NOWHERE
         self.orders[o.id] = n
         if n.tif is TimeInForce.ATO:
-            o.book.ato[n.id] = n
-        self._rest(o.book, n)
+            book.ato[n.id] = n
+        self._rest(book, n)
 
     @applies(StopTriggered)
     def _on_stop(self, ev: StopTriggered) -> None:
         o = self.orders[ev.order_id]
         o.type = OrderType.MARKET if o.type is OrderType.STOP else OrderType.LIMIT
         o.where = NOWHERE
-        self._enter(o.book, o)
+        self._enter(self.books[o.inst], o)
 
     # -- phases, halts, auctions -----------------------------------------------------------------
     def phase_of_venue(self, venue: str) -> Phase:

@@ -134,7 +134,7 @@ class MarketData(Projection):
         rec = ev.record
         touched_orders = self._orders_of(rec)
         touched_levels: list[tuple[str, bool, int | None]] = [
-            (o.book.id, o.is_buy, o.price) for o in touched_orders if o.price is not None
+            (o.inst, o.is_buy, o.price) for o in touched_orders if o.price is not None
         ]
         whole = ev.type in _WHOLE_BOOK
         fn(rec)
@@ -144,8 +144,8 @@ class MarketData(Projection):
             o = self.state.orders.get(rec.order_id)
             if o is not None and o.price is not None:
                 touched_orders.append(o)
-                touched_levels.append((o.book.id, o.is_buy, o.price))
-                instruments.add(o.book.id)
+                touched_levels.append((o.inst, o.is_buy, o.price))
+                instruments.add(o.inst)
         books: list[Book] = []
         if whole:
             inst = getattr(rec, "instrument", None)
@@ -197,7 +197,7 @@ class MarketData(Projection):
         ids = [o.id for o in touched]
         for b in books:
             ids.extend(oid for oid, p in pub.items() if p[0] == b.id)
-            ids.extend(o.id for o in self.state.orders.values() if o.book is b and o.where == LEVEL)
+            ids.extend(o.id for o in self.state.orders.values() if o.inst == b.id and o.where == LEVEL)
         moved = isinstance(rec, _MOVES) or (isinstance(rec, OrderReplaced) and not rec.keeps_priority)
         seen: set[int] = set()
         for oid in ids:
@@ -208,7 +208,7 @@ class MarketData(Projection):
             now = (
                 None
                 if o is None or o.where != LEVEL or o.price is None
-                else (o.book.id, o.is_buy, o.price, o.visible)
+                else (o.inst, o.is_buy, o.price, o.visible)
             )
             before = pub.get(oid)
             if before is not None and (now is None or moved or before[2] != now[2]):

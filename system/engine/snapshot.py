@@ -75,7 +75,8 @@ def _book_orders(book: Book, orders: dict[int, Order]) -> list[Order]:
             out.extend(lvl.live_orders())
     out.extend(book.bids.market_orders())
     out.extend(book.asks.market_orders())
-    out.extend(sorted((o for o in orders.values() if o.book is book and o.where == STOP), key=lambda o: o.id))
+    stops = (o for o in orders.values() if o.inst == book.id and o.where == STOP)
+    out.extend(sorted(stops, key=lambda o: o.id))
     out.extend(book.parked)
     return out
 
@@ -128,11 +129,10 @@ def restore(engine: EngineState, state: EngineSnapshot) -> None:
         book.band_window.extend((t, p) for t, p in bs.band_window)
         for s in bs.orders:
             o = Order(
-                s.id, book, s.account, s.client_order_id, s.side, s.side is Side.BUY, s.type,
+                s.id, book.id, s.account, s.client_order_id, s.side, s.side is Side.BUY, s.type,
                 s.price, s.stop_price, s.tif, s.expire_time, s.post_only, s.display, s.stp,
-                s.cross, s.time, s.qty, s.leaves,
+                s.cross, s.time, s.qty, s.leaves, s.visible,
             )  # fmt: skip
-            o.visible = s.visible
             engine.orders[o.id] = o
             if o.tif is TimeInForce.GTD and o.expire_time is not None:
                 heappush(engine.gtd, (o.expire_time, o.id))

@@ -61,7 +61,7 @@ def order_view(o: Any) -> OrderView:
     """The read-only picture of an engine order (``system.engine.book.Order``)."""
     return OrderView(
         o.id,
-        o.book.id,
+        o.inst,
         o.account,
         o.cid,
         o.side,
