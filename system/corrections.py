@@ -8,6 +8,14 @@ recorded time R" leaves out corrections recorded after R.
 
 from __future__ import annotations
 
+import sys
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import msgspec
+
 from system.bootstrap import PLUGINS, SystemConfig
 from system.engine.events import TradeExecuted
 from system.eventlog.records import Command, Event
@@ -126,17 +134,178 @@ class CorrectionRejected(Event, frozen=True):
         return "corrections"
 
 
-class _Trade:
-    __slots__ = ("buy_account", "busted", "instrument", "price", "qty", "sell_account", "time")
+def pack_ints(xs: array[int] | Iterable[int]) -> bytes:
+    """Ints as little-endian int64 bytes: snapshots restore a column with one C-level copy, and
+    the bytes (so the state hashes) are the same on every machine."""
+    a = xs if isinstance(xs, array) else array("q", xs)
+    if _BIG:
+        a = array("q", a)
+        a.byteswap()
+    return a.tobytes()
 
-    def __init__(self, instrument: str, price: int, qty: int, buy: str, sell: str, time: int) -> None:
-        self.instrument = instrument
-        self.price = price
-        self.qty = qty
-        self.buy_account = buy
-        self.sell_account = sell
-        self.time = time
-        self.busted = False
+
+def unpack_ints(b: bytes) -> array[int]:
+    a = array("q")
+    a.frombytes(b)
+    if _BIG:
+        a.byteswap()
+    return a
+
+
+_BIG = sys.byteorder == "big"
+
+
+class Trade(NamedTuple):
+    """One trade as the corrections component knows it (a row of ``TradeTable``)."""
+
+    instrument: str
+    price: int
+    qty: int
+    buy_account: str
+    sell_account: str
+    time: int
+    busted: bool
+
+
+class TradeTableState(msgspec.Struct, frozen=True):
+    """``TradeTable`` as columns: names are the distinct strings in order of first use; the other
+    columns are int64 bytes (``pack_ints``), one row per trade in the table's order."""
+
+    names: list[str]
+    ids: bytes
+    instrument: bytes
+    price: bytes
+    qty: bytes
+    buy: bytes
+    sell: bytes
+    time: bytes
+    busted: bytes
+
+
+class TradeTable:
+    """Every trade of the day by id, as int columns (strings interned into ``names``).
+
+    It grows with every trade and the replayer restores it on every as-of query, so it is kept
+    in the shape it is stored in: restoring it copies a few byte strings, with no object per
+    trade. Ids arrive ascending from the engine, so a lookup is a binary search."""
+
+    __slots__ = (
+        "_busted", "_buy", "_ids", "_inst", "_ix", "_names", "_price", "_qty", "_sell", "_sorted",
+        "_time",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+        self._ix: dict[str, int] = {}
+        self._ids = array("q")
+        self._inst = array("q")
+        self._price = array("q")
+        self._qty = array("q")
+        self._buy = array("q")
+        self._sell = array("q")
+        self._time = array("q")
+        self._busted = bytearray()
+        self._sorted = True
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _name(self, s: str) -> int:
+        i = self._ix.get(s)
+        if i is None:
+            i = self._ix[s] = len(self._names)
+            self._names.append(s)
+        return i
+
+    def add(
+        self, trade_id: int, instrument: str, price: int, qty: int, buy: str, sell: str, time: int
+    ) -> None:
+        ids = self._ids
+        if ids and trade_id <= ids[-1]:
+            self._sorted = False
+        ids.append(trade_id)
+        self._inst.append(self._name(instrument))
+        self._price.append(price)
+        self._qty.append(qty)
+        self._buy.append(self._name(buy))
+        self._sell.append(self._name(sell))
+        self._time.append(time)
+        self._busted.append(0)
+
+    def _row(self, trade_id: int) -> int | None:
+        ids = self._ids
+        if self._sorted:
+            i = bisect_left(ids, trade_id)
+            return i if i < len(ids) and ids[i] == trade_id else None
+        try:
+            return ids.index(trade_id)
+        except ValueError:
+            return None
+
+    def get(self, trade_id: int) -> Trade | None:
+        i = self._row(trade_id)
+        if i is None:
+            return None
+        n = self._names
+        return Trade(
+            n[self._inst[i]], self._price[i], self._qty[i], n[self._buy[i]], n[self._sell[i]],
+            self._time[i], bool(self._busted[i]),
+        )  # fmt: skip
+
+    def bust(self, trade_id: int) -> None:
+        i = self._row(trade_id)
+        if i is not None:
+            self._busted[i] = 1
+
+    def correct(self, trade_id: int, price: int, qty: int) -> None:
+        i = self._row(trade_id)
+        if i is not None:
+            self._price[i] = price
+            self._qty[i] = qty
+
+    def ids(self) -> list[int]:
+        return self._ids.tolist()
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def state(self) -> TradeTableState:
+        t = self if self._sorted else self._sorted_copy()
+        return TradeTableState(
+            list(t._names), pack_ints(t._ids), pack_ints(t._inst), pack_ints(t._price),
+            pack_ints(t._qty), pack_ints(t._buy), pack_ints(t._sell), pack_ints(t._time),
+            bytes(t._busted),
+        )  # fmt: skip
+
+    def _sorted_copy(self) -> TradeTable:
+        # Out-of-order ids (never from the engine): rebuild in id order so equal tables have
+        # equal snapshots whatever order they were filled in.
+        out = TradeTable()
+        for tid in sorted(self._ids):
+            t = self.get(tid)
+            assert t is not None
+            out.add(tid, t.instrument, t.price, t.qty, t.buy_account, t.sell_account, t.time)
+            if t.busted:
+                out.bust(tid)
+        return out
+
+    @classmethod
+    def from_state(cls, s: TradeTableState) -> TradeTable:
+        t = cls()
+        t._names = list(s.names)
+        t._ix = {name: i for i, name in enumerate(t._names)}
+        t._ids = unpack_ints(s.ids)
+        t._inst = unpack_ints(s.instrument)
+        t._price = unpack_ints(s.price)
+        t._qty = unpack_ints(s.qty)
+        t._buy = unpack_ints(s.buy)
+        t._sell = unpack_ints(s.sell)
+        t._time = unpack_ints(s.time)
+        t._busted = bytearray(s.busted)
+        return t
+
+
+class CorrectionsState(msgspec.Struct, frozen=True):
+    trades: TradeTableState
+    late_reports: int
 
 
 class Corrections(Component):
@@ -145,11 +314,20 @@ class Corrections(Component):
     name = "corrections"
 
     def __init__(self) -> None:
-        self.trades: dict[int, _Trade] = {}
+        self.trades = TradeTable()
         self.late_reports = 0
 
+    # -- snapshots -------------------------------------------------------------------------------
+    def snapshot_state(self) -> CorrectionsState:
+        return CorrectionsState(self.trades.state(), self.late_reports)
+
+    def restore_state(self, state: Any) -> None:
+        s = state if isinstance(state, CorrectionsState) else msgspec.convert(state, CorrectionsState)
+        self.trades = TradeTable.from_state(s.trades)
+        self.late_reports = s.late_reports
+
     # -- commands --------------------------------------------------------------------------------
-    def _known(self, cmd_name: str, trade_id: int, ctx: Context) -> _Trade | None:
+    def _known(self, cmd_name: str, trade_id: int, ctx: Context) -> Trade | None:
         t = self.trades.get(trade_id)
         if t is None:
             ctx.emit(CorrectionRejected(cmd_name, trade_id, f"unknown trade id {trade_id}"))
@@ -180,7 +358,8 @@ class Corrections(Component):
         price = t.price if cmd.price is None else cmd.price
         qty = t.qty if cmd.qty is None else cmd.qty
         if price <= 0 or qty <= 0:
-            ctx.emit(CorrectionRejected("CorrectTrade", cmd.trade_id, f"price {price} and qty {qty} must be positive"))
+            text = f"price {price} and qty {qty} must be positive"
+            ctx.emit(CorrectionRejected("CorrectTrade", cmd.trade_id, text))
             return True
         ctx.emit(
             TradeCorrected(
@@ -194,7 +373,8 @@ class Corrections(Component):
     @handles(ReportLateTrade)
     def late(self, cmd: ReportLateTrade, ctx: Context) -> bool:
         if cmd.price <= 0 or cmd.qty <= 0:
-            ctx.emit(CorrectionRejected("ReportLateTrade", None, f"price {cmd.price} and qty {cmd.qty} must be positive"))
+            text = f"price {cmd.price} and qty {cmd.qty} must be positive"
+            ctx.emit(CorrectionRejected("ReportLateTrade", None, text))
             return True
         if cmd.trade_time > ctx.now:
             ctx.emit(CorrectionRejected("ReportLateTrade", None, "a late trade cannot be in the future"))
@@ -211,7 +391,8 @@ class Corrections(Component):
     @handles(CorrectPrice)
     def price(self, cmd: CorrectPrice, ctx: Context) -> bool:
         if cmd.price <= 0 or cmd.at > ctx.now:
-            ctx.emit(CorrectionRejected("CorrectPrice", None, f"price {cmd.price} at {cmd.at} is not a valid correction"))
+            text = f"price {cmd.price} at {cmd.at} is not a valid correction"
+            ctx.emit(CorrectionRejected("CorrectPrice", None, text))
             return True
         ctx.emit(PriceCorrected(cmd.instrument, cmd.price, cmd.at, cmd.reason), valid_time=cmd.at)
         return True
@@ -219,22 +400,17 @@ class Corrections(Component):
     # -- fold ------------------------------------------------------------------------------------
     @applies(TradeExecuted)
     def _trade(self, ev: TradeExecuted) -> None:
-        self.trades[ev.trade_id] = _Trade(
-            ev.instrument, ev.price, ev.qty, ev.buy_account, ev.sell_account, ev.time
+        self.trades.add(
+            ev.trade_id, ev.instrument, ev.price, ev.qty, ev.buy_account, ev.sell_account, ev.time
         )
 
     @applies(TradeBusted)
     def _busted(self, ev: TradeBusted) -> None:
-        t = self.trades.get(ev.trade_id)
-        if t is not None:
-            t.busted = True
+        self.trades.bust(ev.trade_id)
 
     @applies(TradeCorrected)
     def _corrected(self, ev: TradeCorrected) -> None:
-        t = self.trades.get(ev.trade_id)
-        if t is not None:
-            t.price = ev.price
-            t.qty = ev.qty
+        self.trades.correct(ev.trade_id, ev.price, ev.qty)
 
     @applies(LateTradeReported)
     def _late(self, ev: LateTradeReported) -> None:

@@ -1,10 +1,10 @@
 """Component state as bytes for the replayer's snapshot cache, and back.
 
-Components that implement ``snapshot_state``/``restore_state`` are stored through them. Two get a
-column layout that restores faster than their own (both grow with every order or trade of the day,
-and as-of restores them on every query): the matching engine's client-order-id index and the
-corrections component's trade list. A component with no way to snapshot makes the cache fold it
-from the start (the slow path), never guess at its state.
+Components that implement ``snapshot_state``/``restore_state`` are stored through them. One gets a
+column layout that restores faster than its own (it grows with every order of the day, and as-of
+restores it on every query): the matching engine's client-order-id index. (The corrections
+component stores its trade table as columns itself.) A component with no way to snapshot makes
+the cache fold it from the start (the slow path), never guess at its state.
 """
 
 from __future__ import annotations
@@ -64,118 +64,10 @@ def _engine_load(c: Any, data: Any) -> None:
     }
 
 
-def _corrections_dump(c: Any) -> Any:
-    ts = c.trades
-    vs = list(ts.values())
-    return {
-        "ids": _ints(list(ts.keys())),
-        "cols": [
-            _strs([t.instrument for t in vs]),
-            _ints([t.price for t in vs]),
-            _ints([t.qty for t in vs]),
-            _strs([t.buy_account for t in vs]),
-            _strs([t.sell_account for t in vs]),
-            _ints([t.time for t in vs]),
-            bytes(1 if t.busted else 0 for t in vs),
-        ],
-        "late_reports": c.late_reports,
-    }
-
-
-class _LazyTrades(dict[int, Any]):
-    """The corrections component's trade table, restored as columns and turned into trade objects
-    only when one is looked up (a bust names one trade; an as-of query names none). Iterating it
-    materialises everything, so snapshots and digests see the same table as a fold."""
-
-    def __init__(self, ids: list[int], cols: list[list[Any]]) -> None:
-        super().__init__()
-        self._pos = dict(zip(ids, range(len(ids)), strict=True))
-        self._order = ids
-        self._cols = cols
-
-    def _make(self, k: int) -> Any:
-        from system.corrections import _Trade
-
-        i = self._pos.pop(k)
-        inst, price, qty, buy, sell, time, busted = (col[i] for col in self._cols)
-        t = _Trade(inst, price, qty, buy, sell, time)
-        t.busted = busted
-        dict.__setitem__(self, k, t)
-        return t
-
-    def _all(self) -> None:
-        if self._pos:
-            rest = dict(self.items_now())
-            dict.clear(self)
-            for k in self._order:
-                if k in self._pos:
-                    self._make(k)
-                else:
-                    dict.__setitem__(self, k, rest.pop(k))
-            for k, v in rest.items():  # added after the restore
-                dict.__setitem__(self, k, v)
-
-    def items_now(self) -> list[tuple[int, Any]]:
-        return list(dict.items(self))
-
-    def get(self, k: int, default: Any = None) -> Any:
-        if dict.__contains__(self, k):
-            return dict.__getitem__(self, k)
-        return self._make(k) if k in self._pos else default
-
-    def __getitem__(self, k: int) -> Any:
-        v = self.get(k, _MISSING)
-        if v is _MISSING:
-            raise KeyError(k)
-        return v
-
-    def __contains__(self, k: object) -> bool:
-        return dict.__contains__(self, k) or k in self._pos
-
-    def __setitem__(self, k: int, v: Any) -> None:
-        if k in self._pos:
-            self._make(k)
-        dict.__setitem__(self, k, v)
-
-    def __len__(self) -> int:
-        return dict.__len__(self) + len(self._pos)
-
-    def __iter__(self) -> Any:
-        self._all()
-        return dict.__iter__(self)
-
-    def keys(self) -> Any:
-        self._all()
-        return dict.keys(self)
-
-    def values(self) -> Any:
-        self._all()
-        return dict.values(self)
-
-    def items(self) -> Any:
-        self._all()
-        return dict.items(self)
-
-
-_MISSING = object()
-
-
-def _corrections_load(c: Any, data: Any) -> None:
-    inst, price, qty, buy, sell, time, busted = data["cols"]
-    cols: list[list[Any]] = [
-        _unstrs(inst), _unints(price), _unints(qty), _unstrs(buy), _unstrs(sell), _unints(time),
-        [b == 1 for b in busted],
-    ]  # fmt: skip
-    c.__init__()
-    c.trades = _LazyTrades(_unints(data["ids"]), cols)
-    c.late_reports = data["late_reports"]
-
-
 # Keyed by (module, class name) so this module imports neither; a class that changes shape
 # falls back to its own snapshot_state when the expected attributes are missing.
 _ADAPTERS: dict[tuple[str, str], tuple[tuple[str, ...], Dump, Load]] = {
     ("system.engine.engine", "MatchingEngine"): (("client_ids",), _engine_dump, _engine_load),
-    ("system.corrections", "Corrections"): (("trades", "late_reports"), _corrections_dump, _corrections_load),
 }
 
 

@@ -7,6 +7,10 @@ the log. See docs/pricing.md.
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+
 from system.corrections import PriceCorrected
 from system.engine import MatchingEngine, SetReferencePrice
 from system.engine.events import (
@@ -49,6 +53,18 @@ class _Composite:
         self.min_sources = min_sources
 
 
+class PricingState(msgspec.Struct, frozen=True):
+    """Everything ``Pricing`` folds, sorted by key (the method tables follow from the
+    configuration and the listed instruments)."""
+
+    instruments: list[Instrument]
+    marks: list[tuple[str, int, int]]  # instrument, price, time of the mark
+    last: list[tuple[str, int, int]]  # instrument, price, time of its last trade
+    sources: list[tuple[str, str, int, int]]  # instrument, source, price, time
+    fx: list[tuple[str, str, int, int]]  # base, quote, mantissa, exponent (directly set rates)
+    fx_published: list[tuple[str, str, int, int]]  # crosses as last emitted
+
+
 class Pricing(Component):
     name = "pricing"
 
@@ -85,6 +101,32 @@ class Pricing(Component):
                 rule.outlier_bp,
                 rule.min_sources,
             )
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def snapshot_state(self) -> PricingState:
+        return PricingState(
+            [i for _, i in sorted(self.instruments.items())],
+            sorted((i, p, self.mark_time.get(i, 0)) for i, p in self.marks.items()),
+            sorted((i, p, t) for i, (p, t) in self.last.items()),
+            sorted((i, s, p, t) for i, per in self.sources.items() for s, (p, t) in per.items()),
+            sorted((b, q, m, e) for (b, q), (m, e) in self.fx.direct.items()),
+            sorted((b, q, m, e) for (b, q), (m, e) in self.fx_published.items()),
+        )
+
+    def restore_state(self, state: Any) -> None:
+        s = state if isinstance(state, PricingState) else msgspec.convert(state, PricingState)
+        self.__init__(self.config)  # type: ignore[misc]
+        for inst in s.instruments:
+            self._listed(InstrumentListed(inst))
+        for i, p, t in s.marks:
+            self.marks[i] = p
+            self.mark_time[i] = t
+        self.last = {i: (p, t) for i, p, t in s.last}
+        for i, src, p, t in s.sources:
+            self.sources.setdefault(i, {})[src] = (p, t)
+        for b, q, m, e in s.fx:
+            self.fx.set(b, q, m, e)
+        self.fx_published = {(b, q): (m, e) for b, q, m, e in s.fx_published}
 
     def method(self, instrument: str) -> str:
         return self.config.rule(instrument).method

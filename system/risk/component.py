@@ -10,6 +10,8 @@ crossing of a level, and engage the kill switch when configured to.
 
 from __future__ import annotations
 
+from typing import Any
+
 from system.corrections import LateTradeReported, TradeBusted, TradeCorrected
 from system.engine import CancelAllOrders, ReplaceOrder, SubmitOrder
 from system.engine.events import (
@@ -35,6 +37,7 @@ from system.risk.events import (
 )
 from system.risk.ledger import O_ACCOUNT, O_CID, Account, Ledger
 from system.risk.limits import LimitTable
+from system.risk.snapshot import RiskState, restore_risk, risk_state
 from system.runtime import Component, Context, applies, handles, reacts
 
 _BUY = Side.BUY
@@ -87,6 +90,13 @@ class Risk(Ledger, Component):
         self.limits = LimitTable(config)
         self.gates = Gates(self.ledger, self.limits)
         self.killed: set[str] = set()  # accounts (and FIRM) with the kill switch engaged
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def snapshot_state(self) -> RiskState:
+        return risk_state(self)
+
+    def restore_state(self, state: Any) -> None:
+        restore_risk(self, state)
 
     # -- pre-trade -------------------------------------------------------------------------------
     def _blocked(self, account: str) -> bool:

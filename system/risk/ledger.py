@@ -24,7 +24,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from system.corrections import LateTradeReported, TradeBusted, TradeCorrected
+from system.corrections import LateTradeReported, TradeBusted, TradeCorrected, unpack_ints
 from system.engine.events import (
     FxRateSet,
     InstrumentListed,
@@ -65,7 +65,7 @@ class InstInfo:
 class Position:
     __slots__ = (
         "account", "booked", "cost", "fees", "fills", "im_v", "info", "instrument", "mm_v", "nd",
-        "open_buy", "open_sell", "qty", "realised", "upnl_v", "ver",
+        "open_buy", "open_sell", "packed", "qty", "realised", "upnl_v", "ver",
     )  # fmt: skip
 
     def __init__(self, account: Account, instrument: str) -> None:
@@ -80,6 +80,8 @@ class Position:
         self.open_sell = 0
         # (time, key, sign, price, qty, maker): key is the trade id, or -report id for a late trade
         self.fills: list[tuple[int, int, int, int, int, bool]] = []
+        # fills restored from a snapshot and not unpacked yet (they come before ``fills``)
+        self.packed = b""
         self.upnl_v = 0  # contributions in the account's currency, kept so totals update by delta
         self.im_v = 0
         self.mm_v = 0
@@ -489,6 +491,17 @@ class Ledger:
             p.fees += -(-(price * qty * n * bp) // (d * 10_000))
 
     # -- corrections -----------------------------------------------------------------------------
+    @staticmethod
+    def fills_of(p: Position) -> list[tuple[int, int, int, int, int, bool]]:
+        """Every fill of ``p`` (unpacking what a snapshot restored, on first use)."""
+        if p.packed:
+            xs = unpack_ints(p.packed).tolist()
+            it = iter(xs)
+            old = [(t, k, s, px, q, m == 1) for t, k, s, px, q, m in zip(it, it, it, it, it, it, strict=True)]
+            p.fills = old + p.fills
+            p.packed = b""
+        return p.fills
+
     def _trade_positions(self, buy: str, sell: str, key: int) -> list[Position]:
         """The positions holding fills of trade ``key`` (the cross leg may be in another book)."""
         out: list[Position] = []
@@ -497,7 +510,7 @@ class Ledger:
             if a is None:
                 continue
             for _, p in sorted(a.positions.items()):
-                if any(f[1] == key for f in p.fills):
+                if any(f[1] == key for f in self.fills_of(p)):
                     out.append(p)
         return out
 
@@ -512,7 +525,7 @@ class Ledger:
     @applies(TradeBusted)
     def on_busted(self, ev: TradeBusted) -> None:
         for p in self._trade_positions(ev.buy_account, ev.sell_account, ev.trade_id):
-            p.fills = [f for f in p.fills if f[1] != ev.trade_id]
+            p.fills = [f for f in self.fills_of(p) if f[1] != ev.trade_id]
             self.refold(p)
 
     @applies(TradeCorrected)
@@ -524,7 +537,7 @@ class Ledger:
             same = p.instrument == ev.instrument
             p.fills = [
                 (f[0], f[1], f[2], ev.price if same else f[3], ev.qty, f[5]) if f[1] == tid else f
-                for f in p.fills
+                for f in self.fills_of(p)
             ]
             self.refold(p)
 
@@ -534,8 +547,9 @@ class Ledger:
         a = p.account
         qty0, booked0, fees0 = p.qty, p.booked, p.fees
         p.qty = p.cost = p.realised = p.booked = p.fees = 0
-        p.fills.sort()
-        for _, _, sign, price, qty, maker in p.fills:
+        fills = self.fills_of(p)
+        fills.sort()
+        for _, _, sign, price, qty, maker in fills:
             self._apply_fill(p, sign, price, qty, maker)
         self.firm_pos.setdefault(p.instrument, [0, 0, 0])[0] += p.qty - qty0
         info = self.insts.get(p.instrument)

@@ -121,7 +121,7 @@ class AccountsProjection(Projection):
         out = []
         for inst_id, p in sorted(a.positions.items()):
             info = self.ledger.insts.get(inst_id)
-            if info is None or (p.qty == 0 and not p.fills):
+            if info is None or (p.qty == 0 and not p.fills and not p.packed):
                 continue
             avg = None
             if p.qty:
