@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from system.bootstrap import build_components
 from system.corrections import BustTrade, Corrections, CorrectPrice, CorrectTrade, ReportLateTrade
-from system.engine import CancelOrder, ReplaceOrder, Side
+from system.engine import CancelOrder, OrderAccepted, ReplaceOrder, Side
 from system.eventlog.codec import canonical
 from system.eventlog.records import Command
 from system.pricing import (
@@ -191,17 +191,15 @@ def _ops() -> st.SearchStrategy[tuple[Any, ...]]:
     )
 
 
-def _command(h: RiskHarness, op: tuple[Any, ...]) -> Command | None:
+def _command(h: RiskHarness, op: tuple[Any, ...], orders: dict[int, tuple[str, str]]) -> Command | None:
     kind = op[0]
-    engine = h.system.engine
     if kind == "cancel" or kind == "replace":
-        o = engine.orders.get(op[1])
+        o = orders.get(op[1])
         if o is None:
             return None
-        inst = o.book.inst.id
         if kind == "cancel":
-            return CancelOrder(o.account, inst, order_id=op[1])
-        return ReplaceOrder(o.account, inst, op[1], qty=op[2], price=op[3])
+            return CancelOrder(o[0], o[1], order_id=op[1])
+        return ReplaceOrder(o[0], o[1], op[1], qty=op[2], price=op[3])
     table: dict[str, Any] = {
         "mark": lambda: SetMarkPrice(op[1], op[2]),
         "source": lambda: SetSourcePrice(SONY, "a", op[1] * 3),
@@ -222,20 +220,25 @@ def test_random_command_sequences_snapshot_plus_tail_equals_full_fold(ops: list[
     """Whatever the commands, a snapshot at any seq plus the tail folds to the full fold's state."""
     h = harness()
     h.system.runtime.snapshot()
+    orders: dict[int, tuple[str, str]] = {}  # order id -> (account, instrument), for cancels
     for op in ops:
         kind = op[0]
         h.clock.t += 1_000_000
+        events: list[Any] = []
         if kind == "snapshot":
             h.system.runtime.snapshot()
         elif kind == "tick":
             h.clock.t += op[1] * 1_000_000
         elif kind == "submit":
             side = Side.BUY if op[3] else Side.SELL
-            h.submit(op[1], op[2], side, op[4], price=op[5])
+            events = h.submit(op[1], op[2], side, op[4], price=op[5])
         elif kind == "cross":
-            h.cross(op[1], op[2], op[3], op[4], op[5])
+            events = h.cross(op[1], op[2], op[3], op[4], op[5])
         else:
-            cmd = _command(h, op)
+            cmd = _command(h, op, orders)
             if cmd is not None:
                 h.do(cmd)
+        for e in events:
+            if isinstance(e, OrderAccepted):
+                orders[e.order_id] = (e.account, e.instrument)
     check_snapshot_plus_tail(h)
