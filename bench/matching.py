@@ -282,6 +282,7 @@ def run_latency(cmds: list[Any], kinds: list[str], insts: list[str]) -> dict[str
         run(c)
         lat[k].append(clock() - t0)
     gc.unfreeze()
+    lat["all"] = [x for xs in lat.values() for x in xs]
     return lat
 
 
