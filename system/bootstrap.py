@@ -18,7 +18,7 @@ from system.engine import Instrument, ListInstrument, MatchingEngine, Phase
 from system.eventlog.codec import canonical
 from system.eventlog.records import Event
 from system.eventlog.store import EventStore
-from system.runtime import Component, Outcome, Projection, Runtime, RunStarted, manifest
+from system.runtime import Component, Outcome, Projection, RunStarted, Runtime, manifest
 from system.runtime.manifest import config_hash
 
 
