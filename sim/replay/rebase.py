@@ -22,12 +22,11 @@ from sim.clock.registry import venue_calendar
 from sim.clock.virtual import VirtualClock
 from sim.replay.config import recorded_config, recorded_manifest
 from sim.replay.errors import ReplayError
-from sim.world import World
+from sim.world import CLOCK_DRIVEN, World
 from system.bootstrap import SystemConfig
 from system.clock import from_datetime, to_datetime
 from system.engine import (
     ChangePhase,
-    ExpireDue,
     ListInstrument,
     OrderRejected,
     Phase,
@@ -36,8 +35,9 @@ from system.engine import (
 from system.eventlog.records import Command
 from system.eventlog.store import EventStore
 
-# Clock-driven inputs: the new date's calendar and timers make their own.
-_CLOCK_DRIVEN = (ChangePhase, ExpireDue)
+# Clock-driven inputs (phases, expiries, reference rolls, mark recomputes): the new date's
+# calendar and timers make their own.
+_CLOCK_DRIVEN = CLOCK_DRIVEN
 # Command fields that hold instants and move with the flow.
 _TIME_FIELDS = ("expire_time", "trade_time", "at")
 

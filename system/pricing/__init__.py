@@ -5,7 +5,15 @@ with the composition root; with ``SystemConfig.pricing`` None it adds nothing.
 """
 
 from system.bootstrap import PLUGINS, SystemConfig
-from system.pricing.bars import SESSIONS, Bar, BarProjection, VenueSessions, ZoneSessions, bar_projection
+from system.pricing.bars import (
+    SESSIONS,
+    Bar,
+    BarProjection,
+    VenueSessions,
+    ZoneSessions,
+    bar_projection,
+    venue_sessions,
+)
 from system.pricing.component import Pricing
 from system.pricing.config import (
     BAR_INTERVALS,
@@ -63,6 +71,7 @@ __all__ = [
     "multiply",
     "parse_pricing",
     "parse_rate",
+    "venue_sessions",
 ]
 
 

@@ -15,7 +15,8 @@ trades disappears.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -257,6 +258,20 @@ class BarProjection(Projection):
 SESSIONS: dict[str, VenueSessions] = {}
 """Venue sessions a host process may register (``SESSIONS["XTKS"] = venue_calendar("XTKS")``)
 before building a system; bars of venues not named here use the configured zone and day start."""
+
+
+@contextmanager
+def venue_sessions(sessions: Mapping[str, VenueSessions]) -> Iterator[None]:
+    """Register ``sessions`` in ``SESSIONS`` for the systems built inside the block only (the
+    bar projection copies them when it is made), so one run's calendars never leak into another
+    system built later in the same process."""
+    saved = dict(SESSIONS)
+    SESSIONS.update(sessions)
+    try:
+        yield
+    finally:
+        SESSIONS.clear()
+        SESSIONS.update(saved)
 
 
 def bar_projection(config: PricingConfig) -> BarProjection:

@@ -138,6 +138,23 @@ class Pricing(Component):
     def fx_rate(self, base: str, quote: str) -> tuple[int, int] | None:
         return self.fx.rate(base, quote)
 
+    def next_stale(self, now: int) -> int | None:
+        """The first instant after ``now`` at which a composite mark's source goes stale (its
+        mark may then change): whoever drives the clock sends ``RecomputeMarks`` then."""
+        best: int | None = None
+        for inst, comp in sorted(self._composite.items()):
+            if inst not in self.instruments:
+                continue
+            seen = self.sources.get(inst, {})
+            for name, _ in comp.weights:
+                q = self.last.get(inst) if name == SELF_SOURCE else seen.get(name)
+                if q is None:
+                    continue
+                t = q[1] + comp.stale_ns + 1  # composite() keeps a source while now - time <= stale
+                if t > now and (best is None or t < best):
+                    best = t
+        return best
+
     # -- helpers ---------------------------------------------------------------------------------
     def _set_mark(
         self, ctx: Context, inst: str, price: int, method: str, sources: tuple[str, ...] = ()
