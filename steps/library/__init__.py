@@ -1,5 +1,17 @@
 """The step library. Importing this package registers every step once (see ``steps.registry``)."""
 
-from steps.library import book, clock, log, market, orders, replay, risk, sim, trades
+from steps.library import audit, book, clock, corrections, log, market, orders, replay, risk, sim, trades
 
-__all__ = ["book", "clock", "log", "market", "orders", "replay", "risk", "sim", "trades"]
+__all__ = [
+    "audit",
+    "book",
+    "clock",
+    "corrections",
+    "log",
+    "market",
+    "orders",
+    "replay",
+    "risk",
+    "sim",
+    "trades",
+]

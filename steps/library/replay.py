@@ -5,6 +5,7 @@ from __future__ import annotations
 from steps import values as V
 from steps.context import Scenario
 from steps.errors import StepInputError
+from steps.library.audit import as_of_view, basis, check_positions, times
 from steps.library.book import check_book
 from steps.registry import then, when
 from steps.tables import Table, diff
@@ -13,15 +14,18 @@ from system.engine import BookView
 
 @when("the day is replayed to {t:Time}", "When the day is replayed to 10:30 Asia/Tokyo")
 def replay_to(ctx: Scenario, t: str) -> None:
-    """Rebuild every book from the log as of that instant (valid time), with fresh components."""
-    at = ctx.instant(t)
+    """Rebuild every book and position from the log as of that instant (valid time), with fresh
+    components; 'T, as known at R' leaves out what was recorded after R (a later correction)."""
+    at, known = times(ctx, t)
     drv = ctx.system()
     if at > drv.now():
         raise StepInputError(
             f"{t!r} is after the clock ({V.local(drv.now(), ctx.zone())}): nothing to replay yet"
         )
-    ctx.replayed = {i: drv.replay_book(i, at) for i in ctx.instruments}
+    view = as_of_view(ctx, at, known)
+    ctx.replayed = {i: view.books[i] for i in ctx.instruments if i in view.books}
     ctx.replayed_at = at
+    ctx.bag["replayed_view"] = view
 
 
 def _replayed(ctx: Scenario, ref: str | None) -> tuple[str, BookView]:
@@ -95,3 +99,16 @@ def book_was(ctx: Scenario, ref: str, t: str, table: Table) -> None:
     check_book(
         ctx, live_book_at(ctx, inst.id, ctx.instant(t)), inst, table, f"The {inst.id} book at {t} differs"
     )
+
+
+@then(
+    "the replayed positions are:",
+    "Then the replayed positions are:\n  | account | instrument | qty | avg price |",
+)
+def replayed_positions(ctx: Scenario, table: Table) -> None:
+    """The positions of the replayed instant (flat ones may be left out). Columns: account,
+    instrument, qty, avg price, mark, p&l, currency."""
+    if ctx.replayed_at is None:
+        raise StepInputError("nothing has been replayed yet (add 'When the day is replayed to 10:30')")
+    view = ctx.bag["replayed_view"]
+    check_positions(ctx, view, table, f"The replayed positions differ ({basis(ctx, view)})")
