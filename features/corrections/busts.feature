@@ -68,3 +68,15 @@ Feature: Busting a trade, seen as it was known and as corrected
     Then the replayed book equals the book at 10:30
     And the replayed XTKS:7203 book is:
       | bid qty | bid | ask | ask qty |
+
+  Scenario Outline: What alice held as of <when>
+    When trade 2 of XTKS:7203 is busted at 15:50
+    Then as of <when>, the position of alice in XTKS:7203 is <qty>
+
+    Examples: valid time x recorded time (the bust is valid at 10:15, recorded at 15:50)
+      | when                     | qty |
+      | 15:00, as known at 15:49 | 200 |
+      | 15:00, as known at 15:50 | 100 |
+      | 15:00                    | 100 |
+      | 10:10, as known at 15:49 | 100 |
+      | 10:10                    | 100 |
