@@ -233,12 +233,18 @@ class Risk(Ledger, Component):
             ctx.emit(MarginRestored(a.id, a.currency, lvl, args[2], a.mm, a.equity))
 
     def _evaluate_instrument(self, instrument: str, ctx: Context) -> None:
-        for account in list(self.ledger.holders.get(instrument, {})):
+        holders = self.ledger.holders.get(instrument)
+        if not holders:
+            return
+        for account, p in list(holders.items()):
+            a = p.account
+            if a.mm <= 0 and a.level == 0:
+                continue  # no margin in use and no level to restore: nothing can be emitted
             self._evaluate(account, ctx)
 
     @reacts(TradeExecuted)
     def _after_trade(self, ev: TradeExecuted, ctx: Context) -> None:
-        if ev.instrument in self.ledger.marked:
+        if ev.instrument in self.marked:
             self._evaluate(ev.buy_account, ctx)
             if ev.sell_account != ev.buy_account:
                 self._evaluate(ev.sell_account, ctx)

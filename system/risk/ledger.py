@@ -64,8 +64,8 @@ class InstInfo:
 
 class Position:
     __slots__ = (
-        "account", "booked", "cost", "fees", "fills", "im_v", "info", "instrument", "mm_v", "nd",
-        "open_buy", "open_sell", "packed", "qty", "realised", "upnl_v", "ver",
+        "account", "booked", "cconv", "cost", "fees", "fills", "firm", "im_v", "info", "instrument",
+        "mm_v", "nd", "open_buy", "open_sell", "packed", "qty", "realised", "upnl_v", "ver",
     )  # fmt: skip
 
     def __init__(self, account: Account, instrument: str) -> None:
@@ -89,6 +89,9 @@ class Position:
         self.ver = -1
         self.nd: tuple[int, int] | None = None
         self.info: InstInfo | None = None
+        self.cconv: tuple[int, int] | None = None  # quote currency -> account currency money
+        # the firm's [net position, open buys, open sells] in this instrument (shared list)
+        self.firm: list[int] = [0, 0, 0]
 
 
 class Account:
@@ -194,6 +197,10 @@ class Ledger:
         if p is None:
             p = a.positions[instrument] = Position(a, instrument)
             self.holders.setdefault(instrument, {})[a.id] = p
+            firm = self.firm_pos.get(instrument)
+            if firm is None:
+                firm = self.firm_pos[instrument] = [0, 0, 0]
+            p.firm = firm
         return p
 
     def _cash_add(self, a: Account, ccy: str, delta: int) -> None:
@@ -208,7 +215,8 @@ class Ledger:
 
     def _refresh(self, p: Position) -> None:
         p.nd = self.factor(p.account.currency, p.instrument)
-        p.info = self.insts.get(p.instrument)
+        p.info = info = self.insts.get(p.instrument)
+        p.cconv = None if info is None else self.conv(info.quote, p.account.currency)
         p.ver = self.version
 
     def revalue(self, p: Position) -> None:
@@ -318,19 +326,16 @@ class Ledger:
         p = a.positions.get(inst)
         if p is None:
             p = self.position(a, inst)
-        firm = self.firm_pos.get(inst)
-        if firm is None:
-            firm = self.firm_pos[inst] = [0, 0, 0]
+        firm = p.firm
         qty = ev.qty
         if ev.side is _BUY:
-            sign = 1
+            self.orders[ev.order_id] = [a, p, 1, qty, ev.price, ev.client_order_id]
             p.open_buy += qty
             firm[1] += qty
         else:
-            sign = -1
+            self.orders[ev.order_id] = [a, p, -1, qty, ev.price, ev.client_order_id]
             p.open_sell += qty
             firm[2] += qty
-        self.orders[ev.order_id] = [a, p, sign, qty, ev.price, ev.client_order_id]
         a.n_open += 1
         self.firm_open += 1
         if self.track_rate:
@@ -338,19 +343,21 @@ class Ledger:
             cutoff = time - RATE_WINDOW_NS
             times = a.times
             times.append(time)
-            while times[0] <= cutoff:
-                times.popleft()
+            if times[0] <= cutoff:
+                while times[0] <= cutoff:
+                    times.popleft()
             times = self.firm_times
             times.append(time)
-            while times[0] <= cutoff:
-                times.popleft()
+            if times[0] <= cutoff:
+                while times[0] <= cutoff:
+                    times.popleft()
         if self.track_im:
             self.revalue_im(p)
 
     def _reduce(self, o: OpenOrder, q: int) -> None:
         """``q`` of an open order went away (filled, cancelled, reduced); margin is the caller's."""
         p: Position = o[O_POS]
-        firm = self.firm_pos[p.instrument]
+        firm = p.firm
         if o[O_SIGN] > 0:
             p.open_buy -= q
             firm[1] -= q
@@ -366,10 +373,20 @@ class Ledger:
     @applies(OrderCancelled, OrderExpired)
     def on_closed(self, ev: OrderCancelled | OrderExpired) -> None:
         o = self.orders.pop(ev.order_id, None)
-        if o is not None:
-            self._reduce(o, o[O_LEAVES])
+        if o is not None:  # _reduce by all that is left, inlined
+            p: Position = o[1]
+            q = o[3]
+            if o[2] > 0:
+                p.open_buy -= q
+                p.firm[1] -= q
+            else:
+                p.open_sell -= q
+                p.firm[2] -= q
+            o[3] = 0
+            o[0].n_open -= 1
+            self.firm_open -= 1
             if self.track_im:
-                self.revalue_im(o[O_POS])
+                self.revalue_im(p)
 
     @applies(OrderReduced)
     def on_reduced(self, ev: OrderReduced) -> None:
@@ -399,16 +416,22 @@ class Ledger:
         q = ev.qty
         orders = self.orders
         bid, sid = ev.buy_order_id, ev.sell_order_id
-        o = orders.get(bid)
-        if o is not None:
-            self._reduce(o, q)
-            if o[O_LEAVES] <= 0:
-                del orders[bid]
-        o = orders.get(sid)
-        if o is not None:
-            self._reduce(o, q)
-            if o[O_LEAVES] <= 0:
-                del orders[sid]
+        for oid in (bid, sid):
+            o = orders.get(oid)
+            if o is not None:  # _reduce inlined
+                p: Position = o[1]
+                if o[2] > 0:
+                    p.open_buy -= q
+                    p.firm[1] -= q
+                else:
+                    p.open_sell -= q
+                    p.firm[2] -= q
+                left = o[3] - q
+                o[3] = left
+                if left <= 0:
+                    o[0].n_open -= 1
+                    self.firm_open -= 1
+                    del orders[oid]
         inst = ev.instrument
         price = ev.price
         buy_inst = sell_inst = inst
@@ -439,6 +462,8 @@ class Ledger:
     def _fill(
         self, account: str, instrument: str, sign: int, price: int, qty: int, key: int, time: int, maker: bool
     ) -> Position:
+        """One side of a trade: the position, realised P&L, fees and cash (``_apply_fill`` and
+        ``_cash_add`` inlined: this runs twice per trade)."""
         a = self.accounts.get(account)
         if a is None:
             a = self.account(account)
@@ -446,17 +471,55 @@ class Ledger:
         if p is None:
             p = self.position(a, instrument)
         p.fills.append((time, key, sign, price, qty, maker))
-        booked, fees = p.booked, p.fees
-        self._apply_fill(p, sign, price, qty, maker)
-        firm = self.firm_pos.get(instrument)
-        if firm is None:
-            firm = self.firm_pos[instrument] = [0, 0, 0]
-        firm[0] += sign * qty
-        delta = (p.booked - booked) - (p.fees - fees)
+        if p.ver != self.version:
+            self._refresh(p)
+        q = p.qty
+        sq = sign * qty
+        p.firm[0] += sq
+        closing = q != 0 and (q > 0) != (sign > 0)
+        if not closing:
+            p.qty = q + sq
+            p.cost += sq * price
+        else:
+            aq = q if q > 0 else -q
+            close = qty if qty < aq else aq
+            cost = p.cost
+            if close == aq:
+                released = cost
+            elif cost >= 0:
+                released = cost * close // aq
+            else:
+                released = -(-cost * close // aq)
+            p.realised += -sign * price * close - released
+            p.cost = cost - released
+            p.qty = q + sq
+            rest = qty - close
+            if rest:
+                p.cost += sign * price * rest
+        info = p.info
+        if info is None:
+            return p
+        n, d = info.n, info.d
+        delta = 0
+        if closing:
+            booked = p.realised * n // d
+            delta = booked - p.booked
+            p.booked = booked
+        cfg = a.cfg
+        bp = cfg.maker_fee_bp if maker else cfg.taker_fee_bp
+        if bp:
+            fee = -(-(price * qty * n * bp) // (d * 10_000))
+            p.fees += fee
+            delta -= fee
         if delta:
-            info = p.info if p.ver == self.version else self.insts.get(instrument)
-            if info is not None:
-                self._cash_add(a, info.quote, delta)
+            ccy = info.quote
+            cash = a.cash
+            bal = cash.get(ccy, 0) + delta
+            cash[ccy] = bal
+            c = p.cconv
+            v = 0 if c is None else bal * c[0] // c[1]
+            a.cash_total += v - a.cash_v.get(ccy, 0)
+            a.cash_v[ccy] = v
         return p
 
     def _apply_fill(self, p: Position, sign: int, price: int, qty: int, maker: bool) -> None:

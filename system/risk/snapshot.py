@@ -154,6 +154,9 @@ def restore_ledger(led: Ledger, s: LedgerState) -> None:
     led.last = dict(s.last)
     led.reference = dict(s.reference)
     led.firm_pos = {i: [net, ob, os_] for i, net, ob, os_ in s.firm_pos}
+    for a in led.accounts.values():
+        for iid, p in a.positions.items():
+            p.firm = led.firm_pos.setdefault(iid, [0, 0, 0])
     led.firm_open = s.firm_open
     led.firm_times = deque(s.firm_times)
 
