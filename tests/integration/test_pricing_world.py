@@ -60,6 +60,7 @@ def test_reference_price_rolls_to_the_previous_close_at_each_session_start() -> 
     rolls = [e for e in log if e.type == "RollReferencePrices"]
     assert [e.valid_time for e in rolls] == [session_start(DAY), session_start(NEXT)]
     (ref,) = [e for e in log if isinstance(e.record, ReferencePriceSet) and e.valid_time > tokyo(DAY, 15)]
+    assert isinstance(ref.record, ReferencePriceSet)
     assert ref.record.price == 2530 and ref.valid_time == session_start(NEXT)
     phase = next(
         e for e in log if isinstance(e.record, PhaseChanged) and e.valid_time == session_start(NEXT)
