@@ -22,7 +22,7 @@ from sim.clock.registry import venue_calendar
 from sim.clock.scheduler import PHASE_PRIORITY, SessionScheduler
 from sim.clock.virtual import Timer, VirtualClock
 from system.bootstrap import SystemConfig, TradingSystem
-from system.engine import ChangePhase, ExpireDue
+from system.engine import ChangePhase, ExpireDue, Phase
 from system.eventlog import EventStore, open_log
 from system.pricing import Pricing, RecomputeMarks, RollReferencePrices, as_pricing_config, venue_sessions
 from system.runtime import Outcome
@@ -68,6 +68,7 @@ class World:
         if sessions and config.venues:
             self.scheduler = SessionScheduler(self.clock, self, self.calendars, until_ns=until_ns)
             self.scheduler.start()
+            self._sync_closed()
             if self.pricing is not None:
                 for venue in self.calendars:
                     self._plan_roll(venue, self.clock.now_ns())
@@ -88,6 +89,17 @@ class World:
         if self.pricing is not None:
             self._arm_recompute()
         return out
+
+    def _sync_closed(self) -> None:
+        """A venue whose calendar says CLOSED now is closed in the engine too.
+
+        The scheduler's start-up sync only moves venues into an open phase; without this, a system
+        whose default phase is CONTINUOUS would trade on a holiday or before the pre-open.
+        """
+        now = self.clock.now_ns()
+        for venue, cal in self.calendars.items():
+            if cal.phase(now) is Phase.CLOSED and self.engine.phase_of_venue(venue) is not Phase.CLOSED:
+                self.execute(ChangePhase(venue=venue, phase=Phase.CLOSED, reason="sync at start"))
 
     # -- pricing timers --------------------------------------------------------------------------
     def _plan_roll(self, venue: str, after: int) -> None:
