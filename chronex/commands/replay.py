@@ -33,6 +33,7 @@ from sim.replay import (
     views,
 )
 from system.clock import FixedClock, iso, to_datetime
+from system.engine.refdata import price_to_decimal, qty_to_decimal
 from system.eventlog import EventStore, LogCorrupted, open_log, verify
 
 out = Console(highlight=False)
@@ -221,16 +222,16 @@ def _show_state(state: Any, tz: str, json: bool, levels: int) -> None:
     out.print(f"[bold]{state.basis.describe(tz)}[/bold]")
     out.print("phases: " + ", ".join(f"{v} {p}" for v, p in data["phases"].items()))
     for b in data["books"]:
-        t = Table(title=f"{b['instrument']} ({b['phase']}, last {b['last_price']})")
+        px, qx = _units(state, b["instrument"])
+        t = Table(title=f"{b['instrument']} ({b['phase']}, last {px(b['last_price'])})")
         for col in ("bid orders", "bid qty", "bid", "ask", "ask qty", "ask orders"):
             t.add_column(col, justify="right")
         for i in range(min(levels, max(len(b["bids"]), len(b["asks"])))):
             bid = b["bids"][i] if i < len(b["bids"]) else None
             ask = b["asks"][i] if i < len(b["asks"]) else None
-            t.add_row(
-                *(str(bid[k]) if bid else "" for k in ("count", "qty", "price")),
-                *(str(ask[k]) if ask else "" for k in ("price", "qty", "count")),
-            )  # fmt: skip
+            left = [str(bid["count"]), qx(bid["qty"]), px(bid["price"])] if bid else ["", "", ""]
+            right = [px(ask["price"]), qx(ask["qty"]), str(ask["count"])] if ask else ["", "", ""]
+            t.add_row(*left, *right)
         out.print(t)
     out.print(f"open orders: {len(data['open_orders'])}")
     t = Table(title="positions")
@@ -240,8 +241,8 @@ def _show_state(state: Any, tz: str, json: bool, levels: int) -> None:
         t.add_row(
             p["account"],
             p["instrument"],
-            str(p["qty"]),
-            str(p["mark"]),
+            _units(state, p["instrument"])[1](p["qty"]),
+            _units(state, p["instrument"])[0](p["mark"]),
             f"{p.get('pnl_amount')} {p.get('currency', '')}",
         )
     out.print(t)
@@ -255,11 +256,25 @@ def _show_state(state: Any, tz: str, json: bool, levels: int) -> None:
     for col in ("instrument", "price", "time", "source"):
         t.add_column(col)
     for m in data["marks"]:
-        t.add_row(m["instrument"], str(m["price"]), iso(m["time"], tz), m["source"])
+        px = _units(state, m["instrument"])[0]
+        t.add_row(m["instrument"], px(m["price"]), iso(m["time"], tz), m["source"])
     out.print(t)
     for name, comp in data["components"].items():
         out.print(f"[bold]{name}[/bold]")
         out.print_json(msgspec.json.encode(comp).decode())
+
+
+def _units(state: Any, inst_id: str) -> tuple[Callable[[int | None], str], Callable[[int | None], str]]:
+    """Formatters from int instrument units to the decimals people read (the edge of the system)."""
+    inst = state.ledger.instruments.get(inst_id)
+
+    def px(v: int | None) -> str:
+        return "" if v is None else str(v if inst is None else price_to_decimal(inst, v))
+
+    def qx(v: int | None) -> str:
+        return "" if v is None else str(v if inst is None else qty_to_decimal(inst, v))
+
+    return px, qx
 
 
 def register(app: typer.Typer) -> None:
