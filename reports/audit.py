@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,16 @@ def _table(head: list[str], rows: Iterable[list[Any]], left: int = 0) -> str:
     return f"<table><tr>{h}</tr>{body}</table>"
 
 
-def ohlc_svg(bars: pd.DataFrame, tz: str, width: int = 900, height: int = 260) -> str:
+def _scaled(x: Any, increment: str) -> str:
+    """An int instrument unit as the decimal people read (reports are an edge of the system)."""
+    if x is None or x == "" or (isinstance(x, float) and x != x):
+        return ""
+    return str(int(x) * Decimal(increment))
+
+
+def ohlc_svg(
+    bars: pd.DataFrame, tz: str, width: int = 900, height: int = 260, price_increment: str = "1"
+) -> str:
     """Candlesticks for one instrument's bars (columns start, open, high, low, close, volume)."""
     if bars.empty:
         return '<p class="note">no trades</p>'
@@ -61,8 +71,11 @@ def ohlc_svg(bars: pd.DataFrame, tz: str, width: int = 900, height: int = 260) -
         return pad / 2 + (hi - p) * (height - pad) / span
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
-    parts.append(f'<text x="2" y="{y(hi) + 4:.1f}" font-size="10">{hi}</text>')
-    parts.append(f'<text x="2" y="{y(lo) + 4:.1f}" font-size="10">{lo}</text>')
+    def px(v: Any) -> str:
+        return _scaled(v, price_increment)
+
+    parts.append(f'<text x="2" y="{y(hi) + 4:.1f}" font-size="10">{px(hi)}</text>')
+    parts.append(f'<text x="2" y="{y(lo) + 4:.1f}" font-size="10">{px(lo)}</text>')
     for i, b in enumerate(bars.itertuples()):
         x = pad + i * step + step / 2
         up = b.close >= b.open
@@ -71,7 +84,8 @@ def ohlc_svg(bars: pd.DataFrame, tz: str, width: int = 900, height: int = 260) -
         w = max(step * 0.6, 1)
         when = iso(int(b.start.value), tz)[11:16]
         parts.append(
-            f"<g><title>{_e(when)} O {b.open} H {b.high} L {b.low} C {b.close} V {b.volume}</title>"
+            f"<g><title>{_e(when)} O {px(b.open)} H {px(b.high)} L {px(b.low)} C {px(b.close)} "
+            f"V {b.volume}</title>"
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y(b.high):.1f}" y2="{y(b.low):.1f}" stroke="{color}"/>'
             f'<rect x="{x - w / 2:.1f}" y="{top:.1f}" width="{w:.1f}" '
             f'height="{max(bot - top, 1):.1f}" fill="{color}"/></g>'
@@ -101,7 +115,7 @@ def _zone(store: EventStore) -> str:
 
 
 def render(
-    store: EventStore, *, title: str = "", tz: str | None = None, max_rows: int = 5_000, bar: str = "5min"
+    store: EventStore, *, title: str = "", tz: str | None = None, max_rows: int = 2_000, bar: str = "5min"
 ) -> str:
     """The report as one HTML string."""
     zone = tz or _zone(store)
@@ -127,21 +141,12 @@ def render(
 
     book = Book().fold(store.read(1))
     trades = trades_frame(store, book)
-    out.append(f"<h2>Trade blotter</h2><p class='note'>{len(trades)} trades"
-               f"{f', the first {max_rows} shown (chronex export has all)' if len(trades) > max_rows else ''}"
-               ".</p>")  # fmt: skip
-    out.append(_table(
-        ["time", "trade", "instrument", "price", "qty", "buyer", "seller", "aggressor", "status"],
-        ([iso(int(r.time_ns), zone), r.trade_id, r.instrument, r.price, r.qty, r.buy_account,
-          r.sell_account, r.aggressor, r.status] for r in trades.head(max_rows).itertuples()),
-        left=0,
-    ))  # fmt: skip
-
     out.append("<h2>Prices</h2><p class='note'>OHLC per instrument from the corrected trades "
                f"({_e(bar)} bars, times in {_e(zone)}).</p>")  # fmt: skip
     bars = bars_frame(store, bar, book)
     for inst in sorted(set(trades["instrument"])):
-        out.append(f"<h3>{_e(inst)}</h3>" + ohlc_svg(bars[bars["instrument"] == inst], zone))
+        chart = ohlc_svg(bars[bars["instrument"] == inst], zone, price_increment=_increments(trades, inst)[0])
+        out.append(f"<h3>{_e(inst)}</h3>" + chart)
 
     idx = ensure_index(store)
     end = as_of(store, idx.last_valid, index=idx)
@@ -149,7 +154,7 @@ def render(
                "P&amp;L = position at the mark less its cost (cost in the quote currency).</p>")  # fmt: skip
     out.append(_table(
         ["account", "instrument", "qty", "mark", "P&L", "currency"],
-        ([p["account"], p["instrument"], p["qty"], p["mark"], p.get("pnl_amount"), p.get("currency", "")]
+        ([p["account"], p["instrument"], *_qty_mark(trades, p), p.get("pnl_amount"), p.get("currency", "")]
          for p in positions(end)),
         left=2,
     ))  # fmt: skip
@@ -178,14 +183,39 @@ def render(
         for k in keys:
             b, a = pb.get(k, {}), pa.get(k, {})
             rows.append([k[0], k[1], b.get("qty"), a.get("qty"), b.get("pnl_amount"), a.get("pnl_amount")])
-        rows.append(["mark", inst, "", "", mb.price if mb else "", ma.price if ma else ""])
+        pinc = _increments(trades, inst)[0]
+        marks = [_scaled(m.price, pinc) if m else "" for m in (mb, ma)]
+        rows.append(["mark", inst, "", "", *marks])
         out.append(
             _table(
                 ["account", "instrument", "qty before", "qty after", "P&L before", "P&L after"], rows, left=2
             )
         )
+    out.append(f"<h2>Trade blotter</h2><p class='note'>{len(trades)} trades"
+               f"{f', the first {max_rows} shown (chronex export has all)' if len(trades) > max_rows else ''}"
+               ".</p>")  # fmt: skip
+    out.append(_table(
+        ["time", "trade", "instrument", "price", "qty", "buyer", "seller", "aggressor", "status"],
+        ([iso(int(r.time_ns), zone), r.trade_id, r.instrument, _scaled(r.price, r.price_increment),
+          _scaled(r.qty, r.qty_increment), r.buy_account, r.sell_account, r.aggressor, r.status]
+         for r in trades.head(max_rows).itertuples()),
+        left=0,
+    ))  # fmt: skip
+
     out.append("</body></html>")
     return "".join(out)
+
+
+def _increments(trades: pd.DataFrame, inst: str) -> tuple[str, str]:
+    rows = trades[trades["instrument"] == inst]
+    if rows.empty:
+        return ("1", "1")
+    return (str(rows["price_increment"].iloc[0]), str(rows["qty_increment"].iloc[0]))
+
+
+def _qty_mark(trades: pd.DataFrame, p: dict[str, Any]) -> list[str]:
+    pinc, qinc = _increments(trades, p["instrument"])
+    return [_scaled(p["qty"], qinc), _scaled(p["mark"], pinc)]
 
 
 def write(store: EventStore, path: str | Path, **kw: Any) -> Path:
