@@ -21,7 +21,15 @@ details{margin:4px 0;border:1px solid #e3e3e3;border-radius:4px;padding:4px 8px}
 summary{cursor:pointer}pre{background:#fafafa;border:1px solid #eee;padding:6px;white-space:pre-wrap;
 font:12px/1.35 ui-monospace,monospace}.small{font-size:12px;color:#666}.tag{background:#eef;border-radius:3px;
 padding:0 4px;margin-right:3px;font-size:12px}svg{background:#fcfcfc;border:1px solid #eee}
+td.f{max-width:900px;overflow-wrap:anywhere}
 """
+
+# A run's configuration record is kilobytes of encoded text: the timeline shows its start only.
+_CLIP = 240
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _CLIP else text[:_CLIP] + f"… ({len(text) - _CLIP} more characters)"
 
 
 def load(results: Path) -> list[dict[str, Any]]:
@@ -121,7 +129,7 @@ def _scenario(r: dict[str, Any]) -> str:
     )
     events = "".join(
         f"<tr><td>{escape(str(e['seq']))}</td><td>{escape(e['time'])}</td><td>{escape(e['type'])}</td>"
-        f"<td>{escape(e['text'])}</td></tr>"
+        f"<td class=\"f\">{escape(_clip(e['text']))}</td></tr>"
         for e in r.get("events", [])
     )
     books = ""
