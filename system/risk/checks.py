@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections import deque
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from system.engine.orders import RejectReason
 from system.engine.refdata import Instrument, price_to_decimal, qty_to_decimal
-from system.risk.ledger import RATE_WINDOW_NS, Ledger, Position
+from system.risk.ledger import RATE_WINDOW_NS, Account, Ledger, Position
 from system.risk.limits import LimitTable, Resolved
 from system.risk.money import fmt_decimal, fmt_money, to_money
 
@@ -252,57 +252,68 @@ def check_replace(
     return None
 
 
+NONE = 1 << 200  # "no limit": beyond any count, quantity or price x qty (msgpack ints are 64-bit)
+
+
 class Gate:
     """The limits of one (account, instrument) merged into the few ints the fast path compares:
     the tighter of account and firm quantity limits, the intersection of their collars at the
-    current reference, and the notional limits turned into a cap on price x qty. Any compare that
-    fails sends the order to ``check_order``, which finds the exact limit and scope (or passes it),
-    so the fast path decides nothing by itself."""
+    current reference, the notional limits turned into a cap on price x qty, and the counter
+    limits (``NONE`` where a limit is not set, so each check is one compare). Any compare that
+    fails sends the order to ``check_order``, which finds the exact limit and scope (or passes
+    it), so the fast path decides nothing by itself."""
 
     __slots__ = (
-        "credit", "firm", "firm_open", "firm_pos", "firm_rate", "has_collar", "hi", "lim", "lo", "max_open",
-        "max_pos", "max_qty", "max_rate", "notional_cap", "ref", "ver",
+        "account", "cap", "credit", "firm", "firm_open", "firm_pos", "firm_rate", "has_collar",
+        "has_notional", "hi", "iid", "inst", "lim", "lo", "max_open", "max_pos", "max_qty", "max_rate",
+        "positional", "ref", "ver",
     )  # fmt: skip
 
-    def __init__(self, lim: Resolved, firm: Resolved) -> None:
+    def __init__(self, lim: Resolved, firm: Resolved, inst: Instrument) -> None:
         self.lim = lim
         self.firm = firm
+        self.inst = inst
+        self.iid = inst.id
+        self.account: Account | None = None  # the ledger's account, once it exists
         qs = [m for m in (lim.max_qty, firm.max_qty) if m is not None]
-        self.max_qty = min(qs) if qs else None
+        self.max_qty = min(qs) if qs else NONE
         self.has_collar = any(
             x is not None for x in (lim.collar_bp, lim.collar_ticks, firm.collar_bp, firm.collar_ticks)
         )
         self.ref: int | None = None
         self.lo = 0
         self.hi = 0
-        self.max_open = lim.max_open
-        self.firm_open = firm.max_open
-        self.max_rate = lim.max_rate
-        self.firm_rate = firm.max_rate
+        self.max_open = NONE if lim.max_open is None else lim.max_open
+        self.firm_open = NONE if firm.max_open is None else firm.max_open
+        self.max_rate = NONE if lim.max_rate is None else lim.max_rate
+        self.firm_rate = NONE if firm.max_rate is None else firm.max_rate
         self.max_pos = lim.max_pos
         self.firm_pos = firm.max_pos
         self.credit = lim.credit
+        # position limits or buying power: the checks that read the position
+        self.positional = lim.max_pos is not None or firm.max_pos is not None or lim.credit is not None
+        self.has_notional = lim.max_notional is not None or firm.max_notional is not None
         self.ver = -1
-        self.notional_cap: int | None = None
+        self.cap = NONE
 
-    def refresh(self, ledger: Ledger, iid: str) -> None:
+    def refresh(self, ledger: Ledger) -> None:
         """Notional limits as a cap on price x qty: floor(pq * n / d) > m  <=>  pq > cap."""
         caps = []
         for r in (self.lim, self.firm):
             if r.max_notional is not None:
-                f = ledger.factor(r.currency, iid)
+                f = ledger.factor(r.currency, self.iid)
                 caps.append(-1 if f is None else ((r.max_notional + 1) * f[1] + f[0] - 1) // f[0] - 1)
-        self.notional_cap = min(caps) if caps else None
+        self.cap = min(caps) if caps else NONE
         self.ver = ledger.version
 
-    def set_band(self, inst: Instrument, ref: int) -> None:
+    def set_band(self, ref: int) -> None:
         lo, hi = 0, 1 << 62
         for r in (self.lim, self.firm):
             widths = []
             if r.collar_bp is not None:
                 widths.append(ref * r.collar_bp // 10_000)
             if r.collar_ticks is not None:
-                widths.append(r.collar_ticks * inst.tick_at(ref))
+                widths.append(r.collar_ticks * self.inst.tick_at(ref))
             if widths:
                 w = min(widths)
                 lo, hi = max(lo, ref - w), min(hi, ref + w)
@@ -310,7 +321,8 @@ class Gate:
 
 
 class Gates:
-    """Pre-trade check with a fast path over precomputed ``Gate`` s (see ``Gate``)."""
+    """Pre-trade check with a fast path over precomputed ``Gate`` s (see ``Gate``): one dict
+    lookup per (account, instrument), then int compares."""
 
     def __init__(self, ledger: Ledger, table: LimitTable) -> None:
         self.ledger = ledger
@@ -318,49 +330,79 @@ class Gates:
         self._gates: dict[str, dict[str, Gate]] = {}
         self._by_reference = table.cfg.collar_reference == "reference"
 
-    def check(
-        self, account: str, inst: Instrument, is_buy: bool, qty: int, price: int | None, now: int
-    ) -> Breach | None:
-        ledger = self.ledger
-        iid = inst.id
+    def gate(self, account: str, iid: str) -> Gate | None:
+        """The gate of (account, instrument), current with the ledger; None: unknown instrument."""
         per = self._gates.get(account)
         if per is None:
             per = self._gates[account] = {}
         g = per.get(iid)
         if g is None:
-            g = per[iid] = Gate(self.table.account(account, inst), self.table.firm(inst))
-        if g.ver != ledger.version:
-            g.refresh(ledger, iid)
-        m = g.max_qty
-        if m is not None and qty > m:
-            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
-        if price is not None and g.has_collar:
-            ref = ledger.px.get(iid)
-            if self._by_reference:
-                ref = ledger.reference.get(iid, ref)
-            if ref is not None:
-                if ref != g.ref:
-                    g.set_band(inst, ref)
-                if price < g.lo or price > g.hi:
-                    return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
-        cap = g.notional_cap
-        if cap is not None:
-            v = price if price is not None else ledger.px.get(iid)
-            if v is None or v * qty > cap:
-                return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
-        a = ledger.accounts.get(account)
-        m = g.max_open
-        if m is not None and a is not None and a.n_open >= m:
-            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
-        m = g.firm_open
-        if m is not None and ledger.firm_open >= m:
-            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
-        m = g.max_rate
-        if m is not None and a is not None and len(a.times) >= m and recent(a.times, now) >= m:
-            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+            info = self.ledger.insts.get(iid)
+            if info is None:
+                return None
+            g = per[iid] = Gate(self.table.account(account, info.inst), self.table.firm(info.inst), info.inst)
+        if g.ver != self.ledger.version:
+            g.refresh(self.ledger)
+        return g
+
+    def check(
+        self, account: str, iid: str, is_buy: bool, qty: int, price: int | None, now: int
+    ) -> Breach | Literal[False] | None:
+        """False: the instrument is unknown (the engine rejects it); None: the order passes."""
+        per = self._gates.get(account)
+        g = None if per is None else per.get(iid)
+        ledger = self.ledger
+        if g is None or g.ver != ledger.version:
+            g = self.gate(account, iid)
+            if g is None:
+                return False
+        if qty > g.max_qty:
+            return self.exact(g, account, is_buy, qty, price, now)
+        if price is not None:
+            if g.has_collar:
+                ref = ledger.px.get(iid)
+                if self._by_reference:
+                    ref = ledger.reference.get(iid, ref)
+                if ref is not None:
+                    if ref != g.ref:
+                        g.set_band(ref)
+                    if price < g.lo or price > g.hi:
+                        return self.exact(g, account, is_buy, qty, price, now)
+            if price * qty > g.cap:
+                return self.exact(g, account, is_buy, qty, price, now)
+        elif g.has_notional:
+            v = ledger.px.get(iid)
+            if v is None or v * qty > g.cap:
+                return self.exact(g, account, is_buy, qty, price, now)
+        a = g.account
+        if a is None:
+            a = g.account = ledger.accounts.get(account)
+        if a is not None:  # a first order has no open orders and no rate history yet
+            if a.n_open >= g.max_open:
+                return self.exact(g, account, is_buy, qty, price, now)
+            m = g.max_rate
+            if len(a.times) >= m and recent(a.times, now) >= m:
+                return self.exact(g, account, is_buy, qty, price, now)
+        if ledger.firm_open >= g.firm_open:
+            return self.exact(g, account, is_buy, qty, price, now)
         m = g.firm_rate
-        if m is not None and len(ledger.firm_times) >= m and recent(ledger.firm_times, now) >= m:
-            return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+        if len(ledger.firm_times) >= m and recent(ledger.firm_times, now) >= m:
+            return self.exact(g, account, is_buy, qty, price, now)
+        if g.positional:
+            return self._positional(g, a, account, is_buy, qty, price, now)
+        return None
+
+    def exact(
+        self, g: Gate, account: str, is_buy: bool, qty: int, price: int | None, now: int
+    ) -> Breach | None:
+        return check_order(self.ledger, self.table, account, g.inst, is_buy, qty, price, now)
+
+    def _positional(
+        self, g: Gate, a: Account | None, account: str, is_buy: bool, qty: int, price: int | None, now: int
+    ) -> Breach | None:
+        """Position limits and buying power (the checks that read the position)."""
+        ledger = self.ledger
+        iid = g.iid
         p = a.positions.get(iid) if a is not None else None
         m = g.max_pos
         if m is not None:
@@ -368,14 +410,14 @@ class Gates:
             if p is not None:
                 worst = p.qty + p.open_buy + qty if is_buy else -(p.qty - p.open_sell - qty)
             if worst > m:
-                return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+                return self.exact(g, account, is_buy, qty, price, now)
         m = g.firm_pos
         if m is not None:
             fp = ledger.firm_pos.get(iid)
             if fp is not None:
                 worst = fp[0] + fp[1] + qty if is_buy else -(fp[0] - fp[2] - qty)
                 if worst > m:
-                    return check_order(ledger, self.table, account, inst, is_buy, qty, price, now)
+                    return self.exact(g, account, is_buy, qty, price, now)
         credit = g.credit
         if credit is not None:
             v = price if price is not None else ledger.px.get(iid)
@@ -387,7 +429,7 @@ class Gates:
                 or p.nd is None
                 or p.info is None
             ):
-                return _buying_power(ledger, self.table, account, inst, g.lim, p, is_buy, qty, v)
+                return _buying_power(ledger, self.table, account, g.inst, g.lim, p, is_buy, qty, v)
             # the same arithmetic as _buying_power, on the position's cached factor
             q, ob, os_ = p.qty, p.open_buy, p.open_sell
             hi, lo = q + ob, q - os_
@@ -403,5 +445,5 @@ class Gates:
             n, d = p.nd
             need = (after - before) * (v if v > mark else mark) * n * p.info.im_bp // (d * 10_000)
             if need > a.cash_total + a.upnl - a.im + credit:
-                return _buying_power(ledger, self.table, account, inst, g.lim, p, is_buy, qty, v)
+                return _buying_power(ledger, self.table, account, g.inst, g.lim, p, is_buy, qty, v)
         return None

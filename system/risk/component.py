@@ -10,6 +10,7 @@ crossing of a level, and engage the kill switch when configured to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from system.corrections import LateTradeReported, TradeBusted, TradeCorrected
@@ -71,6 +72,23 @@ def _needs(cfg: RiskConfig, attr: str) -> bool:
     return any(getattr(s, attr, None) is not None for s in scopes)
 
 
+def _needs_position(cfg: RiskConfig) -> bool:
+    scopes = [cfg.firm, cfg.default_account, *cfg.accounts.values()]
+    return any(
+        s.max_position is not None or any(o.max_position is not None for o in s.instruments.values())
+        for s in scopes
+    )
+
+
+def margin_possible(cfg: RiskConfig) -> bool:
+    """Whether any maintenance rate is positive: with none, maintenance margin is always zero, so
+    no margin status event can ever be emitted."""
+    return cfg.margin.maintenance_bp > 0 or any(r.maintenance_bp > 0 for r in cfg.instruments.values())
+
+
+_MARGIN_REACTIONS = (TradeExecuted, MarkPriceSet, FxRateSet, TradeBusted, TradeCorrected, LateTradeReported)
+
+
 class Risk(Ledger, Component):
     """The ledger's appliers fold the state (``Ledger`` is a base: its ``@applies`` methods are
     this component's); the handlers and reactions below decide on it."""
@@ -80,16 +98,29 @@ class Risk(Ledger, Component):
     def __init__(self, config: RiskConfig) -> None:
         # Keep initial margin and rate windows only if a limit decides on them (the read model
         # keeps them regardless).
+        # Positions, P&L and margin only if a limit or a status event decides on them: buying
+        # power (credit), position limits, or a maintenance rate that can raise a margin level.
+        self.margin_events = margin_possible(config)
         super().__init__(
             config,
             track_im=_needs(config, "credit"),
             track_rate=_needs(config, "max_orders_per_second"),
+            track_fills=self.margin_events or _needs(config, "credit") or _needs_position(config),
         )
         self.config = config
         self.ledger = self
         self.limits = LimitTable(config)
         self.gates = Gates(self.ledger, self.limits)
         self.killed: set[str] = set()  # accounts (and FIRM) with the kill switch engaged
+
+    def reactors(self) -> dict[type, list[Callable[..., Any]]]:
+        """Without a positive maintenance rate no margin level can change: the margin reactions
+        (one call per trade) are not registered at all."""
+        table = super().reactors()
+        if not self.margin_events:
+            for t in _MARGIN_REACTIONS:
+                table.pop(t, None)
+        return table
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot_state(self) -> RiskState:
@@ -108,12 +139,9 @@ class Risk(Ledger, Component):
         account = cmd.account
         if self.killed and self._blocked(account):
             return self._kill_reject(ctx, "SubmitOrder", cmd.instrument, account, cmd.client_order_id, None)
-        info = self.ledger.insts.get(cmd.instrument)
-        if info is None:
-            return False  # the engine rejects an unknown instrument
-        b = self.gates.check(account, info.inst, cmd.side is _BUY, cmd.qty, cmd.price, ctx.now)
-        if b is None:
-            return False
+        b = self.gates.check(account, cmd.instrument, cmd.side is _BUY, cmd.qty, cmd.price, ctx.now)
+        if b is None or b is False:
+            return False  # passed (or an unknown instrument, which the engine rejects)
         ctx.emit(
             OrderRejected(
                 "SubmitOrder",

@@ -127,13 +127,19 @@ OpenOrder = list[Any]
 
 
 class Ledger:
-    """``track_im``/``track_rate``: keep initial margin and order-rate windows current. The read
-    model keeps everything; the risk engine keeps only what its configured limits decide on."""
+    """``track_im``/``track_rate``: keep initial margin and order-rate windows current.
+    ``track_fills``: keep positions, P&L, fees, cash valuation and margin at all; without it the
+    ledger keeps only open orders, counters and prices (fills, corrections and revaluations are
+    skipped). The read model keeps everything; the risk engine keeps only what its configured
+    limits and events decide on."""
 
-    def __init__(self, cfg: RiskConfig, *, track_im: bool = True, track_rate: bool = True) -> None:
+    def __init__(
+        self, cfg: RiskConfig, *, track_im: bool = True, track_rate: bool = True, track_fills: bool = True
+    ) -> None:
         self.cfg = cfg
         self.track_im = track_im
         self.track_rate = track_rate
+        self.track_fills = track_fills
         self.insts: dict[str, InstInfo] = {}
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, OpenOrder] = {}
@@ -223,6 +229,8 @@ class Ledger:
         """Recompute one position's P&L and margin contributions and adjust its account's totals."""
         if p.ver != self.version:
             self._refresh(p)
+        if not self.track_fills:
+            return  # no valuation kept: P&L and margin stay zero
         a = p.account
         f = p.nd
         px = self.px.get(p.instrument)
@@ -269,6 +277,8 @@ class Ledger:
         p.im_v = im
 
     def revalue_instrument(self, instrument: str) -> None:
+        if not self.track_fills:
+            return
         for p in self.holders.get(instrument, {}).values():
             self.revalue(p)
 
@@ -416,6 +426,9 @@ class Ledger:
         q = ev.qty
         orders = self.orders
         bid, sid = ev.buy_order_id, ev.sell_order_id
+        if not self.track_fills:
+            self._lean_trade(ev)
+            return
         for oid in (bid, sid):
             o = orders.get(oid)
             if o is not None:  # _reduce inlined
@@ -458,6 +471,31 @@ class Ledger:
             self.revalue(pb)
             if ps is not pb:
                 self.revalue(ps)
+
+    def _lean_trade(self, ev: TradeExecuted) -> None:
+        """A trade without fills kept: the two orders shrink, the valuation price may move."""
+        q = ev.qty
+        orders = self.orders
+        for oid in (ev.buy_order_id, ev.sell_order_id):
+            o = orders.get(oid)
+            if o is not None:
+                p: Position = o[1]
+                if o[2] > 0:
+                    p.open_buy -= q
+                    p.firm[1] -= q
+                else:
+                    p.open_sell -= q
+                    p.firm[2] -= q
+                left = o[3] - q
+                o[3] = left
+                if left <= 0:
+                    o[0].n_open -= 1
+                    self.firm_open -= 1
+                    del orders[oid]
+        inst = ev.instrument
+        self.last[inst] = ev.price
+        if inst not in self.marked:
+            self.px[inst] = ev.price
 
     def _fill(
         self, account: str, instrument: str, sign: int, price: int, qty: int, key: int, time: int, maker: bool
@@ -579,6 +617,8 @@ class Ledger:
 
     @applies(LateTradeReported)
     def on_late(self, ev: LateTradeReported) -> None:
+        if not self.track_fills:
+            return
         key = -ev.report_id
         pb = self._fill(ev.buy_account, ev.instrument, 1, ev.price, ev.qty, key, ev.trade_time, True)
         ps = self._fill(ev.sell_account, ev.instrument, -1, ev.price, ev.qty, key, ev.trade_time, True)
