@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from decimal import Decimal
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from system.engine.orders import RejectReason
 from system.engine.refdata import Instrument, price_to_decimal, qty_to_decimal
@@ -264,9 +264,9 @@ class Gate:
     it), so the fast path decides nothing by itself."""
 
     __slots__ = (
-        "account", "cap", "credit", "firm", "firm_open", "firm_pos", "firm_rate", "has_collar",
+        "account", "bps", "cap", "credit", "firm", "firm_open", "firm_pos", "firm_rate", "has_collar",
         "has_notional", "hi", "iid", "inst", "lim", "lo", "max_open", "max_pos", "max_qty", "max_rate",
-        "positional", "ref", "ver",
+        "min_ticks", "positional", "ref", "ver",
     )  # fmt: skip
 
     def __init__(self, lim: Resolved, firm: Resolved, inst: Instrument) -> None:
@@ -280,6 +280,10 @@ class Gate:
         self.has_collar = any(
             x is not None for x in (lim.collar_bp, lim.collar_ticks, firm.collar_bp, firm.collar_ticks)
         )
+        bps = [x for x in (lim.collar_bp, firm.collar_bp) if x is not None]
+        ticks = [x for x in (lim.collar_ticks, firm.collar_ticks) if x is not None]
+        self.bps = tuple(bps)
+        self.min_ticks = min(ticks) if ticks else None
         self.ref: int | None = None
         self.lo = 0
         self.hi = 0
@@ -307,34 +311,29 @@ class Gate:
         self.ver = ledger.version
 
     def set_band(self, ref: int) -> None:
-        lo, hi = 0, 1 << 62
-        for r in (self.lim, self.firm):
-            widths = []
-            if r.collar_bp is not None:
-                widths.append(ref * r.collar_bp // 10_000)
-            if r.collar_ticks is not None:
-                widths.append(r.collar_ticks * self.inst.tick_at(ref))
-            if widths:
-                w = min(widths)
-                lo, hi = max(lo, ref - w), min(hi, ref + w)
-        self.ref, self.lo, self.hi = ref, lo, hi
+        """The intersection of both scopes' collars: ref +- the narrowest configured width."""
+        widths = [ref * bp // 10_000 for bp in self.bps]
+        if self.min_ticks is not None:  # tick sizes are positive: the fewest ticks is narrowest
+            widths.append(self.min_ticks * self.inst.tick_at(ref))
+        w = min(widths)
+        self.ref, self.lo, self.hi = ref, max(ref - w, 0), min(ref + w, 1 << 62)
 
 
 class Gates:
-    """Pre-trade check with a fast path over precomputed ``Gate`` s (see ``Gate``): one dict
-    lookup per (account, instrument), then int compares."""
+    """The ``Gate`` s per account and instrument. The fast path over them is inlined in the
+    risk component's submit handler (one dict lookup per account and instrument, then int
+    compares); ``exact`` and ``positional`` are its slow and position-reading parts."""
 
     def __init__(self, ledger: Ledger, table: LimitTable) -> None:
         self.ledger = ledger
         self.table = table
-        self._gates: dict[str, dict[str, Gate]] = {}
-        self._by_reference = table.cfg.collar_reference == "reference"
+        self.gates: dict[str, dict[str, Gate]] = {}
 
     def gate(self, account: str, iid: str) -> Gate | None:
         """The gate of (account, instrument), current with the ledger; None: unknown instrument."""
-        per = self._gates.get(account)
+        per = self.gates.get(account)
         if per is None:
-            per = self._gates[account] = {}
+            per = self.gates[account] = {}
         g = per.get(iid)
         if g is None:
             info = self.ledger.insts.get(iid)
@@ -345,59 +344,12 @@ class Gates:
             g.refresh(self.ledger)
         return g
 
-    def check(
-        self, account: str, iid: str, is_buy: bool, qty: int, price: int | None, now: int
-    ) -> Breach | Literal[False] | None:
-        """False: the instrument is unknown (the engine rejects it); None: the order passes."""
-        per = self._gates.get(account)
-        g = None if per is None else per.get(iid)
-        ledger = self.ledger
-        if g is None or g.ver != ledger.version:
-            g = self.gate(account, iid)
-            if g is None:
-                return False
-        if qty > g.max_qty:
-            return self.exact(g, account, is_buy, qty, price, now)
-        if price is not None:
-            if g.has_collar:
-                ref = ledger.px.get(iid)
-                if self._by_reference:
-                    ref = ledger.reference.get(iid, ref)
-                if ref is not None:
-                    if ref != g.ref:
-                        g.set_band(ref)
-                    if price < g.lo or price > g.hi:
-                        return self.exact(g, account, is_buy, qty, price, now)
-            if price * qty > g.cap:
-                return self.exact(g, account, is_buy, qty, price, now)
-        elif g.has_notional:
-            v = ledger.px.get(iid)
-            if v is None or v * qty > g.cap:
-                return self.exact(g, account, is_buy, qty, price, now)
-        a = g.account
-        if a is None:
-            a = g.account = ledger.accounts.get(account)
-        if a is not None:  # a first order has no open orders and no rate history yet
-            if a.n_open >= g.max_open:
-                return self.exact(g, account, is_buy, qty, price, now)
-            m = g.max_rate
-            if len(a.times) >= m and recent(a.times, now) >= m:
-                return self.exact(g, account, is_buy, qty, price, now)
-        if ledger.firm_open >= g.firm_open:
-            return self.exact(g, account, is_buy, qty, price, now)
-        m = g.firm_rate
-        if len(ledger.firm_times) >= m and recent(ledger.firm_times, now) >= m:
-            return self.exact(g, account, is_buy, qty, price, now)
-        if g.positional:
-            return self._positional(g, a, account, is_buy, qty, price, now)
-        return None
-
     def exact(
         self, g: Gate, account: str, is_buy: bool, qty: int, price: int | None, now: int
     ) -> Breach | None:
         return check_order(self.ledger, self.table, account, g.inst, is_buy, qty, price, now)
 
-    def _positional(
+    def positional(
         self, g: Gate, a: Account | None, account: str, is_buy: bool, qty: int, price: int | None, now: int
     ) -> Breach | None:
         """Position limits and buying power (the checks that read the position)."""

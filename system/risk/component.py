@@ -22,7 +22,7 @@ from system.engine.events import (
 )
 from system.engine.orders import RejectReason, Side
 from system.pricing.events import MarkPriceSet
-from system.risk.checks import Gates, check_replace
+from system.risk.checks import Breach, Gate, Gates, check_replace, recent
 from system.risk.config import RiskConfig
 from system.risk.events import (
     FIRM,
@@ -111,7 +111,16 @@ class Risk(Ledger, Component):
         self.ledger = self
         self.limits = LimitTable(config)
         self.gates = Gates(self.ledger, self.limits)
+        self._gate_table = self.gates.gates
+        self._by_reference = config.collar_reference == "reference"
         self.killed: set[str] = set()  # accounts (and FIRM) with the kill switch engaged
+
+    def appliers(self) -> dict[type, list[Callable[..., Any]]]:
+        """Without fills kept, a trade goes straight to the lean fold (one call per trade)."""
+        table = super().appliers()
+        if not self.track_fills:
+            table[TradeExecuted] = [self._lean_trade]
+        return table
 
     def reactors(self) -> dict[type, list[Callable[..., Any]]]:
         """Without a positive maintenance rate no margin level can change: the margin reactions
@@ -136,26 +145,74 @@ class Risk(Ledger, Component):
 
     @handles(SubmitOrder)
     def _submit(self, cmd: SubmitOrder, ctx: Context) -> bool:
+        # The fast path over the (account, instrument) gate (checks.Gate), inlined: this runs
+        # once per order. Any compare that fails asks checks.check_order for the exact answer.
         account = cmd.account
         if self.killed and self._blocked(account):
             return self._kill_reject(ctx, "SubmitOrder", cmd.instrument, account, cmd.client_order_id, None)
-        b = self.gates.check(account, cmd.instrument, cmd.side is _BUY, cmd.qty, cmd.price, ctx.now)
-        if b is None or b is False:
-            return False  # passed (or an unknown instrument, which the engine rejects)
+        iid = cmd.instrument
+        per = self._gate_table.get(account)
+        g = None if per is None else per.get(iid)
+        if g is None or g.ver != self.version:
+            g = self.gates.gate(account, iid)
+            if g is None:
+                return False  # the engine rejects an unknown instrument
+        qty = cmd.qty
+        price = cmd.price
+        if qty > g.max_qty:
+            return self._exact(g, cmd, ctx)
+        if price is not None:
+            if g.has_collar:
+                ref = self.px.get(iid)
+                if self._by_reference:
+                    ref = self.reference.get(iid, ref)
+                if ref is not None:
+                    if ref != g.ref:
+                        g.set_band(ref)
+                    if price < g.lo or price > g.hi:
+                        return self._exact(g, cmd, ctx)
+            if price * qty > g.cap:
+                return self._exact(g, cmd, ctx)
+        elif g.has_notional:
+            v = self.px.get(iid)
+            if v is None or v * qty > g.cap:
+                return self._exact(g, cmd, ctx)
+        a = g.account
+        if a is None:
+            a = g.account = self.accounts.get(account)
+        if a is not None:  # a first order has no open orders and no rate history yet
+            if a.n_open >= g.max_open:
+                return self._exact(g, cmd, ctx)
+            m = g.max_rate
+            if len(a.times) >= m and recent(a.times, ctx.now) >= m:
+                return self._exact(g, cmd, ctx)
+        if self.firm_open >= g.firm_open:
+            return self._exact(g, cmd, ctx)
+        m = g.firm_rate
+        if len(self.firm_times) >= m and recent(self.firm_times, ctx.now) >= m:
+            return self._exact(g, cmd, ctx)
+        if g.positional:
+            b = self.gates.positional(g, a, account, cmd.side is _BUY, qty, price, ctx.now)
+            if b is not None:
+                self._reject(cmd, ctx, b)
+                return True
+        return False
+
+    def _exact(self, g: Gate, cmd: SubmitOrder, ctx: Context) -> bool:
+        b = self.gates.exact(g, cmd.account, cmd.side is _BUY, cmd.qty, cmd.price, ctx.now)
+        if b is None:
+            return False
+        self._reject(cmd, ctx, b)
+        return True
+
+    def _reject(self, cmd: SubmitOrder, ctx: Context, b: Breach) -> None:
         ctx.emit(
             OrderRejected(
-                "SubmitOrder",
-                cmd.instrument,
-                account,
-                cmd.client_order_id,
-                b.reason,
-                b.text,
-                b.limit,
-                b.value,
+                "SubmitOrder", cmd.instrument, cmd.account, cmd.client_order_id, b.reason, b.text,
+                b.limit, b.value,
             )
-        )
-        ctx.emit(LimitBreached(account, b.scope, b.limit, cmd.instrument, b.limit_value, b.value, b.text))
-        return True
+        )  # fmt: skip
+        ctx.emit(LimitBreached(cmd.account, b.scope, b.limit, cmd.instrument, b.limit_value, b.value, b.text))
 
     @handles(ReplaceOrder)
     def _replace(self, cmd: ReplaceOrder, ctx: Context) -> bool:
