@@ -383,14 +383,19 @@ class Gates:
             ):
                 return _buying_power(ledger, self.table, account, g.inst, g.lim, p, is_buy, qty, v)
             # the same arithmetic as _buying_power, on the position's cached factor
-            q, ob, os_ = p.qty, p.open_buy, p.open_sell
-            hi, lo = q + ob, q - os_
-            before = max(hi if hi >= 0 else -hi, lo if lo >= 0 else -lo)
+            q = p.qty
+            hi = q + p.open_buy
+            lo = q - p.open_sell
+            ahi = hi if hi >= 0 else -hi
+            alo = lo if lo >= 0 else -lo
+            before = ahi if ahi >= alo else alo
             if is_buy:
                 hi += qty
+                ahi = hi if hi >= 0 else -hi
             else:
                 lo -= qty
-            after = max(hi if hi >= 0 else -hi, lo if lo >= 0 else -lo)
+                alo = lo if lo >= 0 else -lo
+            after = ahi if ahi >= alo else alo
             if after <= before:
                 return None
             mark = ledger.px.get(iid, v)

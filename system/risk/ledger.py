@@ -361,8 +361,25 @@ class Ledger:
             if times[0] <= cutoff:
                 while times[0] <= cutoff:
                     times.popleft()
-        if self.track_im:
-            self.revalue_im(p)
+        if self.track_im:  # revalue_im inlined: initial margin on the worst case of the position
+            if p.ver != self.version:
+                self.revalue(p)
+                return
+            f = p.nd
+            px = self.px.get(inst)
+            if f is None or px is None or p.info is None:
+                im = 0
+            else:
+                q = p.qty
+                e = q + p.open_buy
+                e = e if e >= 0 else -e
+                s = q - p.open_sell
+                s = s if s >= 0 else -s
+                if s > e:
+                    e = s
+                im = e * px * f[0] * p.info.im_bp // (f[1] * 10_000)
+            a.im += im - p.im_v
+            p.im_v = im
 
     def _reduce(self, o: OpenOrder, q: int) -> None:
         """``q`` of an open order went away (filled, cancelled, reduced); margin is the caller's."""
