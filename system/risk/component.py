@@ -94,6 +94,8 @@ class Risk(Ledger, Component):
     this component's); the handlers and reactions below decide on it."""
 
     name = "risk"
+    # Fold positions and P&L even when no limit or event needs them (tests compare both ways).
+    keep_all = False
 
     def __init__(self, config: RiskConfig) -> None:
         # Keep initial margin and rate windows only if a limit decides on them (the read model
@@ -105,7 +107,10 @@ class Risk(Ledger, Component):
             config,
             track_im=_needs(config, "credit"),
             track_rate=_needs(config, "max_orders_per_second"),
-            track_fills=self.margin_events or _needs(config, "credit") or _needs_position(config),
+            track_fills=self.keep_all
+            or self.margin_events
+            or _needs(config, "credit")
+            or _needs_position(config),
         )
         self.config = config
         self.ledger = self
