@@ -17,8 +17,11 @@ this is exactly the full filtered fold. Snapshots never need to be thrown away f
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,15 +40,17 @@ from system.runtime.manifest import code_version
 
 INDEX = "replay/index"
 DEFAULT_EVERY = 10_000
-_INDEX_VERSION = 1
+_INDEX_VERSION = 2
 
 
 class Point(msgspec.Struct, array_like=True, frozen=True):
-    """A cached snapshot: its seq and the running maxima of valid and recorded time up to it."""
+    """A cached snapshot: its seq, the running maxima of valid and recorded time up to it, and
+    the sha256 of each component's blob (in ``TimeIndex.components`` order)."""
 
     seq: int
     max_valid: int
     max_recorded: int
+    hashes: list[bytes]
 
 
 class TimeIndex(msgspec.Struct, frozen=True):
@@ -127,8 +132,10 @@ def load_index(store: EventStore) -> TimeIndex | None:
         return None
 
 
-def _save(store: EventStore, name: str, seq: int, blob: bytes) -> None:
-    store.save_snapshot(Snapshot(name, seq, blob, chain_hash(b"", blob)))
+def _save(store: EventStore, name: str, seq: int, blob: bytes) -> bytes:
+    h = chain_hash(b"", blob)
+    store.save_snapshot(Snapshot(name, seq, blob, h))
+    return h
 
 
 def ensure_index(
@@ -181,7 +188,7 @@ def _build(
     mv = mr = -(1 << 62)
     if resume is not None and resume.points and snapshottable:
         last = resume.points[-1]
-        _restore(store, comps, names, last.seq)
+        _restore(store, comps, names, last)
         points = list(resume.points)
         late = [x for x in resume.late if x[0] <= last.seq]
         start = last.seq + 1
@@ -207,11 +214,12 @@ def _build(
         if ev.record.kind != "command":
             fold(ev)
         if snapshottable and seq % every == 0:
+            hashes = []
             for name, c in zip(names, comps, strict=True):
                 blob = cstate.dump(c)
                 assert blob is not None
-                _save(store, f"replay/{name}", seq, blob)
-            points.append(Point(seq, mv, mr))
+                hashes.append(_save(store, f"replay/{name}", seq, blob))
+            points.append(Point(seq, mv, mr, hashes))
         if progress is not None and seq % 50_000 == 0:
             progress(seq, total)
         last_hash = ev.hash
@@ -224,14 +232,55 @@ def _build(
     return idx
 
 
-def _restore(store: EventStore, comps: list[Component], names: list[str], seq: int) -> None:
-    for name, c in zip(names, comps, strict=True):
-        snap = store.load_snapshot(f"replay/{name}", seq)
-        if snap is None or snap.seq != seq:
-            raise ReplayError(f"the replay cache lacks {name} at seq {seq}: rebuild it (--reindex)")
-        if chain_hash(b"", snap.state) != snap.state_hash:
-            raise LogCorrupted(seq, f"cached snapshot {name!r} does not match its state hash")
-        cstate.load(c, snap.state)
+# Snapshot blobs this process has loaded and checked, by their sha256 (the index lists each
+# one's): a repeated query skips the read and the hash, and content addressing means a rebuilt
+# cache can never serve a stale blob. Bounded; least recently used go first.
+_BLOBS: OrderedDict[bytes, bytes] = OrderedDict()
+_BLOB_BUDGET = 256 << 20
+_blob_bytes = 0
+
+
+def clear_cache() -> None:
+    """Forget the snapshot blobs this process has loaded (the next query reads and checks them)."""
+    global _blob_bytes
+    _BLOBS.clear()
+    _blob_bytes = 0
+
+
+def _blob(store: EventStore, name: str, seq: int, expect: bytes) -> bytes:
+    global _blob_bytes
+    blob = _BLOBS.get(expect)
+    if blob is not None:
+        _BLOBS.move_to_end(expect)
+        return blob
+    snap = store.load_snapshot(f"replay/{name}", seq)
+    if snap is None or snap.seq != seq:
+        raise ReplayError(f"the replay cache lacks {name} at seq {seq}: rebuild it (--reindex)")
+    if chain_hash(b"", snap.state) != expect:
+        raise LogCorrupted(seq, f"cached snapshot {name!r} does not match its state hash")
+    _BLOBS[expect] = snap.state
+    _blob_bytes += len(snap.state)
+    while _blob_bytes > _BLOB_BUDGET and len(_BLOBS) > 1:
+        _blob_bytes -= len(_BLOBS.popitem(last=False)[1])
+    return snap.state
+
+
+def _restore(store: EventStore, comps: list[Component], names: list[str], point: Point) -> None:
+    for name, c, h in zip(names, comps, point.hashes, strict=True):
+        cstate.load(c, _blob(store, name, point.seq, h))
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Restoring and folding allocate long-lived state without cycles: a collection pass then
+    only walks it (hundreds of ms of pause at the end of a big day), so it waits until after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass
@@ -291,7 +340,19 @@ def as_of(
     idx = index if index is not None else ensure_index(store, cfg)
     check_range(idx, valid_time, known_at, tz)
     comps = components(cfg)
-    names = _names(comps)
+    with _no_gc():
+        return _as_of(store, idx, cfg, comps, valid_time, known_at, use_snapshots)
+
+
+def _as_of(
+    store: EventStore,
+    idx: TimeIndex,
+    cfg: SystemConfig,
+    comps: list[Component],
+    valid_time: int,
+    known_at: int | None,
+    use_snapshots: bool,
+) -> AsOf:
     rmax = known_at if known_at is not None else 1 << 62
 
     def passes(v: int, r: int) -> bool:
@@ -299,15 +360,17 @@ def as_of(
 
     start = 0
     stop = idx.head_seq
+    point = None
     if use_snapshots:
         for i, p in enumerate(idx.points):
             if p.max_valid <= valid_time and p.max_recorded <= rmax:
-                start = p.seq
+                point = p
                 stop = idx.points[i + 1].seq if i + 1 < len(idx.points) else idx.head_seq
             else:
                 break
-    if start:
-        _restore(store, comps, names, start)
+    if point is not None:
+        start = point.seq
+        _restore(store, comps, _names(comps), point)
     fold = _fold_into(comps)
     folded = 0
     last = start
