@@ -45,6 +45,11 @@ def _unstrs(packed: Any) -> list[str]:
     return text.split("\x00") if n else []
 
 
+def id_columns(ids: dict[str, int]) -> tuple[tuple[int, str], bytes]:
+    """An account's client-order-id index as two columns (what ``ClientIds`` restores from)."""
+    return _strs(list(ids.keys())), _ints(list(ids.values()))
+
+
 def _engine_dump(c: Any) -> Any:
     ids_by_account = c.client_ids
     c.client_ids = {}  # the engine's own snapshot would sort them all; we store columns instead
@@ -52,10 +57,7 @@ def _engine_dump(c: Any) -> Any:
         snap = c.snapshot_state()
     finally:
         c.client_ids = ids_by_account
-    ids = [
-        (account, _strs(list(m.keys())), _ints(list(m.values())))
-        for account, m in sorted(ids_by_account.items())
-    ]
+    ids = [(account, *id_columns(m)) for account, m in sorted(ids_by_account.items())]
     return {"engine": snap, "client_ids": ids}
 
 

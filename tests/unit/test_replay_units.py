@@ -1,5 +1,6 @@
 """Units of the replayer: rebasing keeps local wall times across DST, what-if overrides address
-the configuration, the ledger folds busts and corrections exactly."""
+the configuration, the ledger folds busts and corrections exactly, a lazily restored client-id
+index is the dict it stands for."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from sim.replay import ReplayError, override, shift
 from sim.replay.ledger import Ledger
+from sim.replay.state import ClientIds, id_columns
 from sim.replay.synthetic import day_config
 from system.clock import from_datetime, to_datetime
 from system.corrections import TradeBusted, TradeCorrected
@@ -82,3 +84,26 @@ def test_ledger_bust_and_correction_restore_positions_and_marks() -> None:
     again = Ledger()
     again.restore_state(msgspec.msgpack.decode(msgspec.msgpack.encode(led.snapshot_state())))
     assert again.snapshot_state() == led.snapshot_state()
+
+
+_cids = st.sampled_from([f"o{i}" for i in range(12)])
+
+
+@given(
+    st.dictionaries(_cids, st.integers(0, 99)),
+    st.lists(st.tuples(st.sampled_from(["set", "read"]), _cids, st.integers(100, 199)), max_size=12),
+)
+def test_lazy_client_ids_behave_as_the_dict_they_stand_for(
+    base: dict[str, int], ops: list[tuple[str, str, int]]
+) -> None:
+    """Adds before and after the first read give the same contents and order as a plain dict."""
+    lazy = ClientIds(id_columns(base))
+    plain = dict(base)
+    for op, cid, oid in ops:
+        if op == "set":
+            lazy[cid] = oid
+            plain[cid] = oid
+        else:
+            assert lazy.get(cid) == plain.get(cid) and (cid in lazy) == (cid in plain)
+    assert list(lazy.items()) == list(plain.items()) and len(lazy) == len(plain)
+    assert lazy == plain and dict(lazy) == plain
