@@ -23,6 +23,8 @@ import msgspec
 from system.engine.book import LEVEL, Book, Order
 from system.engine.events import (
     IcebergReplenished,
+    InstrumentHalted,
+    InstrumentResumed,
     OrderAccepted,
     OrderCancelled,
     OrderExpired,
@@ -33,7 +35,7 @@ from system.engine.events import (
 )
 from system.engine.fold import EngineState
 from system.engine.orders import Side
-from system.engine.phases import Phase
+from system.engine.phases import Phase, PhaseChanged
 from system.engine.views import BookView, LevelView, order_view
 from system.eventlog.codec import LoggedEvent
 from system.eventlog.store import EventStore
@@ -97,9 +99,16 @@ class DepthSnapshot(msgspec.Struct, frozen=True):
 
 Update = QuoteUpdate | LevelUpdate | OrderUpdate | TradePrint
 
-# Events after which every level of the instrument is re-diffed (orders may enter or leave in bulk).
-_WHOLE_BOOK = frozenset({"PhaseChanged", "InstrumentResumed", "InstrumentHalted"})
-_MOVES = (IcebergReplenished,)  # an order that goes to the back of its level: delete + add
+# Events that may move many orders of an instrument (or a venue) at once: every level is compared.
+_WHOLE_BOOK: tuple[type, ...] = (PhaseChanged, InstrumentResumed, InstrumentHalted)
+# Events about one order that exists before the event.
+_ONE_ORDER: tuple[type, ...] = (OrderCancelled, OrderExpired, OrderReduced, OrderReplaced, IcebergReplenished)
+# Events after which the named order may sit on a level where it was not before.
+_PLACES: tuple[type, ...] = (OrderAccepted, StopTriggered, OrderReplaced)
+_EMPTY_QUOTE: tuple[int | None, int, int | None, int] = (None, 0, None, 0)
+
+LevelKey = tuple[str, bool, int]  # (instrument, is_bid, price)
+Shown = tuple[str, bool, int, int]  # an order as L3 shows it: (instrument, is_bid, price, visible)
 
 
 class MarketData(Projection):
@@ -113,9 +122,6 @@ class MarketData(Projection):
             for t, fns in self.state.appliers().items()
         }
         self._subscribers: list[Callable[[Update], None]] = []
-        self._levels: dict[str, dict[tuple[bool, int], tuple[int, int]]] = {}  # published L2
-        self._orders: dict[int, tuple[str, bool, int, int]] = {}  # published L3
-        self._quotes: dict[str, tuple[int | None, int, int | None, int]] = {}  # published L1
         self._tape: dict[str, list[TradePrint]] = {}
         self.max_tape = max_tape
 
@@ -132,33 +138,13 @@ class MarketData(Projection):
         if fn is None:
             return
         rec = ev.record
-        touched_orders = self._orders_of(rec)
-        touched_levels: list[tuple[str, bool, int | None]] = [
-            (o.inst, o.is_buy, o.price) for o in touched_orders if o.price is not None
-        ]
-        whole = ev.type in _WHOLE_BOOK
-        fn(rec)
-        out: list[Update] = []
-        instruments: set[str] = {i for i, _, _ in touched_levels}
-        if isinstance(rec, OrderAccepted | StopTriggered | OrderReplaced):
-            o = self.state.orders.get(rec.order_id)
-            if o is not None and o.price is not None:
-                touched_orders.append(o)
-                touched_levels.append((o.inst, o.is_buy, o.price))
-                instruments.add(o.inst)
-        books: list[Book] = []
-        if whole:
-            inst = getattr(rec, "instrument", None)
-            if inst is not None:
-                books = [self.state.books[inst]]
-            else:
-                books = [b for _, b in sorted(self.state.books.items()) if b.venue == rec.venue]  # type: ignore[attr-defined]
-            instruments.update(b.id for b in books)
-        self._diff_orders(ev.seq, rec, touched_orders, books, out)
-        self._diff_levels(ev.seq, touched_levels, books, out)
-        for inst in sorted(instruments):
-            self._diff_quote(ev.seq, inst, out)
-        if isinstance(rec, TradeExecuted):
+        subscribers = self._subscribers
+        # The published picture always equals the folded state (every change is diffed as it
+        # happens), so without subscribers there is nothing to compute beyond the fold itself.
+        out = self._fold_and_diff(ev.seq, rec, fn) if subscribers else None
+        if not subscribers:
+            fn(rec)
+        if type(rec) is TradeExecuted:
             tp = TradePrint(
                 ev.seq,
                 rec.trade_id,
@@ -169,90 +155,140 @@ class MarketData(Projection):
                 rec.time,
                 rec.cross_instrument,
             )
-            tape = self._tape.setdefault(rec.instrument, [])
+            tape = self._tape.get(rec.instrument)
+            if tape is None:
+                tape = self._tape[rec.instrument] = []
             tape.append(tp)
             if len(tape) > self.max_tape:
                 del tape[: len(tape) - self.max_tape]
-            out.append(tp)
-        for u in out:
-            for s in self._subscribers:
-                s(u)
+            if out is not None:
+                out.append(tp)
+        if out:
+            for u in out:
+                for s in subscribers:
+                    s(u)
 
-    def _orders_of(self, rec: Any) -> list[Order]:
-        orders = self.state.orders
-        if isinstance(rec, TradeExecuted):
-            ids = [rec.buy_order_id, rec.sell_order_id]
-        elif isinstance(
-            rec, OrderCancelled | OrderExpired | OrderReduced | OrderReplaced | IcebergReplenished
-        ):
-            ids = [rec.order_id]
+    def _fold_and_diff(self, seq: int, rec: Any, fn: Callable[[Any], None]) -> list[Update]:
+        """Fold ``rec`` and return the L3, L2 and L1 changes it made, in that order.
+
+        The orders and levels compared are the ones the event names (before and after it is
+        folded) and, for phase changes and halts, every order and level of the books concerned;
+        their "before" values are read from the state just before the fold."""
+        st = self.state
+        orders, books = st.orders, st.books
+        t = type(rec)
+        if t is TradeExecuted:
+            ids: tuple[int, ...] = (rec.buy_order_id, rec.sell_order_id)
+        elif t in _ONE_ORDER:
+            ids = (rec.order_id,)
         else:
-            return []
-        return [orders[i] for i in ids if i in orders]
+            ids = ()
+        touched = [orders[i] for i in ids if i in orders]
+        o_before: dict[int, Shown | None] = {}
+        for o in touched:
+            if o.id not in o_before:
+                o_before[o.id] = _shown(o)
+        lkeys: list[LevelKey] = [(o.inst, o.is_buy, o.price) for o in touched if o.price is not None]
+        cand = list(lkeys)  # every level whose "before" is needed
+        if t is OrderAccepted:
+            if rec.price is not None:
+                cand.append((rec.instrument, rec.side is Side.BUY, rec.price))
+        elif t is StopTriggered or t is OrderReplaced:
+            so = orders.get(rec.order_id)
+            if so is not None:
+                price = rec.price if t is OrderReplaced else so.price
+                if price is not None:
+                    cand.append((so.inst, so.is_buy, price))
+        whole: list[Book] = []
+        # per book of a phase change: the orders on its levels and its levels, before the fold
+        whole_orders: dict[str, list[int]] = {}
+        whole_keys: dict[str, list[LevelKey]] = {}
+        if t in _WHOLE_BOOK:
+            if rec.instrument is not None:
+                whole = [books[rec.instrument]]
+            else:
+                whole = [b for _, b in sorted(books.items()) if b.venue == rec.venue]
+            for b in whole:
+                whole_orders[b.id] = []
+                before = sorted(
+                    [(True, p) for p, lv in b.bids.levels.items() if lv.count]
+                    + [(False, p) for p, lv in b.asks.levels.items() if lv.count]
+                )
+                whole_keys[b.id] = [(b.id, is_bid, p) for is_bid, p in before]
+            for oid, o in orders.items():
+                if o.inst in whole_orders and o.where == LEVEL:
+                    whole_orders[o.inst].append(oid)
+                    o_before.setdefault(oid, _shown(o))
+        l_before = {k: self._level(k) for k in cand}
+        for ks in whole_keys.values():
+            l_before.update((k, self._level(k)) for k in ks)
+        q_before = {i: self._bbo_tuple(i) for i in {k[0] for k in cand}}
+        q_before.update((b.id, self._bbo_tuple(b.id)) for b in whole)
 
-    def _diff_orders(
-        self, seq: int, rec: Any, touched: list[Order], books: list[Book], out: list[Update]
-    ) -> None:
-        pub = self._orders
-        ids = [o.id for o in touched]
-        for b in books:
-            ids.extend(oid for oid, p in pub.items() if p[0] == b.id)
-            ids.extend(o.id for o in self.state.orders.values() if o.inst == b.id and o.where == LEVEL)
-        moved = isinstance(rec, _MOVES) or (isinstance(rec, OrderReplaced) and not rec.keeps_priority)
+        fn(rec)
+
+        if t in _PLACES:
+            placed = orders.get(rec.order_id)
+            if placed is not None and placed.price is not None:
+                touched.append(placed)
+                lkeys.append((placed.inst, placed.is_buy, placed.price))
+        out: list[Update] = []
+        # L3
+        moved = t is IcebergReplenished or (t is OrderReplaced and not rec.keeps_priority)
+        order_ids = [o.id for o in touched]
+        if whole:
+            now_on_levels: dict[str, list[int]] = {b.id: [] for b in whole}
+            for oid, o in orders.items():
+                if o.inst in now_on_levels and o.where == LEVEL:
+                    now_on_levels[o.inst].append(oid)
+            for b in whole:  # book by book: what was on its levels, then what is
+                order_ids += whole_orders[b.id]
+                order_ids += now_on_levels[b.id]
         seen: set[int] = set()
-        for oid in ids:
+        for oid in order_ids:
             if oid in seen:
                 continue
             seen.add(oid)
-            o = self.state.orders.get(oid)
-            now = (
-                None
-                if o is None or o.where != LEVEL or o.price is None
-                else (o.inst, o.is_buy, o.price, o.visible)
-            )
-            before = pub.get(oid)
-            if before is not None and (now is None or moved or before[2] != now[2]):
-                out.append(OrderUpdate(seq, before[0], "delete", oid, _side(before[1]), before[2], 0))
-                del pub[oid]
-                before = None
+            after = orders.get(oid)
+            now = None if after is None else _shown(after)
+            was = o_before.get(oid)
+            if was is not None and (now is None or moved or was[2] != now[2]):
+                out.append(OrderUpdate(seq, was[0], "delete", oid, _side(was[1]), was[2], 0))
+                was = None
             if now is None:
                 continue
-            if before is None:
+            if was is None:
                 out.append(OrderUpdate(seq, now[0], "add", oid, _side(now[1]), now[2], now[3]))
-            elif before != now:
+            elif was != now:
                 out.append(OrderUpdate(seq, now[0], "update", oid, _side(now[1]), now[2], now[3]))
-            pub[oid] = now
-
-    def _diff_levels(
-        self, seq: int, touched: list[tuple[str, bool, int | None]], books: list[Book], out: list[Update]
-    ) -> None:
-        keys = [(i, b, p) for i, b, p in touched if p is not None]
-        for bk in books:
-            pub = self._levels.get(bk.id, {})
-            keys.extend((bk.id, is_bid, p) for is_bid, p in sorted(pub))
-            keys.extend((bk.id, True, p) for p in sorted(bk.bids.levels))
-            keys.extend((bk.id, False, p) for p in sorted(bk.asks.levels))
-        seen: set[tuple[str, bool, int]] = set()
-        for inst, is_bid, price in keys:
-            if (inst, is_bid, price) in seen:
+        # L2: the named levels, then (phase changes) those that were there, then those that are
+        keys = list(lkeys)
+        for b in whole:
+            keys.extend(whole_keys[b.id])
+            keys.extend((b.id, True, p) for p in sorted(b.bids.levels))
+            keys.extend((b.id, False, p) for p in sorted(b.asks.levels))
+        seen_levels: set[LevelKey] = set()
+        for k in keys:
+            if k in seen_levels:
                 continue
-            seen.add((inst, is_bid, price))
-            book = self.state.books[inst]
-            lvl = (book.bids if is_bid else book.asks).levels.get(price)
-            now = (lvl.shown, lvl.count) if lvl is not None and lvl.count else (0, 0)
-            pub = self._levels.setdefault(inst, {})
-            if pub.get((is_bid, price), (0, 0)) != now:
-                out.append(LevelUpdate(seq, inst, _side(is_bid), price, now[0], now[1]))
-                if now == (0, 0):
-                    pub.pop((is_bid, price), None)
-                else:
-                    pub[(is_bid, price)] = now
+            seen_levels.add(k)
+            now_l = self._level(k)
+            if l_before.get(k, (0, 0)) != now_l:
+                out.append(LevelUpdate(seq, k[0], _side(k[1]), k[2], now_l[0], now_l[1]))
+        # L1
+        instruments = {k[0] for k in lkeys}
+        instruments.update(b.id for b in whole)
+        for inst in sorted(instruments):
+            q = self._bbo_tuple(inst)
+            if q_before.get(inst, _EMPTY_QUOTE) != q:
+                out.append(QuoteUpdate(seq, inst, *q))
+        return out
 
-    def _diff_quote(self, seq: int, inst: str, out: list[Update]) -> None:
-        q = self._bbo_tuple(inst)
-        if self._quotes.get(inst, (None, 0, None, 0)) != q:
-            self._quotes[inst] = q
-            out.append(QuoteUpdate(seq, inst, *q))
+    def _level(self, k: LevelKey) -> tuple[int, int]:
+        """(displayed qty, order count) of a level; (0, 0) when it is empty."""
+        book = self.state.books[k[0]]
+        lvl = (book.bids if k[1] else book.asks).levels.get(k[2])
+        return (lvl.shown, lvl.count) if lvl is not None and lvl.count else (0, 0)
 
     def _bbo_tuple(self, inst: str) -> tuple[int | None, int, int | None, int]:
         book = self.state.books[inst]
@@ -305,6 +341,13 @@ class MarketData(Projection):
 
 def _side(is_bid: bool) -> Side:
     return Side.BUY if is_bid else Side.SELL
+
+
+def _shown(o: Order) -> Shown | None:
+    """How L3 shows ``o``: only orders resting on a level are visible."""
+    if o.where != LEVEL or o.price is None:
+        return None
+    return (o.inst, o.is_buy, o.price, o.visible)
 
 
 def _register() -> None:
