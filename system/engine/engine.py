@@ -800,9 +800,6 @@ class MatchingEngine(EngineState):
 
     def _execute_uncross(self, book: Book, price: int, qty: int, ctx: Context) -> None:
         """Fill ``qty`` at ``price``: market orders first, then by price, then by time, both sides."""
-        emit = ctx.emit
-        now = ctx.now
-        inst_id = book.id
         # No order enters during the uncross, so each side's executable levels are fixed up front.
         queues = []
         for side in (book.bids, book.asks):
@@ -810,6 +807,53 @@ class MatchingEngine(EngineState):
                 lv for lv in side.sorted_levels() if (lv.price >= price if side.is_bid else lv.price <= price)
             ]
             queues.append((side.market, lvls))
+        (bm, blv), (sm, slv) = queues
+        buys, sells = _auction_queue(bm, blv, qty), _auction_queue(sm, slv, qty)
+        if buys is not None and sells is not None:
+            self._fill_queues(book.id, price, qty, buys, sells, ctx)
+        else:
+            self._fill_levels(book.id, price, qty, queues, ctx)
+
+    def _fill_queues(
+        self, inst_id: str, price: int, qty: int, buys: list[Order], sells: list[Order], ctx: Context
+    ) -> None:
+        """The uncross fills when no iceberg takes part: both sides are plain queues whose orders
+        leave only by filling, so the walk needs no state read back between fills."""
+        emit = ctx.emit
+        now = ctx.now
+        tid = self.next_trade_id  # the trade applier advances it by one per trade
+        bi = si = 0
+        b, s = buys[0], sells[0]
+        bl, sl = b.leaves, s.leaves
+        left = qty
+        while True:
+            q = bl if bl < sl else sl
+            if left < q:
+                q = left
+            emit(
+                TradeExecuted(tid, inst_id, price, q, None, b.id, s.id, b.account, s.account, None, None, now)
+            )
+            left -= q
+            if not left:
+                return
+            tid += 1
+            bl -= q
+            if not bl:
+                bi += 1
+                b = buys[bi]
+                bl = b.leaves
+            sl -= q
+            if not sl:
+                si += 1
+                s = sells[si]
+                sl = s.leaves
+
+    def _fill_levels(
+        self, inst_id: str, price: int, qty: int, queues: list[tuple[Any, list[Any]]], ctx: Context
+    ) -> None:
+        """The uncross fills in general: icebergs refill at the back of their level as they go."""
+        emit = ctx.emit
+        now = ctx.now
         (bm, blv), (sm, slv) = queues
         bi = si = 0
         b = s = None
@@ -871,3 +915,30 @@ class MatchingEngine(EngineState):
             elif s.display and s.visible == 0 and s.where == LEVEL:
                 emit(IcebergReplenished(s.id, inst_id, min(s.display, s.leaves)))
                 s = None
+
+
+def _auction_queue(market: Any, levels: list[Any], need: int) -> list[Order] | None:
+    """The first open orders of one side in priority (market orders, then levels best first, then
+    time) until their quantity covers ``need``; None if an iceberg with a hidden part is among them
+    (it would refill at the back of its level as it fills)."""
+    out: list[Order] = []
+    for o in market:
+        if o.live:
+            out.append(o)
+            need -= o.leaves
+            if need <= 0:
+                return out
+    for lv in levels:
+        if lv.shown != lv.qty:
+            return None
+        if lv.qty < need:  # the whole level trades: its live orders, without summing them
+            out += [o for o in lv.queue if o.live]
+            need -= lv.qty
+            continue
+        for o in lv.queue:
+            if o.live:
+                out.append(o)
+                need -= o.leaves
+                if need <= 0:
+                    return out
+    return out
