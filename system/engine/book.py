@@ -24,6 +24,8 @@ STOP = 2  # waiting for its stop price
 PARKED = 3  # an at-the-close order waiting for the closing auction
 MARKET_Q = 4  # a market order waiting for an auction
 
+UNBOUNDED = 1 << 62  # an upper bound standing for "none" in the plain-order checks
+
 
 class Order(msgspec.Struct, gc=False):
     """An open order. ``gc=False``: it refers only to strings, ints and enums (never to a book or a
@@ -120,12 +122,18 @@ class Book:
         "fixed_tick",
         "halt_until",
         "hi_limit",
+        "hi_ok",
         "id",
         "inst",
         "last_price",
         "lo_limit",
+        "lo_ok",
+        "lot",
         "parked",
         "phase",
+        "plain",
+        "qmax",
+        "qmin",
         "reference",
         "stops_buy",
         "stops_sell",
@@ -144,6 +152,15 @@ class Book:
         self.reference: int | None = None
         self.lo_limit = 0  # daily limits (0 / None: none)
         self.hi_limit: int | None = None
+        # For the inline check of plain limit orders (engine._submit), derived once: the price
+        # window within the daily limits (kept with them by the fold), lot and quantity bounds,
+        # and whether a fixed tick and no band make the tick check one modulo.
+        self.lo_ok = 1
+        self.hi_ok = UNBOUNDED
+        self.plain = bool(self.fixed_tick) and inst.price_band is None
+        self.lot = inst.lot_size
+        self.qmin = max(inst.min_qty, 1)
+        self.qmax = inst.max_qty or UNBOUNDED
         self.band_window: deque[tuple[int, int]] = deque()  # (time, price) of recent trades
         self.halt_until: int | None = None
         self.stops_buy: list[tuple[int, int]] = []  # (stop, order id): lowest triggers first

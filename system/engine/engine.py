@@ -60,6 +60,7 @@ from system.runtime.runtime import Context
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET, STOP_T, STOP_LIMIT = OrderType.LIMIT, OrderType.MARKET, OrderType.STOP, OrderType.STOP_LIMIT
 CONTINUOUS = Phase.CONTINUOUS
+DAY, GTC = TimeInForce.DAY, TimeInForce.GTC
 AUCTIONS = (Phase.OPENING_AUCTION, Phase.CLOSING_AUCTION)
 ATO_PHASES = (Phase.PRE_OPEN, Phase.OPENING_AUCTION, Phase.BREAK)
 STP_NONE = SelfTradePrevention.NONE
@@ -225,41 +226,41 @@ class MatchingEngine(EngineState):
                 f"unknown instrument {cmd.instrument}", "instrument", cmd.instrument,
             )  # fmt: skip
         otype, tif, price, qty = cmd.order_type, cmd.tif, cmd.price, cmd.qty
-        inst = book.inst
         ids = self.client_ids.get(account)
         if (  # the common case, checked inline: a plain DAY/GTC limit order in continuous trading
             otype is LIMIT
-            and (tif is TimeInForce.DAY or tif is TimeInForce.GTC)
+            and (tif is DAY or tif is GTC)
             and book.phase is CONTINUOUS
+            and book.plain
             and price is not None
-            and price > 0
-            and book.fixed_tick
+            and book.lo_ok <= price <= book.hi_ok
             and price % book.fixed_tick == 0
-            and price >= book.lo_limit
-            and (book.hi_limit is None or price <= book.hi_limit)
-            and inst.price_band is None
-            and qty > 0
-            and qty % inst.lot_size == 0
-            and qty >= inst.min_qty
-            and (not inst.max_qty or qty <= inst.max_qty)
-            and not cmd.post_only
-            and not cmd.display_qty
+            and qty % book.lot == 0
+            and book.qmin <= qty <= book.qmax
             and cmd.stop_price is None
             and cmd.expire_time is None
+            and not cmd.post_only
+            and not cmd.display_qty
             and (ids is None or cid not in ids)
         ):
             oid = self.next_order_id
+            side = cmd.side
             ctx.emit(
                 OrderAccepted(
-                    oid, book.id, account, cid, cmd.side, qty, otype, price, None, tif, None, False, 0,
+                    oid, book.id, account, cid, side, qty, otype, price, None, tif, None, False, 0,
                     cmd.stp, cmd.cross_currency, ctx.now,
                 )
             )  # fmt: skip
             if not cmd.cross_currency:
                 # A stale heap top is never better than the true best, so this cannot miss a cross.
-                heap = (book.asks if cmd.side is BUY else book.bids).heap
-                if not heap or (heap[0] > price if cmd.side is BUY else -heap[0] < price):
-                    return True
+                if side is BUY:
+                    heap = book.asks.heap
+                    if not heap or heap[0] > price:
+                        return True
+                else:
+                    heap = book.bids.heap
+                    if not heap or -heap[0] < price:
+                        return True
             o = self.orders[oid]
             self._finish(book, o, self._match(book, o, ctx), ctx)
             return True
@@ -632,6 +633,11 @@ class MatchingEngine(EngineState):
 
     @handles(CancelOrder)
     def _cancel_order(self, cmd: CancelOrder, ctx: Context) -> bool:
+        oid = cmd.order_id
+        o = self.orders.get(oid) if oid is not None else None
+        if o is not None and o.inst == cmd.instrument and o.account == cmd.account:  # as _find
+            ctx.emit(OrderCancelled(o.id, o.inst, o.account, o.cid, o.leaves, CancelReason.USER))
+            return True
         o = self._find(ctx, "CancelOrder", cmd.account, cmd.instrument, cmd.order_id, cmd.client_order_id)
         if o is not None:
             self._cancel(ctx, o, CancelReason.USER)

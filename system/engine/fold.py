@@ -10,7 +10,7 @@ from collections import deque
 from heapq import heappush
 from typing import Any
 
-from system.engine.book import LEVEL, MARKET_Q, NOWHERE, PARKED, STOP, Book, Level, Order
+from system.engine.book import LEVEL, MARKET_Q, NOWHERE, PARKED, STOP, UNBOUNDED, Book, Level, Order
 from system.engine.events import (
     AuctionUncrossed,
     FxRateSet,
@@ -34,6 +34,9 @@ from system.runtime.component import Component, applies
 
 _TRANSIENT_TIF = (TimeInForce.IOC, TimeInForce.FOK)
 _ATO = TimeInForce.ATO
+_DAY, _GTC = TimeInForce.DAY, TimeInForce.GTC
+_LIMIT = OrderType.LIMIT
+_BUY = Side.BUY
 
 
 class EngineState(Component):
@@ -76,6 +79,8 @@ class EngineState(Component):
             book.lo_limit, book.hi_limit = 0, None
         else:
             book.lo_limit, book.hi_limit = max(price - w, 1), price + w
+        book.lo_ok = max(book.lo_limit, 1)
+        book.hi_ok = UNBOUNDED if book.hi_limit is None else book.hi_limit
 
     @applies(InstrumentListed)
     def _on_listed(self, ev: InstrumentListed) -> None:
@@ -96,9 +101,13 @@ class EngineState(Component):
         oid = ev.order_id
         side = ev.side
         qty, display = ev.qty, ev.display_qty
+        is_buy = side is _BUY
+        tif = ev.tif
+        otype = ev.order_type
+        price = ev.price
         o = Order(
-            oid, ev.instrument, ev.account, ev.client_order_id, side, side is Side.BUY, ev.order_type,
-            ev.price, ev.stop_price, ev.tif, ev.expire_time, ev.post_only, display,
+            oid, ev.instrument, ev.account, ev.client_order_id, side, is_buy, otype,
+            price, ev.stop_price, tif, ev.expire_time, ev.post_only, display,
             ev.stp, ev.cross_currency, ev.time, qty, qty, display if 0 < display < qty else qty,
         )  # fmt: skip
         self.next_order_id = oid + 1
@@ -108,10 +117,24 @@ class EngineState(Component):
             self.client_ids[ev.account] = {ev.client_order_id: oid}
         else:
             ids[ev.client_order_id] = oid
-        tif = ev.tif
-        otype = ev.order_type
+        if otype is _LIMIT and (tif is _DAY or tif is _GTC) and not display and price is not None:
+            # The common case first: a plain limit order joins the back of its level (as _rest).
+            sb = book.bids if is_buy else book.asks
+            lvl = sb.levels.get(price)
+            if lvl is None:
+                lvl = sb.levels[price] = Level(price)
+                if price not in sb.inheap:
+                    sb.inheap.add(price)
+                    heappush(sb.heap, -price if is_buy else price)
+            lvl.queue.append(o)
+            lvl.qty += qty
+            lvl.shown += qty
+            lvl.count += 1
+            o.where = LEVEL
+            o.live = True
+            return
         if otype is OrderType.LIMIT and (tif is TimeInForce.DAY or tif is TimeInForce.GTC):
-            self._rest(book, o)  # the common case first
+            self._rest(book, o)
             return
         if tif is TimeInForce.GTD and ev.expire_time is not None:
             heappush(self.gtd, (ev.expire_time, oid))
@@ -259,7 +282,26 @@ class EngineState(Component):
 
     @applies(OrderCancelled)
     def _on_cancelled(self, ev: OrderCancelled) -> None:
-        self._remove(self.orders[ev.order_id])
+        o = self.orders[ev.order_id]
+        if o.where != LEVEL or o.tif is _ATO:
+            self._remove(o)
+            return
+        del self.orders[o.id]  # the common case, a resting order: as _remove and _unlevel
+        book = self.books[o.inst]
+        side = book.bids if o.is_buy else book.asks
+        lvl = side.levels[o.price]  # type: ignore[index]
+        o.live = False
+        o.where = NOWHERE
+        lvl.qty -= o.leaves
+        lvl.shown -= o.visible
+        lvl.count -= 1
+        if lvl.count == 0:
+            del side.levels[lvl.price]
+        else:
+            lvl.dead += 1
+            if lvl.dead > 32 and lvl.dead > lvl.count:  # drop dead entries, amortised O(1)
+                lvl.queue = deque([x for x in lvl.queue if x.live])
+                lvl.dead = 0
 
     @applies(OrderExpired)
     def _on_expired(self, ev: OrderExpired) -> None:
