@@ -1,7 +1,7 @@
 """Replayer speed: as-of latency over random instants of a ~1,000,000-event day, full replay rate.
 
     flock /tmp/chronex-bench.lock .venv/bin/python bench/replay.py [--risk config/risk.example.toml]
-        [--log day.db] [--gap-ms 42] [--queries 200] [--every 10000] [--fresh]
+        [--log day.db] [--gap-ms 42] [--queries 200] [--every 5000] [--fresh]
 
 Without ``--log`` it records a simulated TSE day (two instruments, four accounts, seeded
 limit/cancel/crossing flow through the real system on the virtual clock; with ``--risk FILE`` the
@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sim.replay import as_of, ensure_index, rerun  # noqa: E402
-from sim.replay.asof import clear_cache  # noqa: E402
+from sim.replay.asof import DEFAULT_EVERY  # noqa: E402
+from sim.replay.blobs import clear_cache  # noqa: E402
 from sim.replay.synthetic import Flow, continuous_windows, day_config, run_day, tokyo  # noqa: E402
 from sim.world import World  # noqa: E402
 from system.clock import FixedClock  # noqa: E402
@@ -97,7 +98,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="record the day again")
     ap.add_argument("--gap-ms", type=int, default=42, help="mean gap between commands (42 ms: ~1M entries)")
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--every", type=int, default=10_000)
+    ap.add_argument("--every", type=int, default=DEFAULT_EVERY)
     ap.add_argument("--rerun-entries", type=int, default=200_000)
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(dir=OUT if OUT.exists() else None)

@@ -6,6 +6,7 @@ diffs and exports over a Chronex event log. See docs/replay.md.
 """
 
 from sim.replay.asof import AsOf, Basis, TimeIndex, as_of, components, ensure_index
+from sim.replay.blobs import clear_cache
 from sim.replay.config import override, recorded_config, recorded_manifest
 from sim.replay.errors import ReplayError
 from sim.replay.ledger import Ledger
@@ -22,6 +23,7 @@ __all__ = [
     "RerunResult",
     "TimeIndex",
     "as_of",
+    "clear_cache",
     "compare",
     "components",
     "ensure_index",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from sim.replay import blobs
 from sim.replay import state as cstate
 from sim.replay.config import recorded_config
 from sim.replay.errors import ReplayError
@@ -39,8 +39,8 @@ from system.runtime import Component
 from system.runtime.manifest import code_version
 
 INDEX = "replay/index"
-DEFAULT_EVERY = 10_000
-_INDEX_VERSION = 2
+DEFAULT_EVERY = 5_000
+_INDEX_VERSION = 3
 
 
 class Point(msgspec.Struct, array_like=True, frozen=True):
@@ -132,10 +132,8 @@ def load_index(store: EventStore) -> TimeIndex | None:
         return None
 
 
-def _save(store: EventStore, name: str, seq: int, blob: bytes) -> bytes:
-    h = chain_hash(b"", blob)
-    store.save_snapshot(Snapshot(name, seq, blob, h))
-    return h
+def _save(store: EventStore, name: str, seq: int, blob: bytes) -> None:
+    store.save_snapshot(Snapshot(name, seq, blob, chain_hash(b"", blob)))
 
 
 def ensure_index(
@@ -195,6 +193,7 @@ def _build(
         lo_v, lo_r = resume.first_valid, resume.first_recorded
         mv, mr = last.max_valid, last.max_recorded
     fold = _fold_into(comps)
+    pack = blobs.packer()
     total = store.head().seq
     seq = start - 1
     last_hash = b""
@@ -218,7 +217,7 @@ def _build(
             for name, c in zip(names, comps, strict=True):
                 blob = cstate.dump(c)
                 assert blob is not None
-                hashes.append(_save(store, f"replay/{name}", seq, blob))
+                hashes.append(blobs.save(store, f"replay/{name}", seq, blob, pack))
             points.append(Point(seq, mv, mr, hashes))
         if progress is not None and seq % 50_000 == 0:
             progress(seq, total)
@@ -232,42 +231,9 @@ def _build(
     return idx
 
 
-# Snapshot blobs this process has loaded and checked, by their sha256 (the index lists each
-# one's): a repeated query skips the read and the hash, and content addressing means a rebuilt
-# cache can never serve a stale blob. Bounded; least recently used go first.
-_BLOBS: OrderedDict[bytes, bytes] = OrderedDict()
-_BLOB_BUDGET = 256 << 20
-_blob_bytes = 0
-
-
-def clear_cache() -> None:
-    """Forget the snapshot blobs this process has loaded (the next query reads and checks them)."""
-    global _blob_bytes
-    _BLOBS.clear()
-    _blob_bytes = 0
-
-
-def _blob(store: EventStore, name: str, seq: int, expect: bytes) -> bytes:
-    global _blob_bytes
-    blob = _BLOBS.get(expect)
-    if blob is not None:
-        _BLOBS.move_to_end(expect)
-        return blob
-    snap = store.load_snapshot(f"replay/{name}", seq)
-    if snap is None or snap.seq != seq:
-        raise ReplayError(f"the replay cache lacks {name} at seq {seq}: rebuild it (--reindex)")
-    if chain_hash(b"", snap.state) != expect:
-        raise LogCorrupted(seq, f"cached snapshot {name!r} does not match its state hash")
-    _BLOBS[expect] = snap.state
-    _blob_bytes += len(snap.state)
-    while _blob_bytes > _BLOB_BUDGET and len(_BLOBS) > 1:
-        _blob_bytes -= len(_BLOBS.popitem(last=False)[1])
-    return snap.state
-
-
 def _restore(store: EventStore, comps: list[Component], names: list[str], point: Point) -> None:
     for name, c, h in zip(names, comps, point.hashes, strict=True):
-        cstate.load(c, _blob(store, name, point.seq, h))
+        cstate.load(c, blobs.load(store, f"replay/{name}", point.seq, h))
 
 
 @contextmanager
