@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -186,7 +186,7 @@ def _build(
     mv = mr = -(1 << 62)
     if resume is not None and resume.points and snapshottable:
         last = resume.points[-1]
-        _restore(store, comps, names, last)
+        _restore(store, comps, names, last, list(range(len(comps))))
         points = list(resume.points)
         late = [x for x in resume.late if x[0] <= last.seq]
         start = last.seq + 1
@@ -231,9 +231,11 @@ def _build(
     return idx
 
 
-def _restore(store: EventStore, comps: list[Component], names: list[str], point: Point) -> None:
-    for name, c, h in zip(names, comps, point.hashes, strict=True):
-        cstate.load(c, blobs.load(store, f"replay/{name}", point.seq, h))
+def _restore(
+    store: EventStore, comps: list[Component], names: list[str], point: Point, keep: list[int]
+) -> None:
+    for name, c, k in zip(names, comps, keep, strict=True):
+        cstate.load(c, blobs.load(store, f"replay/{name}", point.seq, point.hashes[k]))
 
 
 @contextmanager
@@ -256,6 +258,7 @@ class AsOf:
     config: SystemConfig
     components: list[Component]
     basis: Basis
+    keys: list[str] | None = None  # "<index in the build>:<name>" per component (None: all, in order)
 
     def component(self, kind: type[Any]) -> Any:
         for c in self.components:
@@ -275,7 +278,8 @@ class AsOf:
 
     def digests(self) -> dict[str, str]:
         """Per component, the sha256 of its canonical state (what equality tests compare)."""
-        return {f"{i}:{c.name}": cstate.digest(c) for i, c in enumerate(self.components)}
+        keys = self.keys if self.keys is not None else _names(self.components)
+        return {k: cstate.digest(c) for k, c in zip(keys, self.components, strict=True)}
 
 
 def check_range(idx: TimeIndex, as_of: int, known_at: int | None, tz: str = "UTC") -> None:
@@ -300,14 +304,29 @@ def as_of(
     index: TimeIndex | None = None,
     use_snapshots: bool = True,
     tz: str = "UTC",
+    only: Collection[str] | None = None,
 ) -> AsOf:
-    """The state at ``valid_time`` as known at ``known_at`` (None: with every correction)."""
+    """The state at ``valid_time`` as known at ``known_at`` (None: with every correction).
+
+    ``only`` names the components to rebuild (``"engine"`` for books and open orders, ``"risk"``,
+    ``"ledger"``...); the others are left out of the answer, which saves restoring and folding
+    them. Each one rebuilt is exactly what the full answer holds: components fold independently.
+    """
     cfg = config if config is not None else recorded_config(store)
     idx = index if index is not None else ensure_index(store, cfg)
     check_range(idx, valid_time, known_at, tz)
     comps = components(cfg)
+    names = _names(comps)
+    if only is not None:
+        unknown = sorted(set(only) - {c.name for c in comps})
+        if unknown:
+            raise ReplayError(f"no component named {unknown[0]!r} in this build ({', '.join(names)})")
+        keep = [i for i, c in enumerate(comps) if c.name in only]
+        comps, names = [comps[i] for i in keep], [names[i] for i in keep]
+    else:
+        keep = list(range(len(comps)))
     with _no_gc():
-        return _as_of(store, idx, cfg, comps, valid_time, known_at, use_snapshots)
+        return _as_of(store, idx, cfg, comps, names, keep, valid_time, known_at, use_snapshots)
 
 
 def _as_of(
@@ -315,6 +334,8 @@ def _as_of(
     idx: TimeIndex,
     cfg: SystemConfig,
     comps: list[Component],
+    names: list[str],
+    keep: list[int],  # comps[k] is the build's component keep[k]
     valid_time: int,
     known_at: int | None,
     use_snapshots: bool,
@@ -336,7 +357,7 @@ def _as_of(
                 break
     if point is not None:
         start = point.seq
-        _restore(store, comps, _names(comps), point)
+        _restore(store, comps, names, point, keep)
     fold = _fold_into(comps)
     folded = 0
     last = start
@@ -368,7 +389,7 @@ def _as_of(
     basis = Basis(
         valid_time, known_at, last, folded, start, included, excluded, idx.head_seq, idx.head_hash.hex()
     )
-    return AsOf(cfg, comps, basis)
+    return AsOf(cfg, comps, basis, names)
 
 
 def live_digests(comps: Iterable[Component]) -> dict[str, str]:

@@ -47,6 +47,7 @@ def day() -> dict[str, Any]:
     trade = next(
         e for e in world.store.read(1) if isinstance(e.record, TradeExecuted) and e.record.qty >= 200
     )
+    assert isinstance(trade.record, TradeExecuted)
     world.execute(BustTrade(trade_id=trade.record.trade_id, reason="erroneous"))
     world.run_until(END)
     bust = next(e for e in world.store.read(1) if isinstance(e.record, TradeBusted))
@@ -108,6 +109,25 @@ def test_snapshots_never_change_an_answer(day: dict[str, Any], t: int, r: int | 
     slow = as_of(store, t, known_at=r, use_snapshots=False)
     assert fast.digests() == slow.digests()
     assert fast.basis.seq == slow.basis.seq
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(START, CLOSE), st.one_of(st.none(), st.integers(START, END)))
+def test_rebuilding_only_some_components_gives_those_of_the_full_answer(
+    day: dict[str, Any], t: int, r: int | None
+) -> None:
+    """A books-only (engine) or positions-only (ledger) answer equals that part of the full one."""
+    store = day["world"].store
+    full = as_of(store, t, known_at=r).digests()
+    for only in ({"engine"}, {"ledger", "corrections"}):
+        part = as_of(store, t, known_at=r, only=only)
+        assert part.digests() == {k: v for k, v in full.items() if k.split(":")[1] in only}
+
+
+def test_only_names_a_component_of_the_build(day: dict[str, Any]) -> None:
+    """Asking for a component the build lacks is an error naming it."""
+    with pytest.raises(ReplayError, match="'books'"):
+        as_of(day["world"].store, tokyo(DAY, 13), only={"books"})
 
 
 def test_a_time_outside_the_log_is_refused(day: dict[str, Any]) -> None:
