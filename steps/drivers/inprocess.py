@@ -155,7 +155,7 @@ class InProcessDriver(Driver):
         """The book as of ``as_of_ns`` (valid time, corrections included), from the log alone:
         the auditors' replayer (sim.replay), so scenarios test the very code `chronex replay` runs."""
         self.w.runtime.flush()
-        state = as_of(self.w.store, as_of_ns, config=self.w.config)
+        state = as_of(self.w.store, as_of_ns, config=self.w.config, only={"engine"})
         return state.component(MatchingEngine).book(instrument)  # type: ignore[no-any-return]
 
     def as_of(self, valid_ns: int, known_at_ns: int | None = None) -> AsOfView:
