@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/matching.py            # all workloads, 3 interleaved rounds
     .venv/bin/python bench/matching.py --quick    # 100k commands, 1 round (a smoke run)
+    flock /tmp/chronex-bench.lock .venv/bin/python bench/matching.py --only B   # shared machine
 
 Workloads (fixed seed, commands generated up front against a reference book, not timed):
   A  1,000,000 commands on one instrument: ~60% limit adds near the touch, ~25% cancels,
