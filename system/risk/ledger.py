@@ -441,27 +441,11 @@ class Ledger:
     def on_trade(self, ev: TradeExecuted) -> None:
         """Open orders shrink, both sides fill, the valuation price may move."""
         q = ev.qty
-        orders = self.orders
         bid, sid = ev.buy_order_id, ev.sell_order_id
         if not self.track_fills:
             self._lean_trade(ev)
             return
-        for oid in (bid, sid):
-            o = orders.get(oid)
-            if o is not None:  # _reduce inlined
-                p: Position = o[1]
-                if o[2] > 0:
-                    p.open_buy -= q
-                    p.firm[1] -= q
-                else:
-                    p.open_sell -= q
-                    p.firm[2] -= q
-                left = o[3] - q
-                o[3] = left
-                if left <= 0:
-                    o[0].n_open -= 1
-                    self.firm_open -= 1
-                    del orders[oid]
+        self._shrink_orders(q, bid, sid)
         inst = ev.instrument
         price = ev.price
         buy_inst = sell_inst = inst
@@ -491,9 +475,16 @@ class Ledger:
 
     def _lean_trade(self, ev: TradeExecuted) -> None:
         """A trade without fills kept: the two orders shrink, the valuation price may move."""
-        q = ev.qty
+        self._shrink_orders(ev.qty, ev.buy_order_id, ev.sell_order_id)
+        inst = ev.instrument
+        self.last[inst] = ev.price
+        if inst not in self.marked:
+            self.px[inst] = ev.price
+
+    def _shrink_orders(self, q: int, bid: int, sid: int) -> None:
+        """Both orders of a trade lose ``q`` of open quantity; a filled one leaves the open set."""
         orders = self.orders
-        for oid in (ev.buy_order_id, ev.sell_order_id):
+        for oid in (bid, sid):
             o = orders.get(oid)
             if o is not None:
                 p: Position = o[1]
@@ -509,10 +500,6 @@ class Ledger:
                     o[0].n_open -= 1
                     self.firm_open -= 1
                     del orders[oid]
-        inst = ev.instrument
-        self.last[inst] = ev.price
-        if inst not in self.marked:
-            self.px[inst] = ev.price
 
     def _fill(
         self, account: str, instrument: str, sign: int, price: int, qty: int, key: int, time: int, maker: bool
