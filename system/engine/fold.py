@@ -1,6 +1,6 @@
 """The engine's state and its fold: the only code that changes a book.
 
-Every method here is an ``@applies`` of one event type. Handlers (``engine.py``) decide and
+Every method here is an ``@applies`` of one event type. Handlers (``engine.py`` and its mixins) decide and
 emit; the same events folded into a fresh engine rebuild the identical state.
 """
 
