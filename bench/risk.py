@@ -80,9 +80,9 @@ PRE_TRADE = {
 
 class ChainContext:
     """What handlers need of ``system.runtime.Context`` for several components: ``now``, ``emit``
-    (apply to every component at once, queue reactions) and ``execute``."""
+    (apply to every component at once, queue reactions), ``execute`` and ``component``."""
 
-    __slots__ = ("_apply", "_handlers", "_react", "events", "now", "queue")
+    __slots__ = ("_apply", "_components", "_handlers", "_react", "events", "now", "queue")
 
     def __init__(self, components: list[Component]) -> None:
         apply: dict[type, list[Callable[..., Any]]] = {}
@@ -92,12 +92,19 @@ class ChainContext:
             for table, mine in ((apply, c.appliers()), (react, c.reactors()), (handlers, c.handlers())):
                 for t, fns in mine.items():
                     table.setdefault(t, []).extend(fns)
+        self._components = components
         self._apply = {t: tuple(f) for t, f in apply.items()}
         self._react = {t: tuple(f) for t, f in react.items()}
         self._handlers = {t: tuple(f) for t, f in handlers.items()}
         self.now = 1
         self.events = 0
         self.queue: deque[Any] = deque()
+
+    def component(self, kind: type[Any]) -> Any:
+        for c in self._components:
+            if isinstance(c, kind):
+                return c
+        raise LookupError(kind.__name__)
 
     def emit(self, event: Any, *, valid_time: int | None = None) -> None:
         self.events += 1

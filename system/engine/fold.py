@@ -51,6 +51,7 @@ class EngineState(Component):
         self.books: dict[str, Book] = {}
         self.orders: dict[int, Order] = {}  # open orders (resting, stops, parked, matching)
         self.client_ids: dict[str, dict[str, int]] = {}  # account -> client order id -> order id
+        self.open_count: dict[str, int] = {}  # account -> open orders (the risk engine reads it)
         self.next_order_id = 1
         self.next_trade_id = 1
         self.venue_phase: dict[str, Phase] = {}
@@ -112,6 +113,8 @@ class EngineState(Component):
         )  # fmt: skip
         self.next_order_id = oid + 1
         self.orders[oid] = o
+        n = self.open_count
+        n[ev.account] = n.get(ev.account, 0) + 1
         ids = self.client_ids.get(ev.account)
         if ids is None:
             self.client_ids[ev.account] = {ev.client_order_id: oid}
@@ -191,6 +194,7 @@ class EngineState(Component):
     def _remove(self, o: Order) -> None:
         """Take an order out of wherever it is and forget it (filled, cancelled, expired)."""
         del self.orders[o.id]
+        self.open_count[o.account] -= 1
         where = o.where
         if where == LEVEL:
             self._unlevel(o)
@@ -230,6 +234,7 @@ class EngineState(Component):
             leaves = o.leaves - q
             if leaves == 0:  # filled: the common case for the resting side, inlined
                 del orders[oid]
+                self.open_count[o.account] -= 1
                 if o.where == LEVEL:
                     bk = book if o.inst == inst else self.books[o.inst]
                     levels = (bk.bids if o.is_buy else bk.asks).levels
@@ -287,6 +292,7 @@ class EngineState(Component):
             self._remove(o)
             return
         del self.orders[o.id]  # the common case, a resting order: as _remove and _unlevel
+        self.open_count[o.account] -= 1
         book = self.books[o.inst]
         side = book.bids if o.is_buy else book.asks
         lvl = side.levels[o.price]  # type: ignore[index]

@@ -134,6 +134,7 @@ def restore(engine: EngineState, state: EngineSnapshot) -> None:
                 s.cross, s.time, s.qty, s.leaves, s.visible,
             )  # fmt: skip
             engine.orders[o.id] = o
+            engine.open_count[o.account] = engine.open_count.get(o.account, 0) + 1
             if o.tif is TimeInForce.GTD and o.expire_time is not None:
                 heappush(engine.gtd, (o.expire_time, o.id))
             if o.tif is TimeInForce.ATO:

@@ -147,12 +147,14 @@ def check_order(
     # open orders
     m = lim.max_open
     if m is not None:
-        n = a.n_open if a is not None else 0
+        n = ledger.open_orders(account)
         if n >= m:
             return _count_breach("account", "max_open_orders", "max open orders", m, n + 1)
     m = firm.max_open
-    if m is not None and ledger.firm_open >= m:
-        return _count_breach("firm", "max_open_orders", "max open orders", m, ledger.firm_open + 1)
+    if m is not None:
+        n = ledger.firm_open_orders()
+        if n >= m:
+            return _count_breach("firm", "max_open_orders", "max open orders", m, n + 1)
     # order rate
     m = lim.max_rate
     if m is not None:

@@ -14,10 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 from system.corrections import LateTradeReported, TradeBusted, TradeCorrected
-from system.engine import CancelAllOrders, ReplaceOrder, SubmitOrder
+from system.engine import CancelAllOrders, MatchingEngine, ReplaceOrder, SubmitOrder
 from system.engine.events import (
     FxRateSet,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderReduced,
     OrderRejected,
+    OrderReplaced,
     TradeExecuted,
 )
 from system.engine.orders import RejectReason, Side
@@ -87,6 +92,8 @@ def margin_possible(cfg: RiskConfig) -> bool:
 
 
 _MARGIN_REACTIONS = (TradeExecuted, MarkPriceSet, FxRateSet, TradeBusted, TradeCorrected, LateTradeReported)
+# What the lean risk engine does not fold: the matching engine keeps every open order.
+_ORDER_EVENTS = (OrderCancelled, OrderExpired, OrderReduced, OrderReplaced)
 
 
 class Risk(Ledger, Component):
@@ -119,13 +126,40 @@ class Risk(Ledger, Component):
         self._gate_table = self.gates.gates
         self._by_reference = config.collar_reference == "reference"
         self.killed: set[str] = set()  # accounts (and FIRM) with the kill switch engaged
+        # Lean (no fills kept, so no limit reads open exposure): open orders and their counts
+        # come from the matching engine's own state, read through ctx.component on first use.
+        # A reference to a sibling component, not state: it does not depend on any event.
+        self.lean = not self.track_fills
+        self._book: MatchingEngine | None = None
 
     def appliers(self) -> dict[type, list[Callable[..., Any]]]:
         """Without fills kept, a trade goes straight to the lean fold (one call per trade)."""
         table = super().appliers()
-        if not self.track_fills:
-            table[TradeExecuted] = [self._lean_trade]
+        if self.lean:  # open orders are the matching engine's: fold only prices and rate windows
+            table[TradeExecuted] = [self._trade_price]
+            if self.track_rate:
+                table[OrderAccepted] = [self._accepted_rate]
+            else:
+                table.pop(OrderAccepted, None)
+            for t in _ORDER_EVENTS:
+                table.pop(t, None)
         return table
+
+    def _engine(self, ctx: Context) -> MatchingEngine:
+        eng = self._book
+        if eng is None:
+            eng = self._book = ctx.component(MatchingEngine)
+        return eng
+
+    def open_orders(self, account: str) -> int:
+        if self._book is None:
+            return super().open_orders(account)
+        return self._book.open_count.get(account, 0)
+
+    def firm_open_orders(self) -> int:
+        if self._book is None:
+            return super().firm_open_orders()
+        return len(self._book.orders)
 
     def reactors(self) -> dict[type, list[Callable[..., Any]]]:
         """Without a positive maintenance rate no margin level can change: the margin reactions
@@ -185,14 +219,18 @@ class Risk(Ledger, Component):
         a = g.account
         if a is None:
             a = g.account = self.accounts.get(account)
-        if a is not None:  # a first order has no open orders and no rate history yet
-            if a.n_open >= g.max_open:
+        if self.lean:
+            eng = self._book
+            if eng is None:
+                eng = self._engine(ctx)
+            if eng.open_count.get(account, 0) >= g.max_open or len(eng.orders) >= g.firm_open:
                 return self._exact(g, cmd, ctx)
+        elif self.firm_open >= g.firm_open or (a is not None and a.n_open >= g.max_open):
+            return self._exact(g, cmd, ctx)
+        if a is not None:  # a first order has no rate history yet
             m = g.max_rate
             if len(a.times) >= m and recent(a.times, ctx.now) >= m:
                 return self._exact(g, cmd, ctx)
-        if self.firm_open >= g.firm_open:
-            return self._exact(g, cmd, ctx)
         m = g.firm_rate
         if len(self.firm_times) >= m and recent(self.firm_times, ctx.now) >= m:
             return self._exact(g, cmd, ctx)
@@ -224,16 +262,23 @@ class Risk(Ledger, Component):
         account = cmd.account
         if self.killed and self._blocked(account):
             return self._kill_reject(ctx, "ReplaceOrder", cmd.instrument, account, "", cmd.order_id)
-        o = self.ledger.orders.get(cmd.order_id)
         info = self.ledger.insts.get(cmd.instrument)
-        if o is None or info is None or o[O_ACCOUNT].id != account:
-            return False  # the engine answers for unknown orders
+        if self.lean:
+            eo = self._engine(ctx).orders.get(cmd.order_id)
+            if eo is None or info is None or eo.account != account:
+                return False  # the engine answers for unknown orders
+            cid = eo.cid
+        else:
+            o = self.ledger.orders.get(cmd.order_id)
+            if o is None or info is None or o[O_ACCOUNT].id != account:
+                return False
+            cid = o[O_CID]
         b = check_replace(self.ledger, self.limits, account, info.inst, cmd.qty, cmd.price)
         if b is None:
             return False
         ctx.emit(
             OrderRejected(
-                "ReplaceOrder", cmd.instrument, account, o[O_CID], b.reason, b.text, b.limit,
+                "ReplaceOrder", cmd.instrument, account, cid, b.reason, b.text, b.limit,
                 b.value, cmd.order_id,
             )
         )  # fmt: skip
@@ -280,7 +325,13 @@ class Risk(Ledger, Component):
 
     @reacts(KillSwitchEngaged)
     def _cancel_all(self, ev: KillSwitchEngaged, ctx: Context) -> None:
-        if ev.account == FIRM:
+        if self.lean:
+            counts = self._engine(ctx).open_count
+            if ev.account == FIRM:
+                targets = sorted(a for a, n in counts.items() if n)
+            else:
+                targets = [ev.account] if counts.get(ev.account) else []
+        elif ev.account == FIRM:
             targets = sorted(a.id for a in self.ledger.accounts.values() if a.n_open)
         else:
             a = self.ledger.accounts.get(ev.account)

@@ -157,6 +157,14 @@ class Ledger:
         self.firm_open = 0
         self.firm_times: deque[int] = deque()
 
+    # -- open-order counts (the risk engine's lean mode reads them from the matching engine) ----
+    def open_orders(self, account: str) -> int:
+        a = self.accounts.get(account)
+        return a.n_open if a is not None else 0
+
+    def firm_open_orders(self) -> int:
+        return self.firm_open
+
     # -- conversions -----------------------------------------------------------------------------
     def conv(self, src: str, dst: str) -> tuple[int, int] | None:
         """Money units of ``dst`` per money unit of ``src`` as (num, den); None without a rate."""
@@ -480,6 +488,32 @@ class Ledger:
         self.last[inst] = ev.price
         if inst not in self.marked:
             self.px[inst] = ev.price
+
+    def _trade_price(self, ev: TradeExecuted) -> None:
+        """A trade without open orders kept (the matching engine keeps them): only the valuation
+        price may move."""
+        inst = ev.instrument
+        self.last[inst] = ev.price
+        if inst not in self.marked:
+            self.px[inst] = ev.price
+
+    def _accepted_rate(self, ev: OrderAccepted) -> None:
+        """An acceptance without open orders kept: only the order-rate windows move."""
+        a = self.accounts.get(ev.account)
+        if a is None:
+            a = self.account(ev.account)
+        time = ev.time
+        cutoff = time - RATE_WINDOW_NS
+        times = a.times
+        times.append(time)
+        if times[0] <= cutoff:
+            while times[0] <= cutoff:
+                times.popleft()
+        times = self.firm_times
+        times.append(time)
+        if times[0] <= cutoff:
+            while times[0] <= cutoff:
+                times.popleft()
 
     def _shrink_orders(self, q: int, bid: int, sid: int) -> None:
         """Both orders of a trade lose ``q`` of open quantity; a filled one leaves the open set."""

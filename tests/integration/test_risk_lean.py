@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from system.engine import CancelOrder, OrderAccepted, Side, TradeExecuted
+from system.engine import CancelOrder, OrderAccepted, ReplaceOrder, Side, TradeExecuted
 from system.eventlog.codec import canonical
 from system.pricing import SetMarkPrice
 from system.risk import EngageKillSwitch, ReleaseKillSwitch, Risk
@@ -44,6 +44,13 @@ ops = st.lists(
             st.one_of(st.none(), st.integers(970, 1030)),
         ),
         st.tuples(st.just("cancel"), st.integers(0, 30)),
+        st.tuples(
+            st.just("replace"),
+            st.integers(0, 30),
+            st.sampled_from(ACCOUNTS),
+            st.integers(1, 50),
+            st.integers(970, 1030),
+        ),
         st.tuples(st.just("mark"), st.integers(980, 1020)),
         st.tuples(st.just("kill"), st.sampled_from(ACCOUNTS)),
         st.tuples(st.just("release"), st.sampled_from(ACCOUNTS)),
@@ -67,6 +74,11 @@ def run(flow: list[tuple[Any, ...]]) -> tuple[RiskHarness, list[bytes]]:
                 continue
             a, oid = open_[op[1] % len(open_)]
             evs = h.do(CancelOrder(a, TOY, oid))
+        elif op[0] == "replace":  # sometimes by another account, sometimes beyond a limit
+            if not open_:
+                continue
+            _, oid = open_[op[1] % len(open_)]
+            evs = h.do(ReplaceOrder(op[2], TOY, oid, qty=op[3], price=op[4]))
         elif op[0] == "mark":
             evs = h.do(SetMarkPrice(TOY, op[1]))
         elif op[0] == "kill":
