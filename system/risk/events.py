@@ -7,6 +7,8 @@ maintenance margin / equity in basis points (None: equity is zero or negative).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from system.eventlog.records import Command, Event
 
 FIRM = "*"  # the account id that stands for the whole firm (kill switch, firm limits)
@@ -47,30 +49,27 @@ class KillSwitchReleased(Event, frozen=True, gc=False):
         return f"account/{self.account}"
 
 
-class MarginWarning(Event, frozen=True, gc=False):
+class _MarginLevelCrossed(Event, frozen=True, gc=False):
+    """The fields of a margin level crossed going up (not a record type itself)."""
+
+    abstract: ClassVar[bool] = True
+
+    account: str
+    currency: str
+    utilisation_bp: int | None
+    maintenance_margin: int
+    equity: int
+
+    def stream(self) -> str:
+        return f"account/{self.account}"
+
+
+class MarginWarning(_MarginLevelCrossed, frozen=True, gc=False):
     """Utilisation crossed the warning level (default 80%) going up."""
 
-    account: str
-    currency: str
-    utilisation_bp: int | None
-    maintenance_margin: int
-    equity: int
 
-    def stream(self) -> str:
-        return f"account/{self.account}"
-
-
-class MarginCall(Event, frozen=True, gc=False):
+class MarginCall(_MarginLevelCrossed, frozen=True, gc=False):
     """Utilisation crossed the call level (default 100%) going up."""
-
-    account: str
-    currency: str
-    utilisation_bp: int | None
-    maintenance_margin: int
-    equity: int
-
-    def stream(self) -> str:
-        return f"account/{self.account}"
 
 
 class MarginRestored(Event, frozen=True, gc=False):
