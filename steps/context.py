@@ -184,7 +184,16 @@ class Scenario:
         return to_datetime(self.driver.now(), self.zone()).date()
 
     def instant(self, text: str) -> int:
-        return V.instant(text, self.today(), self.zone())
+        """ns of a time the scenario writes; without a date it is on today's date in the zone the
+        text names (or the scenario's zone)."""
+        return V.instant(text, self.today_in, self.zone())
+
+    def today_in(self, tz: ZoneInfo) -> date:
+        """The date in ``tz`` now (before the start: of the start instant)."""
+        from system.clock import to_datetime
+
+        now = self.driver.now() if self.driver is not None else self.start_ns()
+        return to_datetime(now, tz).date()
 
     def now(self) -> int:
         return self.system().now()

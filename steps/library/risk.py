@@ -216,14 +216,28 @@ def mark(ctx: Scenario, ref: str, price: str) -> None:
     from system.pricing import SetMarkPrice
 
     inst = ctx.inst(ref)
-    if not ctx.started and "risk_raw" not in ctx.bag:
-        _raw(ctx)  # marks need pricing, which comes with risk
+    _need_pricing(ctx, "a mark price")
     ctx.setup_command(SetMarkPrice(inst.id, V.price(inst, price)))
+
+
+def _need_pricing(ctx: Scenario, what: str) -> None:
+    """Marks and FX rates need pricing, which comes with risk: turn both on if the system has not
+    started, else say why the step cannot work (rather than an internal error at a later step)."""
+    if "risk_raw" in ctx.bag:
+        return
+    if ctx.started:
+        raise StepInputError(
+            f"{what} needs pricing, which must be on before the system starts: move this step above "
+            "the first order (or add 'Given risk checks are on' at the top)"
+        )
+    _raw(ctx)
 
 
 @step("the FX rate {pair:Word} is {rate:Word}", "Given the FX rate USD/JPY is 157.25")
 def fx_rate(ctx: Scenario, pair: str, rate: str) -> None:
-    """1 BASE = rate QUOTE."""
+    """1 BASE = rate QUOTE. Turns pricing (and risk checks) on when set before the first order; the
+    rate converts prices between books of one cross group (an order with the 'cross-currency'
+    option) and values positions in the account's currency."""
     from system.pricing import SetFxRate
 
     base, sep, quote = pair.upper().partition("/")
@@ -232,6 +246,7 @@ def fx_rate(ctx: Scenario, pair: str, rate: str) -> None:
     d = V.decimal(rate, "FX rate")
     if d <= 0:
         raise StepInputError(f"FX rate {rate!r} must be positive")
+    _need_pricing(ctx, "an FX rate")
     _, digits, exp = d.normalize().as_tuple()
     mantissa = int("".join(map(str, digits)))
     ctx.setup_command(SetFxRate(base, quote, mantissa, int(exp)))
