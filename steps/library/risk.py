@@ -371,6 +371,27 @@ def margin(ctx: Scenario, account: str, table: Table) -> None:
         raise AssertionError(problem + "\n" + _context(ctx, account))
 
 
+@then(
+    "the margin utilisation of {account:Name} is {pct:Word}",
+    "Then the margin utilisation of alice is 45%",
+)
+def utilisation(ctx: Scenario, account: str, pct: str) -> None:
+    """Maintenance margin as a percent of equity ('45%', '45.25%'; 'none' when there is no equity
+    to divide by), with the margin level it puts the account in."""
+    m = _accounts(ctx).margin(account)
+    if m is None:
+        raise AssertionError(f"account {account} has no margin account (it has not traded or been set up)")
+    text = pct.strip().rstrip("%").strip()
+    want = None if text.lower() == "none" else V.decimal(text, "utilisation")
+    got = None if m.utilisation_bp is None else Decimal(m.utilisation_bp) / 100
+    shown = "none" if got is None else f"{V._plain(got)}%"
+    assert got == want, (
+        f"the margin utilisation of {account} is {shown} ({_LEVELS.get(m.level, m.level)}: maintenance "
+        f"{_money(ctx, m.maintenance_margin, m.currency)} on equity {_money(ctx, m.equity, m.currency)} "
+        f"{m.currency}), expected {pct}\n{_context(ctx, account)}"
+    )
+
+
 def _account_events(ctx: Scenario, account: str, since: bool) -> list[Any]:
     evs = ctx.action_events() if since else ctx.events()
     return [e for e in evs if e.type in ACCOUNT_EVENTS and getattr(e.record, "account", None) == account]
