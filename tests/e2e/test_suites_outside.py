@@ -100,3 +100,35 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     assert chronex("init", str(team), cwd=tmp_path).returncode == 0
     again = chronex("init", str(team), cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_a_suites_own_behave_steps_and_hooks_run_beside_chronexs(tmp_path: Path) -> None:
+    """A folder with its own environment.py and a step module of its own: both load, and its hook
+    runs after Chronex's, which still gives each scenario its system."""
+    features = tmp_path / "own" / "features"
+    (features / "steps").mkdir(parents=True)
+    (features / "environment.py").write_text(
+        "def before_scenario(context, scenario):\n"
+        "    assert context.chronex is not None  # chronex's hook ran first\n"
+        "    context.team_marker = 'set by the team hook'\n",
+        encoding="utf-8",
+    )
+    (features / "steps" / "team_steps.py").write_text(
+        "from behave import then\n\n"
+        "@then('the team hook ran')\n"
+        "def team_hook_ran(context):\n"
+        "    assert context.team_marker == 'set by the team hook'\n",
+        encoding="utf-8",
+    )
+    (features / "own.feature").write_text(
+        "Feature: Own glue\n"
+        "  Scenario: Team steps beside Chronex steps\n"
+        "    Given the instrument XTKS:7203\n"
+        "    When alice buys 100 XTKS:7203 at 2500\n"
+        "    Then the best bid of XTKS:7203 is 2500\n"
+        "    And the team hook ran\n",
+        encoding="utf-8",
+    )
+    r = chronex("run", str(features), "--report", str(tmp_path / "out"), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Own glue" in r.stdout
