@@ -29,7 +29,8 @@ def _tags(tags: list[str]) -> list[str]:
     if not any("demo_failure" in t for t in exprs):
         exprs.append(DEFAULT_TAGS)
     for t in exprs:
-        if re.search(r"[^\w@\s()\-]", t):
+        # Tags may hold what both runners accept in a name: letters, digits, _ - . : + /
+        if re.search(r"[^\w@\s()\-.:+/]", t):
             raise BadInput(f"tag expression {t!r} has characters other than tags, and/or/not and brackets")
     return exprs
 

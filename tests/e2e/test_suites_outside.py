@@ -54,7 +54,7 @@ def _copy_suite(dest: Path) -> Path:
     suite = dest / "suite" / "features"
     shutil.copytree(ROOT / "features", suite, ignore=shutil.ignore_patterns("steps", "environment.py"))
     f = suite / "matching" / "market_orders.feature"
-    f.write_text("@team-x @jira_ABC123\n" + f.read_text(encoding="utf-8"), encoding="utf-8")
+    f.write_text("@team-x @jira:ABC-12.3\n" + f.read_text(encoding="utf-8"), encoding="utf-8")
     return suite
 
 
@@ -64,7 +64,7 @@ def test_a_copied_suite_runs_from_another_folder_with_its_own_tags(runner: str, 
     suite = _copy_suite(tmp_path)
     elsewhere = tmp_path / "somewhere" / "else"
     elsewhere.mkdir(parents=True)
-    r = chronex("run", str(suite), "--tags", "@team-x", "--runner", runner, "--jobs", "1",
+    r = chronex("run", str(suite), "--tags", "@team-x and @jira:ABC-12.3", "--runner", runner, "--jobs", "1",
                 "--report", str(tmp_path / "out"), cwd=elsewhere)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Market orders" in r.stdout and "Traceback" not in r.stdout + r.stderr
