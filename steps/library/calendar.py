@@ -43,6 +43,20 @@ def _session(ctx: Scenario, venue: str, d: str) -> tuple[Any, Any, date]:
     return cal, _ask(cal.session, day), day
 
 
+@then("{venue:Venue} has no session on {d:Date}", "Then XTKS has no session on 2031-12-31")
+def no_session(ctx: Scenario, venue: str, d: str) -> None:
+    """The venue's calendar has no trading day then (a holiday or a weekend)."""
+    s = _ask(ctx.calendar_of(venue).session, V.day(d))
+    assert s is None, f"{venue} has a {s.kind} session on {d}" if s else ""
+
+
+@then("{venue:Venue} has a session on {d:Date}", "Then XTKS has a session on 2031-12-30")
+def has_session(ctx: Scenario, venue: str, d: str) -> None:
+    """The venue's calendar trades that day."""
+    s = _ask(ctx.calendar_of(venue).session, V.day(d))
+    assert s is not None, f"{venue} has no session on {d}"
+
+
 @then(
     "the session of {venue:Venue} on {d:Date} is:",
     "Then the session of XTKS on 2027-01-04 is:\n  | open | close | breaks |",

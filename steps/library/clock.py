@@ -138,20 +138,6 @@ def trade_date(ctx: Scenario, venue: str, d: str) -> None:
     assert got == V.day(d), f"the trade date on {venue} is {got}, expected {d}"
 
 
-@then("{venue:Venue} has no session on {d:Date}", "Then XTKS has no session on 2031-12-31")
-def no_session(ctx: Scenario, venue: str, d: str) -> None:
-    """The venue's calendar has no trading day then (a holiday or a weekend)."""
-    s = ctx.calendar_of(venue).session(V.day(d))
-    assert s is None, f"{venue} has a {s.kind} session on {d}" if s else ""
-
-
-@then("{venue:Venue} has a session on {d:Date}", "Then XTKS has a session on 2031-12-30")
-def has_session(ctx: Scenario, venue: str, d: str) -> None:
-    """The venue's calendar trades that day."""
-    s = ctx.calendar_of(venue).session(V.day(d))
-    assert s is not None, f"{venue} has no session on {d}"
-
-
 def _before_start(ctx: Scenario, what: str) -> None:
     if ctx.started:
         raise StepInputError(f"{what} must be set before the system starts (move this step up)")
