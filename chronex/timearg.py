@@ -33,7 +33,12 @@ def parse_instant(text: str, *, on: date | None = None, what: str = "time") -> i
             raise BadInput(f"{what} {text!r}: no date given and none to assume (write YYYY-MM-DD HH:MM Zone)")
         t = _parse_time(m["time"], text, what)
         ns_extra = _frac_ns(m["time"])
-        return from_datetime(datetime.combine(d, t, tzinfo=zone)) + ns_extra
+        from sim.clock.localtime import LocalTimeError, resolve_local
+
+        try:
+            return resolve_local(d, t, zone) + ns_extra
+        except LocalTimeError as e:
+            raise BadInput(f"{what} {text!r}: {e}") from None
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:

@@ -1,9 +1,16 @@
 """Binds the step registry to behave. ``features/steps/chronex_steps.py`` calls ``bind()`` and
-``features/environment.py`` calls the hooks below, so each scenario gets a fresh context."""
+``features/environment.py`` calls the hooks below, so each scenario gets a fresh context.
+
+``ChronexRunner`` (``behave --runner steps.behave_adapter:ChronexRunner``, what ``chronex run``
+uses) needs neither file: it binds the steps and the hooks itself, so a folder of ``.feature``
+files runs as it is, from any working folder. A suite's own ``steps/`` and ``environment.py`` still
+load; its hooks run after chronex's ``before_*`` hooks and before its ``after_*`` hooks."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from steps.context import Scenario
@@ -88,3 +95,73 @@ def after_scenario(context: Any, scenario: Any) -> None:
         ctx.keep_log()
     rec.write(rec.finish(ctx, status))
     ctx.close()
+
+
+HOOKS: dict[str, Callable[..., None]] = {
+    "before_all": before_all,
+    "before_scenario": before_scenario,
+    "before_step": before_step,
+    "after_step": after_step,
+    "after_scenario": after_scenario,
+}
+
+
+def _both(ours: Callable[..., None], theirs: Callable[..., None], before: bool) -> Callable[..., None]:
+    def hook(*args: Any) -> None:
+        first, second = (ours, theirs) if before else (theirs, ours)
+        first(*args)
+        second(*args)
+
+    return hook
+
+
+@cache
+def _runner_class() -> type[Any]:
+    from behave.exception import ConfigError
+    from behave.runner import Runner
+    from behave.runner_util import load_step_modules
+
+    class ChronexRunner(Runner):  # type: ignore[misc]
+        """behave's runner with chronex's steps and hooks built in."""
+
+        def setup_paths(self) -> None:
+            try:
+                super().setup_paths()
+                return
+            except ConfigError as e:
+                if not str(e).startswith(f"No {self.config.steps_dir} directory"):
+                    raise
+            # No glue files anywhere above the features: the first path given is the base.
+            first = str(getattr(self.config.paths[0], "filename", self.config.paths[0]))
+            base = os.path.abspath(first.lstrip("@"))
+            if os.path.isfile(base):
+                base = os.path.dirname(base)
+            self.config.base_dir = self.base_dir = base
+            self.path_manager.add(base)
+            if base != os.getcwd():
+                self.path_manager.add(os.getcwd())
+
+        def load_hooks(self, filename: str | None = None) -> None:
+            super().load_hooks(filename)
+            for name, ours in HOOKS.items():
+                theirs = self.hooks.get(name)
+                if theirs is None or theirs is ours:
+                    self.hooks[name] = ours
+                else:
+                    self.hooks[name] = _both(ours, theirs, name.startswith("before"))
+
+        def load_step_definitions(self, extra_step_paths: list[str] | None = None) -> None:
+            if os.path.isdir(os.path.join(self.base_dir, self.config.steps_dir)):
+                super().load_step_definitions(extra_step_paths)
+            elif extra_step_paths:
+                load_step_modules(extra_step_paths)
+            bind()
+
+    return ChronexRunner
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first use: importing behave's runner is not free and most importers only bind steps.
+    if name == "ChronexRunner":
+        return _runner_class()
+    raise AttributeError(name)

@@ -7,6 +7,7 @@ from steps.registry import TYPES, StepDef, load
 
 AREAS = {
     "clock": "Clock and time travel",
+    "calendar": "Venue calendars (asked directly, without running the clock)",
     "market": "Venues, instruments, phases and auctions",
     "orders": "Orders, cancels, replaces and their outcomes",
     "book": "The order book",

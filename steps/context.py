@@ -42,6 +42,27 @@ def scratch_dir() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
+def _copy_log(src: Path, dest: Path) -> None:
+    """A self-contained copy of a live SQLite log. Its recent entries sit in the write-ahead file
+    beside it until a checkpoint, so copying the database file alone kept an empty log: copy both,
+    open the copy once and close it (closing folds the write-ahead file in), then move it into place."""
+    from system.clock import FixedClock
+    from system.eventlog import open_log
+
+    staging = Path(tempfile.mkdtemp(prefix="chronex-kept-", dir=dest.parent))
+    try:
+        for suffix in ("", "-wal"):
+            part = Path(f"{src}{suffix}")
+            if part.exists():
+                shutil.copyfile(part, staging / f"log.db{suffix}")
+        store = open_log(staging / "log.db", FixedClock(0), create=False)
+        store.head()
+        store.close()
+        os.replace(staging / "log.db", dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 @dataclass
 class OrderRef:
     name: str
@@ -159,7 +180,7 @@ class Scenario:
             re.sub(r"[^A-Za-z0-9]+", "-", f"{self.feature}-{self.name}".lower()).strip("-")[:80] or "scenario"
         )
         dest = dest_dir / f"{slug}-{os.getpid()}.db"
-        shutil.copyfile(src, dest)
+        _copy_log(src, dest)
         self.kept = str(dest)
         return self.kept
 
@@ -184,7 +205,16 @@ class Scenario:
         return to_datetime(self.driver.now(), self.zone()).date()
 
     def instant(self, text: str) -> int:
-        return V.instant(text, self.today(), self.zone())
+        """ns of a time the scenario writes; without a date it is on today's date in the zone the
+        text names (or the scenario's zone)."""
+        return V.instant(text, self.today_in, self.zone())
+
+    def today_in(self, tz: ZoneInfo) -> date:
+        """The date in ``tz`` now (before the start: of the start instant)."""
+        from system.clock import to_datetime
+
+        now = self.driver.now() if self.driver is not None else self.start_ns()
+        return to_datetime(now, tz).date()
 
     def now(self) -> int:
         return self.system().now()

@@ -42,6 +42,10 @@ _SKIP = {
 }
 
 
+# Every log opens with these; their config blobs only push the interesting lines out of view.
+_RUN_HEADERS = {"RunStarted", "RunConfigured"}
+
+
 def payload(
     ev: LoggedEvent,
     instruments: dict[str, Instrument],
@@ -53,6 +57,8 @@ def payload(
     if isinstance(raw.get("instrument"), dict):  # a listing carries the whole definition
         raw = {"instrument": raw["instrument"].get("id", "")}
     inst = instruments.get(str(raw.get("instrument", "")))
+    # A cross fill's converted price is in the other book's units (the aggressor's).
+    cross_inst = instruments.get(str(raw.get("cross_instrument") or ""))
     out: dict[str, str] = {}
     for k, v in raw.items():
         if isinstance(v, dict | list):
@@ -60,6 +66,8 @@ def payload(
             out[k] = text if len(text) <= 40 else text[:37] + "..."
         elif v is None:
             out[k] = ""
+        elif k == "cross_price" and isinstance(v, int):
+            out[k] = V.fmt_price(cross_inst, v)
         elif k in PRICE_FIELDS and isinstance(v, int):
             out[k] = V.fmt_price(inst, v)
         elif k in QTY_FIELDS and isinstance(v, int):
@@ -68,7 +76,16 @@ def payload(
             out[k] = name_of(v)
         else:
             out[k] = str(v)
+    if raw.get("fx_base") and isinstance(raw.get("fx_mantissa"), int):
+        out["fx_rate"] = fx_rate(int(raw["fx_mantissa"]), int(raw.get("fx_exponent", 0)))
     return out
+
+
+def fx_rate(mantissa: int, exponent: int) -> str:
+    """mantissa * 10**exponent as plain decimal text (150, 0.0067)."""
+    from decimal import Decimal
+
+    return V._plain(Decimal(mantissa).scaleb(exponent))
 
 
 def line(
@@ -114,6 +131,7 @@ def recent(
         e
         for e in events
         if e.record.kind != "command"
+        and e.type not in _RUN_HEADERS
         and ((instrument is None and account is None) or touches(e, instrument, account))
     ]
     if not picked:

@@ -54,25 +54,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--driver", default=None, help="how steps reach the system: inprocess (CHRONEX_DRIVER)")
 
 
+_config: list[pytest.Config] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     try:
         check_driver(driver_name(config.getoption("--driver", None)))
     except StepInputError as e:
         raise pytest.UsageError(str(e)) from None
-    for tag in _feature_tags():
-        config.addinivalue_line("markers", f"{tag}: feature tag")
+    _config[:] = [config]
 
 
-def _feature_tags() -> list[str]:
-    """Every @tag in the shipped features, so pytest knows them as markers."""
-    import re
-    from pathlib import Path
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _config.clear()
 
-    root = Path(__file__).resolve().parent.parent / "features"
-    tags: set[str] = set()
-    for f in root.rglob("*.feature"):
-        tags.update(re.findall(r"(?<!\S)@([\w\-]+)", f.read_text(encoding="utf-8")))
-    return sorted(tags)
+
+def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> None:
+    """Register every feature tag as a marker before pytest-bdd applies it, so a suite's own tags
+    (@team-x, @JIRA-123) never trip pytest's unknown-marker check; then let the default apply it."""
+    if _config:
+        _config[0].addinivalue_line("markers", f"{tag}: feature tag")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

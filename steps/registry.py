@@ -177,6 +177,7 @@ def run_step(
         kw["text"] = docstring
     line = f"{keyword.strip().capitalize()} {text}"
     try:
+        _track_when_block(ctx, keyword)
         sd.func(ctx, **kw)
     except StepInputError as e:
         raise StepFailed(_finish(ctx, f'Step "{line}" has a bad argument: {e}')) from None
@@ -186,6 +187,17 @@ def run_step(
         raise
     except Exception as e:  # a bug or an unavailable feature: still one clear message
         raise StepFailed(_finish(ctx, f'Step "{line}" raised {type(e).__name__}: {e}')) from e
+
+
+def _track_when_block(ctx: Any, keyword: str) -> None:
+    """The first When step after a Given or Then starts a new block: trade assertions look only at
+    what happened from there on (the adapters pass And/But steps with their parent's keyword)."""
+    if not hasattr(ctx, "begin_action"):
+        return
+    is_when = keyword.strip().lower() == "when"
+    if is_when and not ctx.in_when:
+        ctx.begin_action()
+    ctx.in_when = is_when
 
 
 def _finish(ctx: Any, message: str) -> str:

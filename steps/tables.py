@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from steps.errors import StepInputError
+from steps.values import amount
 
 MARK = " ✗"
 
@@ -41,17 +41,18 @@ class Table:
 
 
 def same(expected: str, actual: str) -> bool:
-    """Cells are equal as numbers when both are numbers (2500 == 2500.0), else as words, ignoring
-    case ('buy' == 'BUY'); '*' in the expected cell matches anything."""
+    """Cells are equal as numbers when both are numbers (2500 == 2500.0 == 2,500, 1e6 ==
+    1,000,000, ¥1,000 == 1000), else as words, ignoring case ('buy' == 'BUY'); '*' in the expected
+    cell matches anything."""
     if expected == "*":
         return True
     e, a = expected.strip(), actual.strip()
     if e == a:
         return True
-    try:
-        return Decimal(e) == Decimal(a)
-    except (InvalidOperation, ValueError):
-        return e.lower() == a.lower()
+    de, da = amount(e), amount(a)
+    if de is not None and da is not None:
+        return de == da
+    return e.lower() == a.lower()
 
 
 def diff(

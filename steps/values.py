@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable
+from datetime import date, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from steps.errors import StepInputError
-from system.clock import NS_PER_SECOND, from_datetime, to_datetime
+from system.clock import NS_PER_SECOND, to_datetime
 from system.engine import (
     Instrument,
     OrderType,
@@ -23,23 +24,43 @@ from system.engine import (
     qty_to_int,
 )
 
+# How people write amounts: an optional sign and currency symbol, digits with thousands separators
+# in groups of three (or underscores), an optional fraction and exponent. '1,5' is refused: it is a
+# decimal comma to some readers and fifteen to others.
+_AMOUNT = re.compile(
+    r"^(?P<sign>[-+]?)\s*(?P<sym>[¥$€£])?\s*(?P<int>\d{1,3}(?:,\d{3})+|\d+(?:_\d+)*)?"
+    r"(?P<frac>\.\d+(?:_\d+)*)?(?P<exp>[eE][-+]?\d+)?$"
+)
+
+
+def amount(text: str) -> Decimal | None:
+    """The number in an amount as written ('1,000,000', '1e6', '¥1,000,000', '-2,500.5'), or None
+    when it is not one or is ambiguous."""
+    m = _AMOUNT.match(text.strip())
+    if m is None or not (m["int"] or m["frac"]):
+        return None
+    body = (m["int"] or "0").replace(",", "").replace("_", "") + (m["frac"] or "").replace("_", "")
+    try:
+        d = Decimal(m["sign"] + body + (m["exp"] or ""))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
 
 def decimal(text: str, what: str = "number", where: str = "") -> Decimal:
     at = f" for {where}" if where else ""
-    try:
-        d = Decimal(text.replace(",", "").replace("_", ""))
-    except InvalidOperation:
-        raise StepInputError(f"{what} {text!r} is not a number{at}") from None
-    if not d.is_finite():
-        raise StepInputError(f"{what} {text!r} is not a finite number{at}")
+    d = amount(text)
+    if d is None:
+        hint = " (thousands separators go in groups of three: 1,000,000)" if "," in text else ""
+        raise StepInputError(f"{what} {text!r} is not a number{at}{hint}")
     return d
 
 
 def integer(text: str, what: str = "number") -> int:
-    try:
-        return int(text.replace(",", "").replace("_", ""))
-    except ValueError:
-        raise StepInputError(f"{what} {text!r} is not a whole number") from None
+    d = amount(text)
+    if d is None or d != d.to_integral_value():
+        raise StepInputError(f"{what} {text!r} is not a whole number")
+    return int(d)
 
 
 def price(inst: Instrument, text: str) -> int:
@@ -191,20 +212,32 @@ _TIME = re.compile(
 )
 
 
-def instant(text: str, on: date, tz: ZoneInfo) -> int:
+def instant(text: str, on: date | Callable[[ZoneInfo], date], tz: ZoneInfo) -> int:
     """ns for '10:30', '10:30:15.250', '10:30 Asia/Tokyo' or '2027-01-05 09:00' (on ``on`` in ``tz``
-    unless the text says otherwise)."""
+    unless the text says otherwise). ``on`` may be a function of the zone: a time written in another
+    zone then falls on that zone's date (07:00 Tokyo while it is 17:00 the day before in New York)."""
     m = _TIME.match(text.strip())
     if m is None:
         raise StepInputError(f"time {text!r} is not a time (use HH:MM[:SS], optionally a date and a zone)")
-    d = day(m["date"]) if m["date"] else on
     z = zone(m["zone"]) if m["zone"] else tz
+    d = day(m["date"]) if m["date"] else (on if isinstance(on, date) else on(z))
     try:
         t = time(int(m["h"]), int(m["m"]), int(m["s"] or 0))
     except ValueError:
         raise StepInputError(f"time {text!r} is not a time of day") from None
     frac = int((m["f"] or "0").ljust(9, "0"))
-    return from_datetime(datetime.combine(d, t, tzinfo=z)) + frac
+    return local_ns(d, t, z, text) + frac
+
+
+def local_ns(d: date, t: time, tz: ZoneInfo, text: str = "") -> int:
+    """ns of a wall-clock time, refusing one the clocks skip and one they pass twice (a daylight
+    saving change): either would otherwise be read silently as some other instant."""
+    from sim.clock.localtime import LocalTimeError, resolve_local
+
+    try:
+        return resolve_local(d, t, tz)
+    except LocalTimeError as e:
+        raise StepInputError(f"time {text or t.isoformat()!r}: {e}") from None
 
 
 _UNITS = {

@@ -29,9 +29,18 @@ def _tags(tags: list[str]) -> list[str]:
     if not any("demo_failure" in t for t in exprs):
         exprs.append(DEFAULT_TAGS)
     for t in exprs:
-        if re.search(r"[^\w@\s()\-]", t):
+        # Tags may hold what both runners accept in a name: letters, digits, _ - . : + /
+        if re.search(r"[^\w@\s()\-.:+/]", t):
             raise BadInput(f"tag expression {t!r} has characters other than tags, and/or/not and brackets")
     return exprs
+
+
+PYTEST_INI = """[pytest]
+addopts = -p no:cacheprovider
+filterwarnings =
+    ignore::DeprecationWarning:exchange_calendars.*
+    ignore::FutureWarning:exchange_calendars.*
+"""
 
 
 def _pytest_marker(exprs: list[str]) -> str:
@@ -39,7 +48,9 @@ def _pytest_marker(exprs: list[str]) -> str:
 
 
 def _behave(paths: list[str], exprs: list[str], report: Path, driver: str | None) -> int:
-    args = [sys.executable, "-m", "behave", *paths, "--no-skipped", "--no-capture"]
+    # Chronex's runner brings the steps and hooks: a features folder needs no glue files.
+    args = [sys.executable, "-m", "behave", *[str(Path(p).resolve()) for p in paths]]
+    args += ["--runner", "steps.behave_adapter:ChronexRunner", "--no-skipped", "--no-capture"]
     for e in exprs:
         args += ["--tags", e]
     args += ["--junit", "--junit-directory", str(report / "junit")]
@@ -56,7 +67,9 @@ def _pytest(paths: list[str], exprs: list[str], report: Path, driver: str | None
         mod = tmp / "test_chronex_features.py"
         absolute = [str(Path(p).resolve()) for p in paths]
         mod.write_text(f"from pytest_bdd import scenarios\n\nscenarios(*{absolute!r})\n", encoding="utf-8")
-        root = Path.cwd()
+        # Our own ini and rootdir: the run must not depend on the working folder or its config.
+        ini = tmp / "pytest.ini"
+        ini.write_text(PYTEST_INI, encoding="utf-8")
         args = [
             sys.executable,
             "-m",
@@ -65,9 +78,9 @@ def _pytest(paths: list[str], exprs: list[str], report: Path, driver: str | None
             "-p",
             "steps.pytest_bdd_adapter",
             "--rootdir",
-            str(root),
+            str(tmp),
             "-c",
-            str(root / "pyproject.toml"),
+            str(ini),
             "-m",
             _pytest_marker(exprs),
             "-q",

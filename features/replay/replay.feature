@@ -55,3 +55,13 @@ Feature: Replaying the day from its log
       | bid qty | bid | ask  | ask qty |
       |         |     | 2502 | 200     |
     And the log verifies
+
+  Scenario: A replay equals the book captured live earlier in the scenario
+    Given the time is 10:00
+    And carol sells 100 XTKS:7203 at 2501 as c1
+    When the XTKS:7203 book is captured as at_ten
+    Then the XTKS:7203 book equals the book captured as at_ten
+    When the clock advances to 10:30
+    And dave buys 100 XTKS:7203 at 2502 as d1
+    And the day is replayed to 10:15
+    Then the replayed XTKS:7203 book equals the book captured as at_ten

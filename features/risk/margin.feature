@@ -70,3 +70,11 @@ Feature: Positions, P&L and margin
     Then the positions of alice are:
       | instrument | qty  | fees |
       | XTKS:7203  | 1000 | 2500 |
+
+  Scenario: Utilisation as one value, amounts written as people write them
+    Given mm sells 1,000 XTKS:7203 at 2,500
+    When alice buys 1e3 XTKS:7203 at 2500
+    Then the margin utilisation of alice is 25%
+    And the JPY balance of alice is ¥1,000,000
+    When the mark price of XTKS:7203 is 1700
+    Then the margin utilisation of alice is 85%

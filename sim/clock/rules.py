@@ -84,6 +84,10 @@ class RuleCalendar(VenueCalendar):
 
     def _build_session(self, d: date) -> Session:
         kind = self._year(d.year)[1].get(d, "regular")
+        early = self.spec.early_closes_as
+        xc = self._xcals
+        if kind == "regular" and early is not None and xc is not None and xc.is_early_close(d):
+            kind = early
         tt = self.timetable(d, kind)
         zone = self._zone
         trs = tuple(

@@ -61,6 +61,7 @@ class VenueSpec:
     half_days: tuple[tuple[date, str], ...] = ()
     half_day_rules: tuple[DateRule, ...] = ()
     holidays_from: str | None = None
+    early_closes_as: str | None = None  # with holidays_from: its early closes are half days of this kind
     first: date = DEFAULT_FIRST
     last: date = DEFAULT_LAST
     known_until: date | None = None
@@ -260,6 +261,13 @@ def parse_venue(data: dict[str, Any], file: str) -> VenueSpec:
         raise r.fail("timetable.effective", earliest_regular.isoformat(),
                      f"no regular timetable covers venue.first {first.isoformat()}")
 
+    early_as = r.string(v, "early_closes_as", "venue.early_closes_as") if "early_closes_as" in v else None
+    if early_as is not None:
+        if holidays_from is None:
+            raise r.fail("venue.early_closes_as", early_as, "needs venue.holidays_from (whose early closes)")
+        if early_as not in kinds:
+            raise r.fail("venue.early_closes_as", early_as, f"no timetable of that kind ({sorted(kinds)})")
+
     hol_dates, hol_rules = _dates_and_rules(r, data.get("holidays"), "holidays", None)
     half_dates, half_rules = _dates_and_rules(r, data.get("half_days"), "half_days", kinds)
     notes_raw = v.get("notes", [])
@@ -275,6 +283,7 @@ def parse_venue(data: dict[str, Any], file: str) -> VenueSpec:
         half_days=tuple(sorted(half_dates)),
         half_day_rules=tuple(half_rules),
         holidays_from=holidays_from,
+        early_closes_as=early_as,
         first=first,
         last=last,
         known_until=known,

@@ -1,10 +1,24 @@
 """The step library. Importing this package registers every step once (see ``steps.registry``)."""
 
-from steps.library import audit, book, clock, corrections, log, market, orders, replay, risk, sim, trades
+from steps.library import (
+    audit,
+    book,
+    calendar,
+    clock,
+    corrections,
+    log,
+    market,
+    orders,
+    replay,
+    risk,
+    sim,
+    trades,
+)
 
 __all__ = [
     "audit",
     "book",
+    "calendar",
     "clock",
     "corrections",
     "log",

@@ -101,7 +101,7 @@ def book_is(ctx: Scenario, ref: str, table: Table) -> None:
     """Compare the whole book. The header picks the shape: a ladder (bid orders, bid qty, bid, ask,
     ask qty, ask orders: row n is the n-th best level of each side), levels (side, price, qty, total,
     orders: bids best first, then asks best first), or orders (with an order or account column:
-    side, price, qty open, total, visible, order, account, type, tif, in priority order). Only the
+    side, price, qty (open), total, visible, order, account, type, tif, in priority order). Only the
     columns given are compared; quantities shown are the displayed ones."""
     inst = ctx.inst(ref)
     check_book(ctx, ctx.system().book(inst.id), inst, table, f"The {inst.id} book differs")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from steps import values as V
 from steps.context import Scenario
@@ -88,9 +89,39 @@ def advance_by(ctx: Scenario, d: str) -> None:
 
 @then("the time is {t:Time}", "Then the time is 11:30")
 def time_check(ctx: Scenario, t: str) -> None:
-    """The virtual clock reads that time (in the scenario's zone unless one is given)."""
-    want, now = ctx.instant(t), ctx.now()
-    assert now == want, f"the clock reads {V.local(now, ctx.zone(), with_date=True)}, expected {t}"
+    """The virtual clock reads that time: in the scenario's zone unless one is given, on today's
+    date in that zone unless a date is given ('07:00 Asia/Tokyo', '2027-01-05 07:00 Asia/Tokyo')."""
+    _check_time(ctx, t, ctx.instant(t))
+
+
+@then("it is {t:Time} in {zone:Zone}", "Then it is 2027-01-05 07:00 in Asia/Tokyo")
+def time_in_zone(ctx: Scenario, t: str, zone: str) -> None:
+    """The clock reads that date and time in that zone (the date may be left out: today there)."""
+    tz = V.zone(zone)
+    _check_time(ctx, f"{t} {zone}", V.instant(t, ctx.today_in, tz), tz)
+
+
+def _check_time(ctx: Scenario, text: str, want: int, tz: ZoneInfo | None = None) -> None:
+    now = ctx.now()
+    if now == want:
+        return
+    zones = [ctx.zone()]
+    m = re.search(r"([A-Za-z_]+/[A-Za-z_+\-0-9/]+|UTC)$", text.strip())
+    named = tz or (V.zone(m[1]) if m else None)
+    if named is not None and named.key != zones[0].key:
+        zones.insert(0, named)
+    z = zones[0]
+    got = " = ".join(f"{V.local(now, x, with_date=True)} {x.key}" for x in zones)
+    raise AssertionError(
+        f"the clock reads {got}, expected {V.local(want, z, with_date=True)} {z.key} (from {text!r}); "
+        f"{_gap(now - want)}"
+    )
+
+
+def _gap(delta: int) -> str:
+    secs = abs(delta) / 1e9
+    unit = f"{secs / 3600:g} h" if secs >= 3600 else f"{secs / 60:g} min" if secs >= 60 else f"{secs:g} s"
+    return f"the clock is {unit} {'ahead' if delta > 0 else 'behind'}"
 
 
 @then("the date is {d:Date}", "Then the date is 2027-01-05")
@@ -105,20 +136,6 @@ def trade_date(ctx: Scenario, venue: str, d: str) -> None:
     """The venue's trade date now (a Globex evening already belongs to the next day)."""
     got = ctx.calendar_of(venue).trade_date(ctx.now())
     assert got == V.day(d), f"the trade date on {venue} is {got}, expected {d}"
-
-
-@then("{venue:Venue} has no session on {d:Date}", "Then XTKS has no session on 2031-12-31")
-def no_session(ctx: Scenario, venue: str, d: str) -> None:
-    """The venue's calendar has no trading day then (a holiday or a weekend)."""
-    s = ctx.calendar_of(venue).session(V.day(d))
-    assert s is None, f"{venue} has a {s.kind} session on {d}" if s else ""
-
-
-@then("{venue:Venue} has a session on {d:Date}", "Then XTKS has a session on 2031-12-30")
-def has_session(ctx: Scenario, venue: str, d: str) -> None:
-    """The venue's calendar trades that day."""
-    s = ctx.calendar_of(venue).session(V.day(d))
-    assert s is not None, f"{venue} has no session on {d}"
 
 
 def _before_start(ctx: Scenario, what: str) -> None:

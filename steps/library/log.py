@@ -20,18 +20,34 @@ def _fields(ctx: Scenario, ev: LoggedEvent) -> dict[str, str]:
     return p
 
 
-def _matches(ctx: Scenario, ev: LoggedEvent, row: dict[str, str]) -> bool:
-    if ev.type != row["event"]:
-        return False
+def _cell(got: dict[str, str], column: str) -> str:
+    return got.get(column.replace(" ", "_"), got.get(column, ""))
+
+
+def _misses(ctx: Scenario, ev: LoggedEvent, row: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The columns of ``row`` that ``ev`` does not match: (column, expected, got)."""
     got = _fields(ctx, ev)
-    return all(same(v, got.get(k.replace(" ", "_"), got.get(k, ""))) for k, v in row.items() if k != "event")
+    return [(k, v, _cell(got, k)) for k, v in row.items() if k != "event" and not same(v, _cell(got, k))]
+
+
+def _matches(ctx: Scenario, ev: LoggedEvent, row: dict[str, str]) -> bool:
+    return ev.type == row["event"] and not _misses(ctx, ev, row)
+
+
+def _near(ctx: Scenario, ev: LoggedEvent, row: dict[str, str]) -> str:
+    line = "  " + describe.line(ev, ctx.instruments, ctx.zone(), ctx.name_of)
+    cols = "; ".join(f"{k}: expected {want}, got {got or '(none)'}" for k, want, got in _misses(ctx, ev, row))
+    return f"{line}\n      ✗ {cols}"
 
 
 @then("the log contains, in order:", "Then the log contains, in order:\n  | event | order | reason |")
 def log_in_order(ctx: Scenario, table: Table) -> None:
     """These entries appear in the log in this order (others may come between). Column 'event' is
     the record type (events and commands); other columns are its fields ('order' for order_id,
-    'time' as local HH:MM:SS, prices and quantities as decimals)."""
+    'time' as local HH:MM:SS, prices and quantities as decimals in the instrument's units). A cross
+    fill's 'price' is in its own book's units; 'cross price' is the converted price in the
+    'cross instrument' (the aggressor's book), 'fx rate' the rate used. A miss shows the nearest
+    entries with the columns that differ."""
     if "event" not in table.headers:
         raise StepInputError("the log table needs an 'event' column (the record type, like OrderAccepted)")
     events = ctx.events()
@@ -45,9 +61,7 @@ def log_in_order(ctx: Scenario, table: Table) -> None:
             near = [e for e in events[pos:] if e.type == row["event"]]
             hint = (
                 "Entries of that type after the previous match:\n"
-                + "\n".join(
-                    "  " + describe.line(e, ctx.instruments, ctx.zone(), ctx.name_of) for e in near[:8]
-                )
+                + "\n".join(_near(ctx, e, row) for e in near[:8])
                 if near
                 else f"No {row['event']} after the previous match."
             )

@@ -50,13 +50,16 @@ INSTRUMENT_COLUMNS = (
     "multiplier",
     "reference",
     "limits",
+    "cross group",
 )
 
 
 @given("the instruments:", "Given the instruments:\n  | instrument | tick | lot | reference |")
 def instruments(ctx: Scenario, table: Table) -> None:
     """List instruments; columns (all but instrument optional): tick (a fixed tick, also the price
-    increment), lot, currency, qty increment, multiplier, reference (price), limits (a percent)."""
+    increment), lot, currency, qty increment, multiplier, reference (price), limits (a percent),
+    cross group (books of one group, like BTC/JPY and BTC/USD in group BTC, may match each other's
+    cross-currency orders through the FX rate; '-' for none)."""
     table.require(INSTRUMENT_COLUMNS, "instruments")
     for row in table.dicts():
         _define(ctx, row)
@@ -84,6 +87,9 @@ def _define(ctx: Scenario, row: dict[str, str]) -> None:
         kw["multiplier"] = str(V.decimal(row["multiplier"], f"multiplier of {ref}"))
     if row.get("currency"):
         kw["quote_currency"] = row["currency"].upper()
+    if "cross group" in row:
+        group = row["cross group"].strip()
+        kw["cross_group"] = "" if group in ("", "-", "none") else group
     if row.get("limits"):
         pct = V.decimal(row["limits"].rstrip("%"), f"limits of {ref}")
         kw["price_limits"] = PriceLimits(percent_bp=int(pct * 100))

@@ -29,7 +29,8 @@ _OPTION = re.compile(
     r"|\d{1,2}:\d{2}(?::\d{2})?)(?:\s+(?P<tz>[A-Za-z_]+/[A-Za-z_]+))?|(?P<word>\S+))"
 )
 OPTIONS_HELP = (
-    "DAY, GTC, IOC, FOK, ATO, ATC, GTD until HH:MM, stop P, display Q, post-only, stp MODE, as NAME"
+    "DAY, GTC, IOC, FOK, ATO, ATC, GTD until HH:MM, stop P, display Q, post-only, stp MODE, "
+    "cross-currency, as NAME"
 )
 
 
@@ -138,7 +139,9 @@ def order(ctx: Scenario, account: str, side: str, qty: str, ref: str, price: str
 def order_with(ctx: Scenario, account: str, side: str, qty: str, ref: str, price: str, spec: str) -> None:
     """An order with options: a time in force (DAY GTC IOC FOK ATO ATC, 'GTD until 14:00'),
     'stop P' (with 'at market' a stop, with a price a stop-limit), 'display Q' (an iceberg),
-    'post-only', 'stp CANCEL_NEWEST', and 'as NAME' to refer to it later."""
+    'post-only', 'stp CANCEL_NEWEST', 'cross-currency' (may also match the books of the same cross
+    group in other currencies, converted at the FX rate: BTC/JPY against BTC/USD), and 'as NAME'
+    to refer to it later."""
     submit(ctx, account, side, qty, ref, price, spec)
 
 

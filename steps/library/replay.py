@@ -7,9 +7,9 @@ from steps.context import Scenario
 from steps.errors import StepInputError
 from steps.library.audit import as_of_view, basis, check_positions, times
 from steps.library.book import check_book
-from steps.registry import then, when
+from steps.registry import step, then, when
 from steps.tables import Table, diff
-from system.engine import BookView
+from system.engine import BookView, Instrument
 
 
 @when("the day is replayed to {t:Time}", "When the day is replayed to 10:30 Asia/Tokyo")
@@ -43,7 +43,8 @@ def live_book_at(ctx: Scenario, instrument: str, at: int) -> BookView:
     return history[-1].book
 
 
-def _rows(view: BookView) -> list[dict[str, str]]:
+def _rows(view: BookView, inst: Instrument | None = None) -> list[dict[str, str]]:
+    """The book order by order, then its phase and last price (decimals when ``inst`` is given)."""
     rows = []
     for side, levels in (("BUY", view.bids), ("SELL", view.asks)):
         for lvl in levels:
@@ -51,14 +52,15 @@ def _rows(view: BookView) -> list[dict[str, str]]:
                 rows.append(
                     {
                         "side": side,
-                        "price": str(lvl.price),
+                        "price": V.fmt_price(inst, lvl.price),
                         "order": str(o.order_id),
-                        "leaves": str(o.leaves),
-                        "visible": str(o.visible),
+                        "leaves": V.fmt_qty(inst, o.leaves),
+                        "visible": V.fmt_qty(inst, o.visible),
                     }
                 )
     rows.append({"side": "phase", "price": str(view.phase), "order": "", "leaves": "", "visible": ""})
-    rows.append({"side": "last", "price": str(view.last_price), "order": "", "leaves": "", "visible": ""})
+    last = V.fmt_price(inst, view.last_price) if view.last_price is not None else "None"
+    rows.append({"side": "last", "price": last, "order": "", "leaves": "", "visible": ""})
     return rows
 
 
@@ -112,3 +114,60 @@ def replayed_positions(ctx: Scenario, table: Table) -> None:
         raise StepInputError("nothing has been replayed yet (add 'When the day is replayed to 10:30')")
     view = ctx.bag["replayed_view"]
     check_positions(ctx, view, table, f"The replayed positions differ ({basis(ctx, view)})")
+
+
+def _captured(ctx: Scenario, name: str) -> tuple[str, BookView, int]:
+    books: dict[str, tuple[str, BookView, int]] = ctx.bag.get("captured_books", {})
+    if name not in books:
+        known = ", ".join(books) or "none yet"
+        raise StepInputError(f"no book captured as {name!r} (captured: {known})")
+    return books[name]
+
+
+@step(
+    "the {ref:Ref} book is captured as {name:Name}",
+    "When the XTKS:7203 book is captured as before_lunch",
+)
+def capture_book(ctx: Scenario, ref: str, name: str) -> None:
+    """Keep the live book (order by order, phase, last price) under a name, to compare a replay
+    or a later book with it."""
+    inst = ctx.inst(ref)
+    drv = ctx.system()
+    books = ctx.bag.setdefault("captured_books", {})
+    if name in books:
+        raise StepInputError(f"a book is already captured as {name!r}; choose another name")
+    books[name] = (inst.id, drv.book(inst.id), drv.now())
+
+
+def _compare_captured(ctx: Scenario, what: str, instrument: str, got: BookView, name: str) -> None:
+    captured_of, want, at = _captured(ctx, name)
+    if captured_of != instrument:
+        raise StepInputError(f"the book captured as {name!r} is of {captured_of}, not {instrument}")
+    problem = diff(
+        f"The {what} {instrument} book differs from the one captured as {name!r} "
+        f"at {V.local(at, ctx.zone(), with_date=True)}",
+        ["side", "price", "order", "leaves", "visible"],
+        _rows(want, ctx.instruments.get(instrument)),
+        _rows(got, ctx.instruments.get(instrument)),
+    )
+    assert problem is None, problem
+
+
+@then(
+    "the replayed {ref:Ref} book equals the book captured as {name:Name}",
+    "Then the replayed XTKS:7203 book equals the book captured as before_lunch",
+)
+def replayed_equals_captured(ctx: Scenario, ref: str, name: str) -> None:
+    """The replayed book is the captured one, order by order, with its phase and last price."""
+    instrument, got = _replayed(ctx, ref)
+    _compare_captured(ctx, "replayed", instrument, got, name)
+
+
+@then(
+    "the {ref:Ref} book equals the book captured as {name:Name}",
+    "Then the XTKS:7203 book equals the book captured as before_lunch",
+)
+def live_equals_captured(ctx: Scenario, ref: str, name: str) -> None:
+    """The live book now is the captured one (nothing changed it since, or it came back)."""
+    inst = ctx.inst(ref)
+    _compare_captured(ctx, "live", inst.id, ctx.system().book(inst.id), name)

@@ -216,14 +216,28 @@ def mark(ctx: Scenario, ref: str, price: str) -> None:
     from system.pricing import SetMarkPrice
 
     inst = ctx.inst(ref)
-    if not ctx.started and "risk_raw" not in ctx.bag:
-        _raw(ctx)  # marks need pricing, which comes with risk
+    _need_pricing(ctx, "a mark price")
     ctx.setup_command(SetMarkPrice(inst.id, V.price(inst, price)))
+
+
+def _need_pricing(ctx: Scenario, what: str) -> None:
+    """Marks and FX rates need pricing, which comes with risk: turn both on if the system has not
+    started, else say why the step cannot work (rather than an internal error at a later step)."""
+    if "risk_raw" in ctx.bag:
+        return
+    if ctx.started:
+        raise StepInputError(
+            f"{what} needs pricing, which must be on before the system starts: move this step above "
+            "the first order (or add 'Given risk checks are on' at the top)"
+        )
+    _raw(ctx)
 
 
 @step("the FX rate {pair:Word} is {rate:Word}", "Given the FX rate USD/JPY is 157.25")
 def fx_rate(ctx: Scenario, pair: str, rate: str) -> None:
-    """1 BASE = rate QUOTE."""
+    """1 BASE = rate QUOTE. Turns pricing (and risk checks) on when set before the first order; the
+    rate converts prices between books of one cross group (an order with the 'cross-currency'
+    option) and values positions in the account's currency."""
     from system.pricing import SetFxRate
 
     base, sep, quote = pair.upper().partition("/")
@@ -232,6 +246,7 @@ def fx_rate(ctx: Scenario, pair: str, rate: str) -> None:
     d = V.decimal(rate, "FX rate")
     if d <= 0:
         raise StepInputError(f"FX rate {rate!r} must be positive")
+    _need_pricing(ctx, "an FX rate")
     _, digits, exp = d.normalize().as_tuple()
     mantissa = int("".join(map(str, digits)))
     ctx.setup_command(SetFxRate(base, quote, mantissa, int(exp)))
@@ -354,6 +369,27 @@ def margin(ctx: Scenario, account: str, table: Table) -> None:
     problem = diff(f"The margin of {account} differs", list(table.headers), expected, actual)
     if problem is not None:
         raise AssertionError(problem + "\n" + _context(ctx, account))
+
+
+@then(
+    "the margin utilisation of {account:Name} is {pct:Word}",
+    "Then the margin utilisation of alice is 45%",
+)
+def utilisation(ctx: Scenario, account: str, pct: str) -> None:
+    """Maintenance margin as a percent of equity ('45%', '45.25%'; 'none' when there is no equity
+    to divide by), with the margin level it puts the account in."""
+    m = _accounts(ctx).margin(account)
+    if m is None:
+        raise AssertionError(f"account {account} has no margin account (it has not traded or been set up)")
+    text = pct.strip().rstrip("%").strip()
+    want = None if text.lower() == "none" else V.decimal(text, "utilisation")
+    got = None if m.utilisation_bp is None else Decimal(m.utilisation_bp) / 100
+    shown = "none" if got is None else f"{V._plain(got)}%"
+    assert got == want, (
+        f"the margin utilisation of {account} is {shown} ({_LEVELS.get(m.level, m.level)}: maintenance "
+        f"{_money(ctx, m.maintenance_margin, m.currency)} on equity {_money(ctx, m.equity, m.currency)} "
+        f"{m.currency}), expected {pct}\n{_context(ctx, account)}"
+    )
 
 
 def _account_events(ctx: Scenario, account: str, since: bool) -> list[Any]:

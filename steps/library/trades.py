@@ -22,6 +22,9 @@ TRADE_COLUMNS = (
     "buy order",
     "sell order",
     "time",
+    "cross instrument",
+    "cross price",
+    "fx rate",
 )
 
 
@@ -31,6 +34,7 @@ def _trades(ctx: Scenario) -> list[tuple[int, TradeExecuted]]:
 
 def _row(ctx: Scenario, t: int, tr: TradeExecuted) -> dict[str, str]:
     inst = ctx.instruments.get(tr.instrument)
+    cross = ctx.instruments.get(tr.cross_instrument or "")
     return {
         "instrument": tr.instrument,
         "price": V.fmt_price(inst, tr.price),
@@ -41,6 +45,9 @@ def _row(ctx: Scenario, t: int, tr: TradeExecuted) -> dict[str, str]:
         "buy order": ctx.name_of(tr.buy_order_id),
         "sell order": ctx.name_of(tr.sell_order_id),
         "time": V.local(t, ctx.zone()),
+        "cross instrument": tr.cross_instrument or "",
+        "cross price": V.fmt_price(cross, tr.cross_price),
+        "fx rate": describe.fx_rate(tr.fx_mantissa, tr.fx_exponent) if tr.fx_base else "",
     }
 
 
@@ -51,7 +58,9 @@ def _context(ctx: Scenario, instrument: str | None = None) -> str:
 @then("the trades are:", "Then the trades are:\n  | price | qty | buyer | seller |")
 def trades_are(ctx: Scenario, table: Table) -> None:
     """Exactly these trades, in order. Columns: instrument, price, qty, buyer, seller, aggressor
-    (buy, sell, or auction), buy order, sell order, time."""
+    (buy, sell, or auction), buy order, sell order, time; for a cross-currency fill, cross
+    instrument (the aggressor's book), cross price (the price converted into it) and fx rate
+    (empty cells for a fill within one book). 'price' is always in the resting book's units."""
     table.require(TRADE_COLUMNS, "trades")
     actual = [_row(ctx, t, tr) for t, tr in _trades(ctx)]
     expected = []

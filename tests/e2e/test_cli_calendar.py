@@ -82,3 +82,51 @@ def test_installed_command_exits_2_on_bad_venue() -> None:
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 2, proc.stderr
+
+
+@pytest.mark.parametrize("code", ["XSHG", "XSES", "XBOM"])
+def test_calendars_with_holidays_to_2026_list_2020_to_2030_with_later_years_projected(
+    code: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The library knows these holidays only to 2026: asked within its bounds, projected after."""
+    code_, out, err = run(capsys, code, "--from", "2020-01-01", "--to", "2030-12-31", "--json")
+    assert code_ == 0, err
+    sessions = json.loads(out)["sessions"]
+    years = {s["trade_date"][:4] for s in sessions}
+    assert years == {str(y) for y in range(2020, 2031)}
+    assert all(s["projected"] == (s["trade_date"] > "2026-12-31") for s in sessions)
+    if code != "XBOM":  # Mumbai trades on 1 January; Shanghai and Singapore never do
+        assert not any(s["trade_date"].endswith("-01-01") for s in sessions)
+    assert all(s["open"]["local"][11:16] == sessions[-1]["open"]["local"][11:16] for s in sessions[-50:])
+
+
+def test_xshg_table_flags_projected_sessions(capsys: pytest.CaptureFixture[str]) -> None:
+    """In the table, sessions past 2026 carry 'rules projected' and the note says why."""
+    code, out, _ = run(capsys, "XSHG", "--from", "2026-12-30", "--to", "2027-01-05")
+    assert code == 0
+    assert "2027-01-04" in out and "projected" in out
+    assert "holidays after 2026-12-31 are not published yet" in out.replace("\n", " ")
+
+
+def test_a_holiday_as_the_first_date_is_not_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """--from on a holiday (2000-01-01, the horizon's first day) lists from the next session."""
+    for venue in ("XNYS", "XTKS", "CME"):
+        code, out, err = run(capsys, venue, "--from", "2000-01-01", "--to", "2000-01-05", "--json")
+        assert code == 0, (venue, err)
+        assert json.loads(out)["sessions"][0]["trade_date"] in ("2000-01-03", "2000-01-04")
+
+
+def test_a_local_time_the_clocks_skip_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """02:30 on the spring-forward night in New York does not exist: exit 2, saying what happened."""
+    code, _, err = run(capsys, "XNYS", "--at", "2027-03-14 02:30 America/New_York")
+    assert code == 2
+    assert "does not exist" in err and "clocks went forward by 1 hour" in err
+
+
+def test_an_ambiguous_local_time_asks_for_an_offset(capsys: pytest.CaptureFixture[str]) -> None:
+    """01:30 on the fall-back night happens twice: exit 2 offering both readings; an offset picks one."""
+    code, _, err = run(capsys, "XNYS", "--at", "2027-11-07 01:30 America/New_York")
+    assert code == 2
+    assert "happens twice" in err and "2027-11-07T01:30:00-04:00 (EDT)" in err and "-05:00 (EST)" in err
+    code, out, _ = run(capsys, "XNYS", "--at", "2027-11-07T01:30:00-05:00", "--json")
+    assert code == 0 and json.loads(out)["at"]["utc"] == "2027-11-07T06:30:00+00:00"

@@ -92,7 +92,7 @@ def test_custom_venue_from_toml(tmp_path: Path) -> None:
 
 def test_shipped_profiles_are_valid() -> None:
     """Every shipped profile loads and answers for a date."""
-    assert shipped_profiles() == ["CME", "CRYPTO", "FX-JP", "XTKS"]
+    assert shipped_profiles() == ["CME", "CRYPTO", "FX-JP", "XLON", "XTKS"]
     for code in shipped_profiles():
         assert venue_calendar(code).sessions(date(2025, 6, 2), date(2025, 6, 6))
 
@@ -135,3 +135,23 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[venue\ncode = 1", "broken.toml")
     with pytest.raises(VenueFileError, match=r"broken\.toml"):
         read_venue_file(path)
+
+
+def test_early_closes_as_names_an_existing_kind_and_needs_holidays_from(tmp_path: Path) -> None:
+    """early_closes_as without holidays_from, or naming no timetable kind, fails naming the key."""
+    from sim.clock.venuefile import VenueFileError, read_venue_file
+
+    base = (
+        '[venue]\ncode = "XT"\ntimezone = "Europe/London"\n{extra}\n'
+        '[[timetable]]\neffective = 2000-01-01\n'
+        'transitions = [{{ at = "08:00", phase = "CONTINUOUS" }}, {{ at = "16:30", phase = "CLOSED" }}]\n'
+    )
+    for extra, why in [
+        ('early_closes_as = "regular"', "needs venue.holidays_from"),
+        ('holidays_from = "XLON"\nearly_closes_as = "half"', "no timetable of that kind"),
+    ]:
+        f = tmp_path / "v.toml"
+        f.write_text(base.format(extra=extra), encoding="utf-8")
+        with pytest.raises(VenueFileError, match=r"venue\.early_closes_as") as e:
+            read_venue_file(f)
+        assert why in str(e.value)

@@ -64,3 +64,21 @@ def test_exchange_code_resolves_directly() -> None:
     """Any exchange_calendars code resolves by name, with its zone."""
     assert venue_calendar("XLON").tz == "Europe/London"
     assert venue_calendar("XHKG").tz == "Asia/Hong_Kong"
+
+
+def test_xlon_profile_adds_auctions_around_exchange_calendars_sessions() -> None:
+    """The XLON profile trades on exchange_calendars' days; continuous trading runs from its open to
+    its close, then a five-minute closing auction, 12:30-12:35 on its half days."""
+    from sim.clock.calendar import Phase
+
+    ours = venue_calendar("XLON").sessions(FIRST, LAST)
+    ref = _reference("XLON")
+    np.testing.assert_array_equal(np.array([s.trade_date for s in ours], dtype="datetime64[D]"), ref["date"])
+    five_min = 5 * 60 * 10**9
+    for s, open_, close in zip(ours, ref["open"], ref["close"], strict=True):
+        phases = {tr.phase: tr.at for tr in s.transitions}
+        assert phases[Phase.CONTINUOUS] == open_
+        assert phases[Phase.CLOSING_AUCTION] == close and s.close == close + five_min
+    half = [s for s in ours if s.kind == "half"]
+    assert {s.trade_date.month for s in half} == {12} and len(half) == 2 * 11
+    assert all(s.to_dict()["close"]["local"][11:16] == "12:35" for s in half)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -87,3 +87,46 @@ def test_plain_decimal_text() -> None:
     """Decimals print without exponents or trailing zeros."""
     assert V._plain(Decimal("2500.50")) == "2500.5"
     assert V._plain(Decimal("1E+3")) == "1000"
+
+
+@given(
+    st.decimals(min_value=-(10**12), max_value=10**12, places=4, allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "¥", "$"]),
+)
+def test_amounts_read_as_written_with_separators_and_symbols(d: Decimal, symbol: str) -> None:
+    """An amount written with thousands separators and a currency symbol reads as its number."""
+    sign = "-" if d < 0 else ""
+    text = f"{sign}{symbol}{abs(d):,f}"
+    assert V.amount(text) == d
+    assert V.amount(f"{d:f}") == d
+    assert V.amount(f"{d:e}") == Decimal(f"{d:e}")
+
+
+@pytest.mark.parametrize("text", ["1,5", "12,34,567", "1,0000", "¥", "1.2.3", "NaN", "Infinity", "1,000.5,0"])
+def test_ambiguous_or_malformed_amounts_are_refused(text: str) -> None:
+    """A decimal comma, misplaced separators or a non-number are not read as some other number."""
+    assert V.amount(text) is None
+    with pytest.raises(StepInputError, match="is not a number"):
+        V.decimal(text, "amount")
+
+
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31)),
+    st.sampled_from(["America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney", "UTC"]),
+)
+def test_wall_times_resolve_to_the_instant_showing_them_or_are_refused(naive: datetime, zone: str) -> None:
+    """A wall time either maps to the one instant whose local reading it is, or is refused as
+    skipped or doubled by a daylight-saving change; never silently to another time."""
+    from sim.clock.localtime import AmbiguousLocalTime, NonexistentLocalTime, resolve_local
+    from system.clock import to_datetime
+
+    tz = ZoneInfo(zone)
+    t = naive.replace(microsecond=0).time()
+    try:
+        ns = resolve_local(naive.date(), t, tz)
+    except (NonexistentLocalTime, AmbiguousLocalTime):
+        first = datetime.combine(naive.date(), t, tzinfo=tz)
+        assert first.utcoffset() != first.replace(fold=1).utcoffset()
+        return
+    back = to_datetime(ns, tz)
+    assert (back.date(), back.time()) == (naive.date(), t)
