@@ -146,13 +146,17 @@ class Sequencer:
                 self._digests[ev.causation_id] = _digest(ev.record)  # type: ignore[arg-type]
 
     # -- ingress ---------------------------------------------------------------------------------
-    def submit(self, session: str, client_id: str, command: Command, reply: Reply | None = None) -> None:
+    def submit(
+        self, session: str, client_id: str | None, command: Command, reply: Reply | None = None
+    ) -> None:
         """Queue ``command`` from ``session`` under the session's ``client_id``; ``reply`` is
-        called with its ``Result`` once the batch holding it is in the log."""
-        self._inbound.append(_Item(session, command_id(session, client_id), command, reply))
+        called with its ``Result`` once the batch holding it is in the log. Without a client id
+        the runtime numbers the command itself (not session-scoped, not retryable)."""
+        cid = "" if client_id is None else command_id(session, client_id)
+        self._inbound.append(_Item(session or "-", cid, command, reply))
         self._wake.set()
 
-    async def call(self, session: str, client_id: str, command: Command) -> Result:
+    async def call(self, session: str, client_id: str | None, command: Command) -> Result:
         fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self.submit(session, client_id, command, fut.set_result)
         return await fut
@@ -257,6 +261,8 @@ class Sequencer:
                         results.append((it, e))
                     continue
                 cid = it.cid
+                if not cid:
+                    cid = it.cid = runtime.next_command_id()
                 digest = _digest(cmd)  # type: ignore[arg-type]
                 seen = self._digests.get(cid)
                 if seen is not None and seen != digest:
@@ -268,7 +274,8 @@ class Sequencer:
                 except CommandFailed as e:
                     results.append((it, Result(cid, error=str(e))))
                     continue
-                self._digests[cid] = digest
+                if SEP in cid:
+                    self._digests[cid] = digest
                 if out.duplicate:
                     results.append((it, Result(cid, list(out.events), True, seq=out.command_seq)))
                 else:
