@@ -18,9 +18,9 @@ START = "2031-01-06T08:55+09:00"  # a Monday in 2031: the clock is the test's, n
 
 
 def _serve(tmp_path: Path, *extra: str) -> ServeProcess:
+    log = str(tmp_path / "day.db")
     return ServeProcess(
-        ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "day.db"), "--start", START, *extra],
-        cwd=ROOT,
+        ["--venue", "XTKS", "--instruments", "7203", "--log", log, "--start", START, *extra], cwd=ROOT
     )
 
 
