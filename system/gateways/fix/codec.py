@@ -1,0 +1,236 @@
+"""FIX tag=value framing, parsing and encoding: the gateway's hot path, written by hand.
+
+Framing follows BodyLength and CheckSum. A frame whose declared length does not land on the
+trailer is resynchronised the way QuickFIX does it (the chunk up to the next ``<SOH>10=`` is one bad
+frame), so a peer that miscounts loses that message and not the stream. Nothing here allocates
+per byte; a read of many messages is split with a few ``bytes.find`` calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from system.clock import NS_PER_MS, NS_PER_SECOND
+from system.gateways.fix.message import FixMessage
+
+SOH = b"\x01"
+_TRAILER_LEN = 7  # "10=ddd<SOH>"
+DEFAULT_MAX_BODY = 1 << 20
+
+
+class Garbled:
+    """A chunk of input that is not a well-formed FIX frame. The session ignores it once logged
+    on (FIX: a garbled message is dropped without a Reject) and disconnects before."""
+
+    __slots__ = ("raw", "reason")
+
+    def __init__(self, raw: bytes, reason: str) -> None:
+        self.raw = raw
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Garbled({self.reason!r}, {self.raw[:40]!r})"
+
+
+class GarbledError(ValueError):
+    """Raised by ``parse`` for a frame whose fields are not ``tag=value``."""
+
+
+class Framer:
+    """Splits a byte stream into FIX frames.
+
+    ``feed`` returns, in stream order, each complete frame as ``bytes`` (BodyLength and CheckSum
+    verified) or as ``Garbled``. Incomplete input is kept for the next call. A declared BodyLength
+    above ``max_body`` is garbled at once instead of being waited for, so a huge length cannot make
+    the reader buffer without bound.
+    """
+
+    def __init__(self, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self._buf = bytearray()
+        self.max_body = max_body
+
+    def pending(self) -> int:
+        """Bytes held back waiting for the rest of a frame."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[bytes | Garbled]:
+        buf = self._buf
+        buf += data
+        out: list[bytes | Garbled] = []
+        pos = 0
+        n = len(buf)
+        while pos < n:
+            if buf[pos : pos + 2] != b"8=":
+                nxt = self._resync(buf, pos)
+                if nxt < 0:
+                    # Keep a tail that may be the start of the next frame ("8=FI...").
+                    keep = max(pos, n - 4)
+                    if keep > pos:
+                        out.append(Garbled(bytes(buf[pos:keep]), "no BeginString"))
+                    pos = keep
+                    break
+                out.append(Garbled(bytes(buf[pos:nxt]), "no BeginString"))
+                pos = nxt
+                continue
+            soh1 = buf.find(SOH, pos)
+            if soh1 < 0:
+                if n - pos > 64:
+                    out.append(Garbled(bytes(buf[pos:]), "BeginString too long"))
+                    pos = n
+                break
+            if n < soh1 + 3:
+                break
+            if buf[soh1 + 1 : soh1 + 3] != b"9=":
+                pos = self._skip(buf, pos, out, "BodyLength is not the second field")
+                continue
+            soh2 = buf.find(SOH, soh1 + 3, soh1 + 3 + 12)
+            if soh2 < 0:
+                if n - (soh1 + 3) >= 12:
+                    pos = self._skip(buf, pos, out, "BodyLength is not a number")
+                    continue
+                break
+            digits = bytes(buf[soh1 + 3 : soh2])
+            if not digits.isdigit():
+                pos = self._skip(buf, pos, out, "BodyLength is not a number")
+                continue
+            length = int(digits)
+            if length > self.max_body:
+                pos = self._skip(buf, pos, out, f"BodyLength {length} exceeds {self.max_body}")
+                continue
+            end = soh2 + 1 + length
+            if n < end + _TRAILER_LEN:
+                break
+            if buf[end : end + 3] == b"10=" and buf[end + 6] == 1 and buf[end - 1] == 1 and length > 0:
+                stop = end + _TRAILER_LEN
+                raw = bytes(buf[pos:stop])
+                digits = raw[-4:-1]
+                if digits.isdigit() and int(digits) == sum(raw[: end - pos]) & 0xFF:
+                    out.append(raw)
+                else:
+                    out.append(Garbled(raw, "CheckSum does not match"))
+                pos = stop
+                continue
+            # The length did not land on the trailer: the bad frame runs to the next "<SOH>10=...<SOH>".
+            t = buf.find(b"\x0110=", end - 1 if end > soh2 + 1 else soh2)
+            if t < 0:
+                if n - pos > self.max_body + 64:
+                    pos = self._skip(buf, pos, out, "no CheckSum within BodyLength bound")
+                    continue
+                break
+            tend = buf.find(SOH, t + 4)
+            if tend < 0:
+                break
+            out.append(Garbled(bytes(buf[pos : tend + 1]), "BodyLength does not match"))
+            pos = tend + 1
+        if pos:
+            del buf[:pos]
+        return out
+
+    @staticmethod
+    def _resync(buf: bytearray, pos: int) -> int:
+        """The start of the next frame at or after ``pos``, or -1."""
+        return buf.find(b"8=FIX", pos)
+
+    def _skip(self, buf: bytearray, pos: int, out: list[bytes | Garbled], reason: str) -> int:
+        nxt = self._resync(buf, pos + 1)
+        stop = len(buf) if nxt < 0 else nxt
+        out.append(Garbled(bytes(buf[pos:stop]), reason))
+        return stop
+
+
+def parse(raw: bytes) -> FixMessage:
+    """The fields of one framed message, in order. Tags may be negative or zero (the validator
+    rejects them by number); a field that is not ``digits=value`` makes the frame garbled."""
+    fields: list[tuple[int, bytes]] = []
+    append = fields.append
+    parts = raw.split(SOH)
+    if parts[-1]:
+        raise GarbledError("message does not end with SOH")
+    for part in parts[:-1]:
+        tag, sep, value = part.partition(b"=")
+        if not sep or not tag:
+            raise GarbledError(f"field {part[:20]!r} is not tag=value")
+        if tag.isdigit() or (tag[:1] == b"-" and tag[1:].isdigit()):
+            append((int(tag), value))
+        else:
+            raise GarbledError(f"tag {tag[:20]!r} is not a number")
+    return FixMessage(fields)
+
+
+def encode_fields(fields: Iterable[tuple[int, str | bytes | int]]) -> bytes:
+    """``tag=value<SOH>`` for each field. A value holding SOH would break framing: refused."""
+    parts: list[bytes] = []
+    for tag, value in fields:
+        if isinstance(value, bytes):
+            v = value
+        elif isinstance(value, int):
+            parts.append(b"%d=%d\x01" % (tag, value))
+            continue
+        else:
+            v = value.encode("latin-1")
+        if b"\x01" in v:
+            raise ValueError(f"value of tag {tag} contains SOH")
+        parts.append(b"%d=%s\x01" % (tag, v))
+    return b"".join(parts)
+
+
+def frame(begin_string: bytes, payload: bytes) -> bytes:
+    """Wrap ``payload`` (35= onwards, SOH-terminated) in BeginString, BodyLength and CheckSum."""
+    msg = b"8=%s\x019=%d\x01%s" % (begin_string, len(payload), payload)
+    return msg + b"10=%03d\x01" % (sum(msg) & 0xFF)
+
+
+def encode(begin_string: str, fields: Iterable[tuple[int, str | bytes | int]]) -> bytes:
+    """A whole message from its fields after BodyLength (MsgType first)."""
+    return frame(begin_string.encode("latin-1"), encode_fields(fields))
+
+
+def checksum(data: bytes) -> int:
+    return sum(data) & 0xFF
+
+
+# -- timestamps --------------------------------------------------------------------------------
+
+
+class TimestampFormatter:
+    """UTCTimestamp text with milliseconds, caching the date and time of the current second."""
+
+    __slots__ = ("_prefix", "_sec")
+
+    def __init__(self) -> None:
+        self._sec = -1
+        self._prefix = b""
+
+    def __call__(self, t_ns: int) -> bytes:
+        sec, rem = divmod(t_ns, NS_PER_SECOND)
+        if sec != self._sec:
+            self._sec = sec
+            self._prefix = datetime.fromtimestamp(sec, UTC).strftime("%Y%m%d-%H:%M:%S").encode()
+        return b"%s.%03d" % (self._prefix, rem // NS_PER_MS)
+
+
+format_timestamp = TimestampFormatter()
+
+
+def parse_timestamp(value: bytes) -> int:
+    """Nanoseconds for ``YYYYMMDD-HH:MM:SS[.sss[sss[sss]]]``; ValueError for anything else."""
+    if len(value) < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
+        raise ValueError(f"{value!r} is not a UTCTimestamp")
+    date, hh, mm, ss = value[:8], value[9:11], value[12:14], value[15:17]
+    frac = value[17:]
+    if not (date.isdigit() and hh.isdigit() and mm.isdigit() and ss.isdigit()):
+        raise ValueError(f"{value!r} is not a UTCTimestamp")
+    ns = 0
+    if frac:
+        digits = frac[1:]
+        if frac[:1] != b"." or not digits.isdigit() or len(digits) not in (3, 6, 9):
+            raise ValueError(f"{value!r} is not a UTCTimestamp")
+        ns = int(digits) * 10 ** (9 - len(digits))
+    second = int(ss)
+    if second > 60:
+        raise ValueError(f"{value!r} is not a UTCTimestamp")
+    dt = datetime(
+        int(date[:4]), int(date[4:6]), int(date[6:8]), int(hh), int(mm), min(second, 59), tzinfo=UTC
+    )
+    return int(dt.timestamp()) * NS_PER_SECOND + ns

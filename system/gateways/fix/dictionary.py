@@ -1,0 +1,249 @@
+"""The FIX data dictionary (FIX44.toml) and the structural validation it drives.
+
+``Dictionary.validate`` raises ``SessionReject`` with the FIX 4.4 SessionRejectReason of the first
+problem found, checking in one pass: tag numbers, empty values, header/body/trailer order, data
+formats, enumerations, tags not defined for a strict message type, repeated tags, repeating group
+counts, then required tags.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from system.gateways.fix.codec import parse_timestamp
+from system.gateways.fix.message import FixMessage
+from system.gateways.fix.reasons import SessionReject
+from system.gateways.fix.reasons import SessionRejectReason as R
+
+DEFAULT_PATH = Path(__file__).with_name("FIX44.toml")
+
+_INT = re.compile(rb"-?\d+\Z")
+_UINT = re.compile(rb"\d+\Z")
+_FLOAT = re.compile(rb"-?(\d+\.?\d*|\.\d+)\Z")
+_DATE = re.compile(rb"\d{8}\Z")
+_MONTHYEAR = re.compile(rb"\d{6}(\d{2}|w[1-5])?\Z")
+_TIMEONLY = re.compile(rb"\d{2}:\d{2}:\d{2}(\.\d{3})?\Z")
+
+
+def _ts_ok(v: bytes) -> bool:
+    try:
+        parse_timestamp(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _fmt(pattern: re.Pattern[bytes]) -> Callable[[bytes], bool]:
+    return lambda v: pattern.match(v) is not None
+
+
+_FORMATS: dict[str, Callable[[bytes], bool]] = {
+    "INT": _fmt(_INT),
+    "SEQNUM": _fmt(_UINT),
+    "LENGTH": _fmt(_UINT),
+    "NUMINGROUP": _fmt(_UINT),
+    "FLOAT": _fmt(_FLOAT),
+    "QTY": _fmt(_FLOAT),
+    "PRICE": _fmt(_FLOAT),
+    "PRICEOFFSET": _fmt(_FLOAT),
+    "AMT": _fmt(_FLOAT),
+    "PERCENTAGE": _fmt(_FLOAT),
+    "CHAR": lambda v: len(v) == 1,
+    "BOOLEAN": lambda v: v in (b"Y", b"N"),
+    "UTCTIMESTAMP": _ts_ok,
+    "UTCTIMEONLY": _fmt(_TIMEONLY),
+    "UTCDATEONLY": _fmt(_DATE),
+    "LOCALMKTDATE": _fmt(_DATE),
+    "MONTHYEAR": _fmt(_MONTHYEAR),
+    "CURRENCY": lambda v: len(v) == 3,
+    "COUNTRY": lambda v: len(v) == 2,
+}
+
+
+_FREE_TEXT = ("STRING", "MULTIPLEVALUESTRING", "EXCHANGE", "DATA")
+
+
+class DictionaryError(ValueError):
+    """The dictionary file itself is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    tag: int
+    name: str
+    type: str
+    values: frozenset[bytes] | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDef:
+    msg_type: str
+    name: str
+    required: tuple[int, ...]
+    allowed: frozenset[int] | None  # None: any dictionary field (not strict)
+
+
+class Dictionary:
+    """A FIX version's fields, groups, header, trailer and message definitions."""
+
+    def __init__(self, data: dict[str, Any], source: str = "<data>") -> None:
+        try:
+            self.begin_string = str(data["begin_string"])
+            self.msg_types = frozenset(str(m) for m in data["msg_types"])
+            self.fields: dict[int, FieldDef] = {}
+            for key, spec in data["fields"].items():
+                tag = int(key)
+                values = frozenset(str(v).encode() for v in spec[2]) if len(spec) > 2 else None
+                ftype = str(spec[1])
+                if ftype not in _FORMATS and ftype not in _FREE_TEXT:
+                    raise DictionaryError(f"{source}: field {tag} has unknown type {ftype!r}")
+                self.fields[tag] = FieldDef(tag, str(spec[0]), ftype, values)
+            header, trailer = data["header"], data["trailer"]
+            self.header_required = tuple(int(t) for t in header["required"])
+            self.header = frozenset(header["required"]) | frozenset(header.get("optional", ()))
+            self.trailer = frozenset(trailer["required"]) | frozenset(trailer.get("optional", ()))
+            self.groups: dict[int, tuple[int, frozenset[int]]] = {
+                int(k): (v[0], frozenset(v)) for k, v in data.get("groups", {}).items()
+            }
+            self.messages: dict[str, MessageDef] = {}
+            for mt, spec in data["messages"].items():
+                req = tuple(int(t) for t in spec.get("required", ()))
+                opt = tuple(int(t) for t in spec.get("optional", ()))
+                allowed = frozenset(req + opt) if spec.get("strict", False) else None
+                if allowed is not None:
+                    # Members of an allowed group are allowed too.
+                    members = {m for g in allowed if g in self.groups for m in self._members(g)}
+                    allowed = allowed | members
+                self.messages[mt] = MessageDef(mt, str(spec.get("name", mt)), req, allowed)
+        except DictionaryError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            raise DictionaryError(f"{source}: malformed dictionary ({e!r})") from e
+        for tag in (*self.header, *self.trailer):
+            if tag not in self.fields:
+                raise DictionaryError(f"{source}: header/trailer tag {tag} has no [fields] entry")
+
+    def _members(self, group: int) -> set[int]:
+        out: set[int] = set()
+        for m in self.groups[group][1]:
+            out.add(m)
+            if m in self.groups and m != group:
+                out |= self._members(m)
+        return out
+
+    # -- validation ----------------------------------------------------------------------------------
+    def validate(self, msg: FixMessage) -> None:
+        """Raise ``SessionReject`` for the first structural problem of ``msg``, or return."""
+        mt = msg.msg_type
+        if mt not in self.msg_types:
+            raise SessionReject(R.INVALID_MSG_TYPE)
+        mdef = self.messages.get(mt)
+        fields = msg.fields
+        fdefs = self.fields
+        header = self.header
+        trailer = self.trailer
+        seen: set[int] = set()
+        in_body = False
+        in_trailer = False
+        i = 0
+        n = len(fields)
+        while i < n:
+            tag, value = fields[i]
+            fdef = fdefs.get(tag)
+            if fdef is None:
+                raise SessionReject(R.INVALID_TAG_NUMBER, tag)
+            if not value:
+                raise SessionReject(R.TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
+            if tag in header:
+                if in_body or in_trailer:
+                    raise SessionReject(R.TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
+            elif tag in trailer:
+                in_trailer = True
+            else:
+                if in_trailer:
+                    raise SessionReject(R.TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
+                in_body = True
+                if mdef is not None and mdef.allowed is not None and tag not in mdef.allowed:
+                    raise SessionReject(R.TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag)
+            self._check_value(fdef, value)
+            if tag in seen:
+                raise SessionReject(R.TAG_APPEARS_MORE_THAN_ONCE, tag)
+            seen.add(tag)
+            i += 1
+            if tag in self.groups:
+                i = self._consume_group(fields, i, tag, int(value))
+        if mdef is not None:
+            for tag in mdef.required:
+                if tag not in seen:
+                    raise SessionReject(R.REQUIRED_TAG_MISSING, tag)
+        for tag in self.header_required:
+            if tag not in seen:
+                raise SessionReject(R.REQUIRED_TAG_MISSING, tag)
+
+    def _check_value(self, fdef: FieldDef, value: bytes) -> None:
+        fmt = _FORMATS.get(fdef.type)
+        if fmt is not None and not fmt(value):
+            raise SessionReject(R.INCORRECT_DATA_FORMAT, fdef.tag)
+        if b"\x01" in value:
+            raise SessionReject(R.NON_DATA_VALUE_INCLUDES_FIELD_DELIMITER, fdef.tag)
+        if fdef.values is not None and value not in fdef.values:
+            raise SessionReject(R.VALUE_IS_INCORRECT, fdef.tag)
+
+    def _consume_group(self, fields: list[tuple[int, bytes]], i: int, count_tag: int, count: int) -> int:
+        """Walk the instances of a repeating group starting at ``fields[i]``; return the index after
+        it. Each instance starts with the delimiter tag; a tag outside the group ends the group."""
+        delimiter, members = self.groups[count_tag]
+        instances = 0
+        seen: set[int] = set()
+        n = len(fields)
+        while i < n:
+            tag, value = fields[i]
+            if tag == delimiter:
+                instances += 1
+                seen = set()
+            elif tag not in members or instances == 0:
+                break
+            elif tag in seen:
+                raise SessionReject(R.REPEATING_GROUP_FIELDS_OUT_OF_ORDER, tag)
+            fdef = self.fields.get(tag)
+            if fdef is None:
+                raise SessionReject(R.INVALID_TAG_NUMBER, tag)
+            if not value:
+                raise SessionReject(R.TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
+            self._check_value(fdef, value)
+            seen.add(tag)
+            i += 1
+            if tag in self.groups:
+                i = self._consume_group(fields, i, tag, int(value))
+        if instances != count:
+            raise SessionReject(R.INCORRECT_NUM_IN_GROUP_COUNT, count_tag)
+        return i
+
+    def with_fields(self, extra: dict[int, tuple[str, str]]) -> Dictionary:
+        """A copy that also knows ``extra`` tags (venue-specific fields), as {tag: (name, type)}."""
+        clone = object.__new__(Dictionary)
+        clone.__dict__.update(self.__dict__)
+        clone.fields = {**self.fields, **{t: FieldDef(t, n, ty, None) for t, (n, ty) in extra.items()}}
+        return clone
+
+
+def load_dictionary(path: Path | None = None) -> Dictionary:
+    """The dictionary in ``path`` (the bundled FIX 4.4 one by default)."""
+    if path is None:
+        return _default()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise DictionaryError(f"{path}: {e}") from e
+    return Dictionary(data, str(path))
+
+
+@cache
+def _default() -> Dictionary:
+    return Dictionary(tomllib.loads(DEFAULT_PATH.read_text(encoding="utf-8")), str(DEFAULT_PATH))
