@@ -254,11 +254,12 @@ def _fix_gateway(
     """The FIX acceptor over this server, or None when no FIX port was asked for."""
     if port is None:
         return None
+    from system.gateways.fix.orders import build_acceptor
+
     try:
-        from system.gateways.fix.orders import build_acceptor
-    except ImportError as e:
-        raise BadInput(f"--fix-port: the FIX gateway is not available in this build ({e})") from None
-    return build_acceptor(server, sessions=sessions, port=port, profile=profile, wall=wall)
+        return build_acceptor(server, sessions=sessions, port=port, profile=profile, wall=wall)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from system.engine import BookView, MatchingEngine, OrderView, Phase
+from system.engine import BookView, Instrument, MatchingEngine, OrderView, Phase
 from system.eventlog.codec import LoggedEvent, encode_record
 from system.eventlog.records import Command
 from system.eventlog.store import EventStore
@@ -209,6 +209,15 @@ class Sequencer:
 
     def open_orders(self, account: str | None = None, instrument: str | None = None) -> list[OrderView]:
         return self.host.engine.open_orders(account, instrument)
+
+    def instrument(self, instrument: str) -> Instrument | None:
+        """An instrument's reference data (None: not listed)."""
+        eng = self.host.engine
+        return eng.books[instrument].inst if eng.has_instrument(instrument) else None
+
+    def knows(self, session: str, client_id: str) -> bool:
+        """Whether ``session`` already used ``client_id`` for a logged command."""
+        return command_id(session, client_id) in self._digests
 
     def order_by_client_id(self, account: str, client_order_id: str) -> OrderView | None:
         for o in self.host.engine.open_orders(account, None):
