@@ -72,6 +72,7 @@ class Server:
         self.router = Router()
         self.sequencer = self._wire(host)
         self._task: asyncio.Task[None] | None = None
+        self.on_reset: list[Callable[[], None]] = []  # gateways drop their read models here
 
     def _wire(self, host: ServerHost) -> Sequencer:
         seq = Sequencer(host, self.mode, max_batch=self._max_batch)
@@ -136,5 +137,7 @@ class Server:
         self.router._sessions = sinks._sessions
         self.router._drop = sinks._drop
         self.sequencer = self._wire(host)
+        for fn in self.on_reset:
+            fn()
         if old_task is not None:
             self._task = asyncio.create_task(self.sequencer.run())

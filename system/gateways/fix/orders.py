@@ -217,6 +217,14 @@ class OrderEntry:
         self.orders: dict[int, FixOrder] = {}
         self._cancel_clids: dict[str, tuple[str, str]] = {}  # command id -> (ClOrdID, OrigClOrdID)
         self._folded = False
+        server.on_reset.append(self._reset)
+
+    def _reset(self) -> None:
+        """A fresh system behind the server: forget every order (ids start again at 1)."""
+        self.by_clid.clear()
+        self.orders.clear()
+        self._cancel_clids.clear()
+        self._folded = False
 
     # -- naming --------------------------------------------------------------------------------
     @staticmethod
@@ -322,9 +330,11 @@ class OrderEntry:
         if stp is None:
             raise EdgeReject(11, f"unsupported SelfTradePreventionInstruction {msg.get_str(STP_TAG)!r}")
         exec_inst = (msg.get_str(18) or "").split()
+        # SecondaryClOrdID (526), when given, is the client's own id for the engine; ClOrdID stays
+        # the wire's unique id (the BDD driver reuses engine ids across accounts on one session).
         return SubmitOrder(
             account=account,
-            client_order_id=msg.get_str(11) or "",
+            client_order_id=msg.get_str(526) or msg.get_str(11) or "",
             instrument=inst.id,
             side=side,
             qty=qty,
@@ -389,23 +399,28 @@ class OrderEntry:
         clid = msg.get_str(11) or ""
         orig = msg.get_str(41) or ""
         o = self._find(session, msg)
-        if o is None:
-            self._cancel_reject(session, clid, orig, None, 1, "unknown order", replace)
-            return
         possdup = msg.get(43) == b"Y"
         client_id = ("G:" if replace else "F:") + clid
         if not possdup and self.server.sequencer.knows(k, client_id):
             self._cancel_reject(session, clid, orig, o, 6, f"duplicate ClOrdID {clid!r}", replace)
             return
         cmd: Any
-        if replace:
+        if o is None:
+            # Not one of this session's orders as far as the gateway knows: let the engine judge
+            # (a logged UNKNOWN_ORDER or WRONG_ACCOUNT), if the request names an order at all.
+            try:
+                cmd = self._unknown_target(msg, session, replace)
+            except EdgeReject as e:
+                self._cancel_reject(session, clid, orig, None, e.reason, e.text, replace)
+                return
+        elif replace:
             try:
                 qty_d = _dec(msg.get(38), 38)
                 px = _dec(msg.get(44), 44)
                 floor = _dec(msg.get(111), 111)
                 inst = o.inst
                 cmd = ReplaceOrder(
-                    account=o.account,
+                    account=msg.get_str(1) or o.account,
                     instrument=inst.id,
                     order_id=o.order_id,
                     qty=None if qty_d is None else _units(qty_d, inst.qty_increment, "quantity", inst, 99),
@@ -418,7 +433,8 @@ class OrderEntry:
                 self._cancel_reject(session, clid, orig, o, 99, e.text, replace)
                 return
         else:
-            cmd = CancelOrder(account=o.account, instrument=o.inst.id, order_id=o.order_id)
+            account = msg.get_str(1) or o.account
+            cmd = CancelOrder(account=account, instrument=o.inst.id, order_id=o.order_id)
         cid = f"{k}/{client_id}"
         self._cancel_clids[cid] = (clid, orig)
 
@@ -427,6 +443,29 @@ class OrderEntry:
                 self._cancel_reject(session, clid, orig, o, 99, res.error, replace)
 
         self.server.sequencer.submit(k, client_id, cmd, done)
+
+    def _unknown_target(self, msg: FixMessage, session: FixSession, replace: bool) -> Any:
+        account = self._account(msg, session)
+        inst = self._instrument(msg)
+        raw = msg.get(37)
+        oid = int(raw) if raw is not None and raw.isdigit() else None
+        if replace:
+            if oid is None:
+                raise EdgeReject(1, "unknown order")
+            qty_d, px = _dec(msg.get(38), 38), _dec(msg.get(44), 44)
+            return ReplaceOrder(
+                account=account,
+                instrument=inst.id,
+                order_id=oid,
+                qty=None if qty_d is None else _units(qty_d, inst.qty_increment, "quantity", inst, 99),
+                price=None if px is None else _units(px, inst.price_increment, "price", inst, 99),
+            )
+        engine_clid = msg.get_str(526)
+        if oid is None and engine_clid is None:
+            raise EdgeReject(1, "unknown order")
+        return CancelOrder(
+            account=account, instrument=inst.id, order_id=oid, client_order_id=engine_clid or ""
+        )
 
     def _status(self, msg: FixMessage, session: FixSession) -> None:
         o = self._find(session, FixMessage.of([(41, msg.get(11) or b""), (37, msg.get(37) or b"")]))
@@ -613,7 +652,7 @@ class OrderEntry:
                 "8",
                 [
                     (37, "NONE"),
-                    (11, rec.client_order_id),
+                    (11, _wire_id(cid, rec.client_order_id)),
                     (1, rec.account),
                     (17, f"{ev.seq}-rej"),
                     (150, "8"),
@@ -628,7 +667,7 @@ class OrderEntry:
                 ],
             )
         elif rec.command in ("CancelOrder", "ReplaceOrder"):
-            clid, orig = self._cancel_clids.pop(cid, ("", ""))
+            clid, orig = self._cancel_clids.pop(cid, (_wire_id(cid, ""), ""))
             o = None if rec.order_id is None else self.orders.get(rec.order_id)
             self._cancel_reject(
                 session, clid, orig, o, cxl_rej_reason(rec.reason), f"{rec.reason}: {rec.text}",
@@ -645,12 +684,13 @@ class OrderEntry:
             inst = self.server.sequencer.instrument(rec.instrument)
             if inst is None:
                 return out
+            wire = _wire_id(ev.causation_id, rec.client_order_id)
             o = FixOrder(
                 rec.order_id, rec.account, inst, rec.side, rec.order_type, rec.tif, rec.price, rec.qty,
-                rec.client_order_id, leaves=rec.qty,
+                wire, leaves=rec.qty,
             )  # fmt: skip
             self.orders[rec.order_id] = o
-            self.by_clid.setdefault(k, {})[rec.client_order_id] = rec.order_id
+            self.by_clid.setdefault(k, {})[wire] = rec.order_id
             out.append((o, "0", "", None))
             return out
         for oid in _ids(rec):
@@ -710,6 +750,15 @@ def _bind2(
     fn: Callable[[LoggedEvent, FixSession, str], None], session: FixSession, k: str
 ) -> Callable[[LoggedEvent], None]:
     return lambda ev: fn(ev, session, k)
+
+
+def _wire_id(cid: str, default: str) -> str:
+    """The ClOrdID a command id carries (``QA1/o1`` -> ``o1``; ``QA1/F:c1`` -> ``c1``)."""
+    _, sep, tail = cid.partition("/")
+    if not sep:
+        return default
+    head, colon, rest = tail.partition(":")
+    return rest if colon and head in ("F", "G", "q") else tail
 
 
 def _ids(rec: object) -> tuple[int, ...]:
