@@ -51,7 +51,9 @@ for _sd in load():
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--driver", default=None, help="how steps reach the system: inprocess (CHRONEX_DRIVER)")
+    parser.addoption(
+        "--driver", default=None, help="how steps reach the system: inprocess or fix (CHRONEX_DRIVER)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,6 +78,13 @@ def _feature_tags() -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from steps.drivers import INPROCESS_TAG, skip_reason
+
+    reason = skip_reason(config.getoption("--driver", None), [INPROCESS_TAG])
+    if reason is not None:
+        for it in items:
+            if it.get_closest_marker(INPROCESS_TAG):
+                it.add_marker(pytest.mark.skip(reason=reason))
     expr = config.getoption("-m", "") or ""
     if any(t in expr for t in DEMO_TAGS):
         return

@@ -131,7 +131,11 @@ def register(app: typer.Typer) -> None:
         runner: Annotated[str, typer.Option("--runner", help="behave or pytest")] = "behave",
         report: Annotated[Path, typer.Option("--report", help="where reports go")] = Path("reports"),
         driver: Annotated[
-            str | None, typer.Option("--driver", help="how steps reach the system (inprocess)")
+            str | None, typer.Option("--driver", help="how steps reach the system (inprocess or fix)")
+        ] = None,
+        target: Annotated[
+            str | None,
+            typer.Option("--target", help="fix driver: HOST:ADMIN_PORT of `chronex serve --allow-reset`"),
         ] = None,
         jobs: Annotated[int, typer.Option("--jobs", help="parallel workers (pytest runner)")] = 2,
     ) -> None:
@@ -162,6 +166,13 @@ def register(app: typer.Typer) -> None:
         os.environ["CHRONEX_REPORT_DIR"] = str(report)
         if driver:
             os.environ["CHRONEX_DRIVER"] = driver
+        if target is not None:
+            _, sep, port = target.rpartition(":")
+            if not sep or not port.isdigit():
+                raise BadInput(f"--target {target!r} is not HOST:PORT")
+            if driver_name(driver) != "fix":
+                raise BadInput("--target needs --driver fix")
+            os.environ["CHRONEX_FIX_TARGET"] = target
         rc = (
             _behave(targets, exprs, report, driver)
             if runner == "behave"

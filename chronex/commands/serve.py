@@ -30,7 +30,7 @@ from sim.clock.scheduler import SessionScheduler
 from sim.world import World
 from system.bootstrap import SystemConfig
 from system.clock import WallClock
-from system.engine import ChangePhase, Phase
+from system.engine import ChangePhase, Phase, PhaseChanged
 from system.eventlog import open_log
 from system.runtime import Outcome
 from system.server.admin import AdminServer
@@ -57,10 +57,12 @@ class ServedWorld(World):
 class WorldHost:
     """``sim.world.World`` as a server host: the world plus venue calendars added later."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, *, history: bool = False) -> None:
         self.world = world
         self.store = world.store
         self._extra: list[SessionScheduler] = []
+        # Book after every command that touched it (the BDD driver's book_history); test servers only.
+        self.history: dict[str, list[tuple[int, int, Any]]] | None = {} if history else None
 
     @property
     def runtime(self) -> Any:
@@ -75,7 +77,32 @@ class WorldHost:
         return self.world.clock
 
     def execute(self, command: Any, **kw: Any) -> Any:
-        return self.world.execute(command, **kw)
+        out = self.world.execute(command, **kw)
+        if self.history is not None and out.events:
+            self._record(out)
+        return out
+
+    def _record(self, out: Any) -> None:
+        assert self.history is not None
+        eng = self.world.engine
+        touched: list[str] = []
+        for ev in out.events:
+            rec = ev.record
+            if isinstance(rec, PhaseChanged) and rec.instrument is None:
+                ids = [i for i in eng.instrument_ids() if eng.books[i].inst.venue == rec.venue]
+            elif ev.stream.startswith("book/"):
+                ids = [ev.stream[5:]]
+            else:
+                continue
+            touched.extend(i for i in ids if i not in touched)
+        now = self.world.now()
+        seq = out.events[-1].seq
+        for i in touched:
+            if eng.has_instrument(i):
+                self.history.setdefault(i, []).append((seq, now, eng.book(i)))
+
+    def book_history(self, instrument: str) -> list[tuple[int, int, Any]]:
+        return list((self.history or {}).get(instrument, []))
 
     def add_venue(self, venue: str) -> None:
         sched = SessionScheduler(self.world.clock, self.world, [venue])
@@ -104,7 +131,7 @@ def world_host(spec: dict[str, Any]) -> WorldHost:
     """A fresh host from a reset spec: ``config`` (canonical SystemConfig), ``start_ns``, ``log``."""
     config = msgspec.msgpack.decode(bytes(spec["config"]), type=SystemConfig)
     log = spec.get("log") or "memory://"
-    return WorldHost(ServedWorld(config, start_ns=int(spec["start_ns"]), log=str(log)))
+    return WorldHost(ServedWorld(config, start_ns=int(spec["start_ns"]), log=str(log)), history=True)
 
 
 def _resume_time(log: str, start_ns: int) -> int:
@@ -157,6 +184,7 @@ async def _serve(server: Server, admin: AdminServer, fix: Any, ready: dict[str, 
     if fix is not None:
         await fix.start()
         ready["fix_port"] = fix.port
+    server.info.update(ready)
     print(json.dumps(ready), flush=True)
     await stop.wait()
     # Graceful: no new input, sessions logged out, queued work finished, the log closed.
@@ -237,7 +265,7 @@ def serve(
     except (ClockModeError, ValueError, ZeroDivisionError) as e:
         world.close()
         raise BadInput(f"--speed {speed!r}: {e}") from None
-    server = Server(host, mode, factory=world_host if allow_reset else None)
+    server = Server(host, mode, factory=world_host if allow_reset else None, group_commit=not allow_reset)
     admin = AdminServer(server, port=admin_port)
     fix = _fix_gateway(server, sessions, fix_port, fix_profile, wall)
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}

@@ -152,6 +152,12 @@ async def _open_orders(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
     return {"orders": [_enc.encode(o) for o in orders]}
 
 
+@op("book_history")
+async def _book_history(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
+    points = srv.host.book_history(str(req["instrument"]))
+    return {"points": [[seq, t, _enc.encode(book)] for seq, t, book in points]}
+
+
 @op("add_venue")
 async def _add_venue(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
     await srv.sequencer.call_control(lambda: srv.host.add_venue(str(req["venue"])))
@@ -171,7 +177,7 @@ async def _reset(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
 
 @op("ping")
 async def _ping(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
-    return {"clock": srv.mode.name}
+    return {**srv.info, "clock": srv.mode.name}
 
 
 _EXPECTED = (

@@ -124,8 +124,13 @@ class _Item:
 class Sequencer:
     """Owns ``host``: executes submitted commands in batches, routes what they appended."""
 
-    def __init__(self, host: Host, clock: ClockMode, *, max_batch: int = 512) -> None:
+    def __init__(
+        self, host: Host, clock: ClockMode, *, max_batch: int = 512, group_commit: bool = True
+    ) -> None:
         self.host = host
+        # False: every command is its own append (a test server whose host records the book after
+        # each command); True: one append per drained batch.
+        self.group_commit = group_commit
         self.clock = clock
         self.max_batch = max_batch
         self.store = host.store
@@ -259,16 +264,24 @@ class Sequencer:
         results: list[tuple[_Item, Any]] = []
         runtime = self.host.runtime
         execute = self.host.execute
-        with runtime.batched(n + 1):
+        batch = contextlib.ExitStack()
+        in_batch = False
+        with batch:
             for it in items:
                 cmd = it.command
                 if not it.session:  # a control function, in sequence with the commands
-                    runtime.flush()
+                    # Outside the batch: timers it fires (sessions, expiries) append one by one,
+                    # as in-process, so each outcome is logged before the next timer runs.
+                    batch.close()
+                    in_batch = False
                     try:
                         results.append((it, cmd()))  # type: ignore[operator]
                     except Exception as e:  # the error goes back to whoever asked
                         results.append((it, e))
                     continue
+                if not in_batch and self.group_commit:
+                    batch.enter_context(runtime.batched(n + 1))
+                    in_batch = True
                 cid = it.cid
                 if not cid:
                     cid = it.cid = runtime.next_command_id()

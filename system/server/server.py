@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from system.clock import Clock
-from system.engine import Phase
+from system.engine import BookView, Phase
 from system.server.clockmode import ClockMode, ClockModeError, ControllableClock, PacedMode, WallMode
 from system.server.routing import Router
 from system.server.sequencer import Host, Sequencer
@@ -35,6 +35,11 @@ class ServerHost(Host, Protocol):
 
     def snapshot(self) -> int:
         """Snapshot the components at the log's head; returns the seq."""
+        ...
+
+    def book_history(self, instrument: str) -> list[tuple[int, int, BookView]]:
+        """(seq, clock time, book) after every command that changed the book, when the host
+        records them (test servers); empty otherwise."""
         ...
 
     def close(self) -> None: ...
@@ -64,18 +69,21 @@ class Server:
         *,
         factory: HostFactory | None = None,
         max_batch: int = 512,
+        group_commit: bool = True,
     ) -> None:
         self.host = host
         self.mode = mode
         self._factory = factory
         self._max_batch = max_batch
+        self._group_commit = group_commit
         self.router = Router()
         self.sequencer = self._wire(host)
         self._task: asyncio.Task[None] | None = None
         self.on_reset: list[Callable[[], None]] = []  # gateways drop their read models here
+        self.info: dict[str, Any] = {}  # what the process announced (ports), for the admin ping
 
     def _wire(self, host: ServerHost) -> Sequencer:
-        seq = Sequencer(host, self.mode, max_batch=self._max_batch)
+        seq = Sequencer(host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit)
         self.router.fold(host.store)
         seq.subscribe(self.router, catch_up=False)
         return seq
