@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -119,6 +119,22 @@ def _print_summary(rows: list[dict[str, object]], report: Path, html: Path) -> N
         out.print(f"Logs of failed scenarios: {report / 'failed'}")
 
 
+def _print_wire_skips(results: list[dict[str, Any]], driver: str | None) -> None:
+    """Scenarios a wire driver skipped, by tag and reason (they need the system in-process)."""
+    from steps.drivers import INPROCESS_TAG, skip_reason
+
+    reason = skip_reason(driver, [INPROCESS_TAG])
+    if reason is None:
+        return
+    skipped = [r for r in results if INPROCESS_TAG in (r.get("tags") or []) and r.get("status") != "passed"]
+    if not skipped:
+        return
+    head = f"Skipped over the wire: {len(skipped)} of {len(results)} scenarios, @{INPROCESS_TAG}: {reason}"
+    out.print(head, soft_wrap=True)
+    for r in skipped:
+        out.print(f"  @{INPROCESS_TAG} {r['location']}  {r['scenario']}", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
@@ -182,6 +198,7 @@ def register(app: typer.Typer) -> None:
         html = write_report(report)
         rows = summary(results)
         _print_failures(results)
+        _print_wire_skips(results, driver)
         _print_summary(rows, report, html)
         total = rows[-1]
         if not results:

@@ -42,6 +42,8 @@ class ServedWorld(World):
     """A World that does not log a start-up phase sync the log already holds: a restart over a
     live log must append nothing, so the head hash is the one the last run left."""
 
+    on_outcome: Any = None  # called with every command's Outcome, timers' included
+
     def execute(self, command: Any, **kw: Any) -> Any:
         if (
             isinstance(command, ChangePhase)
@@ -51,7 +53,10 @@ class ServedWorld(World):
             and self.engine.phase_of_venue(command.venue) is command.phase
         ):
             return Outcome(0, [])
-        return super().execute(command, **kw)
+        out = super().execute(command, **kw)
+        if self.on_outcome is not None and out.events:
+            self.on_outcome(out)
+        return out
 
 
 class WorldHost:
@@ -63,6 +68,8 @@ class WorldHost:
         self._extra: list[SessionScheduler] = []
         # Book after every command that touched it (the BDD driver's book_history); test servers only.
         self.history: dict[str, list[tuple[int, int, Any]]] | None = {} if history else None
+        if history and isinstance(world, ServedWorld):
+            world.on_outcome = self._record
 
     @property
     def runtime(self) -> Any:
@@ -77,10 +84,7 @@ class WorldHost:
         return self.world.clock
 
     def execute(self, command: Any, **kw: Any) -> Any:
-        out = self.world.execute(command, **kw)
-        if self.history is not None and out.events:
-            self._record(out)
-        return out
+        return self.world.execute(command, **kw)
 
     def _record(self, out: Any) -> None:
         assert self.history is not None

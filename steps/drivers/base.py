@@ -31,7 +31,7 @@ from typing import Any
 from steps.errors import DriverUnavailable
 from system.corrections import BustTrade, CorrectPrice, CorrectTrade, ReportLateTrade
 from system.engine import BookView, Instrument, OrderView, Phase
-from system.eventlog import LoggedEvent
+from system.eventlog import LoggedEvent, Verdict
 
 
 @dataclass
@@ -256,6 +256,10 @@ class WireDriver(ABC):
     def replay_book(self, instrument: str, as_of_ns: int) -> BookView:
         """The book rebuilt from the log as of valid time ``as_of_ns``."""
         raise DriverUnavailable(f"the {self.name} driver cannot replay")
+
+    def verify_log(self) -> Verdict:
+        """``system.eventlog.verify`` over the system's log (every entry chains to the one before)."""
+        raise DriverUnavailable(f"the {self.name} driver cannot read its log to verify it")
 
     def log_path(self) -> Path | None:
         return None

@@ -34,7 +34,7 @@ import msgspec
 from steps.drivers import audit
 from steps.drivers.base import AsOfView, BookPoint, Driver, RebaseView, Reply, RerunView, Setup
 from steps.errors import DriverUnavailable
-from system.bootstrap import SystemConfig
+from system.bootstrap import SystemConfig, build_projections
 from system.engine import (
     BookView,
     CancelAllOrders,
@@ -47,7 +47,7 @@ from system.engine import (
     ReplaceOrder,
     SubmitOrder,
 )
-from system.eventlog import EventStore, LoggedEvent, open_log
+from system.eventlog import EventStore, LoggedEvent, Verdict, open_log, verify
 from system.eventlog.codec import canonical
 from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.codec import format_timestamp
@@ -167,6 +167,8 @@ class FixDriver(Driver):
         self._n = 0
         self._events: list[LoggedEvent] = []
         self._instruments: dict[str, Instrument] = {}
+        self._projections: list[Any] = []
+        self._projected = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -191,6 +193,8 @@ class FixDriver(Driver):
         spec = {"config": canonical(config), "start_ns": setup.start_ns, "log": log}
         self._clock.t = int(self.admin.call("reset", spec=spec)["now"])
         self._instruments = {i.id: i for i in setup.instruments}
+        self._projections = build_projections(config)
+        self._projected = 0
         fix_port = int(self.admin.call("ping")["fix_port"])
         self._connect(host, fix_port)
 
@@ -405,6 +409,27 @@ class FixDriver(Driver):
     def rebase(self, new_date: date) -> RebaseView:
         result: RebaseView = self._audit(lambda s, c: audit.rebase_view(s, c, new_date))
         return result
+
+    def verify_log(self) -> Verdict:
+        store = self._log()
+        try:
+            return verify(store)
+        finally:
+            store.close()
+
+    def projection(self, kind: type[Any]) -> Any:
+        """A read model of this build folded on this side from the server's log (the log is the
+        truth, so a projection of it here equals the server's)."""
+        self.events()
+        have = self._projected
+        for ev in self._events[have:]:
+            for p in self._projections:
+                p.handle(ev)
+        self._projected = len(self._events)
+        for p in self._projections:
+            if isinstance(p, kind):
+                return p
+        raise DriverUnavailable(f"no {kind.__name__} read model in this build")
 
     def log_path(self) -> Path | None:
         s = self._setup

@@ -28,7 +28,7 @@ from system.engine import (
     Phase,
     PhaseChanged,
 )
-from system.eventlog import LoggedEvent
+from system.eventlog import LoggedEvent, Verdict, verify
 from system.runtime import Outcome
 
 
@@ -158,6 +158,10 @@ class InProcessDriver(Driver):
         """Through ``sim.replay.rebase`` into an in-memory log on its own virtual clock."""
         self.w.runtime.flush()
         return audit.rebase_view(self.w.store, self.w.config, new_date)
+
+    def verify_log(self) -> Verdict:
+        self.w.runtime.flush()
+        return verify(self.w.store)
 
     def component(self, kind: type[Any]) -> Any:
         return self.w.system.component(kind)
