@@ -224,8 +224,8 @@ def main() -> None:
     print(f"FIX, {args.sessions} sessions, loopback, server and generator in separate processes "
           f"(medians of {args.rounds} rounds, {os.cpu_count()} cores):")  # fmt: skip
     print(f"  max throughput (window {WINDOW}/session): {med(maxes):>10,.0f} orders/s")
-    print(f"  open loop {args.rate:,}/s:  achieved {med(achieved):,.0f} ERs/s; latency p50 {med(p50):,.0f} us, "
-          f"p99 {med(p99):,.0f} us, max {med(pmax):,.0f} us")  # fmt: skip
+    print(f"  open loop {args.rate:,}/s:  achieved {med(achieved):,.0f} ERs/s; "
+          f"latency p50 {med(p50):,.0f} us, p99 {med(p99):,.0f} us, max {med(pmax):,.0f} us")  # fmt: skip
     print(f"  in-process World.execute (SQLite log):  {med(ip):>10,.0f} orders/s")
     print(f"  in-process, runtime.batched(512):        {med(ipb):>10,.0f} orders/s")
     print(f"  FIX max / in-process batched: {med(maxes) / med(ipb):.2f}")
