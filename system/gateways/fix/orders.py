@@ -23,6 +23,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -171,12 +172,18 @@ def fmt_decimal(d: Decimal) -> str:
     return s
 
 
+@lru_cache(maxsize=65536)
+def _text(increment: str, units: int) -> str:
+    # Reports repeat a few prices and quantities; Decimal formatting was a visible share of an ER.
+    return fmt_decimal(units * Decimal(increment))
+
+
 def price_text(inst: Instrument, units: int) -> str:
-    return fmt_decimal(units * Decimal(inst.price_increment))
+    return _text(inst.price_increment, units)
 
 
 def qty_text(inst: Instrument, units: int) -> str:
-    return fmt_decimal(units * Decimal(inst.qty_increment))
+    return _text(inst.qty_increment, units)
 
 
 # -- the gateway's order read model -------------------------------------------------------------
@@ -217,6 +224,7 @@ class OrderEntry:
         self.orders: dict[int, FixOrder] = {}
         self._cancel_clids: dict[str, tuple[str, str]] = {}  # command id -> (ClOrdID, OrigClOrdID)
         self._folded = False
+        self._instruments: dict[str, Instrument] = {}  # reference data does not change once listed
         server.on_reset.append(self._reset)
 
     def _reset(self) -> None:
@@ -224,7 +232,16 @@ class OrderEntry:
         self.by_clid.clear()
         self.orders.clear()
         self._cancel_clids.clear()
+        self._instruments.clear()
         self._folded = False
+
+    def instrument(self, ref: str) -> Instrument | None:
+        inst = self._instruments.get(ref)
+        if inst is None:
+            inst = self.server.sequencer.instrument(ref)
+            if inst is not None:
+                self._instruments[ref] = inst
+        return inst
 
     # -- naming --------------------------------------------------------------------------------
     @staticmethod
@@ -291,7 +308,7 @@ class OrderEntry:
             raise EdgeReject(1, "Symbol (55) is required")
         exch = msg.get_str(207)
         ref = f"{exch}:{sym}" if exch and ":" not in sym else sym
-        inst = self.server.sequencer.instrument(ref)
+        inst = self.instrument(ref)
         if inst is None:
             raise EdgeReject(1, f"unknown instrument {ref!r}")
         return inst
@@ -681,7 +698,7 @@ class OrderEntry:
         rec = ev.record
         out: list[tuple[FixOrder, str, str, tuple[int, int] | None]] = []
         if isinstance(rec, OrderAccepted):
-            inst = self.server.sequencer.instrument(rec.instrument)
+            inst = self.instrument(rec.instrument)
             if inst is None:
                 return out
             wire = _wire_id(ev.causation_id, rec.client_order_id)
