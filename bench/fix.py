@@ -84,7 +84,14 @@ def _generator(port: int, sessions: int, mode: str, seconds: float, rate: int, o
             ).sessions[0]  # fmt: skip
             ini = FixInitiator(s, App(), clock, store_factory("memory:"), host="127.0.0.1", port=port,
                                dictionary=chronex_dictionary())  # fmt: skip
-            await ini.connect(reset=True)
+            for attempt in range(50):  # the last round's logout may still be finishing
+                try:
+                    await ini.connect(reset=True)
+                    break
+                except (ConnectionError, OSError):
+                    if attempt == 49:
+                        raise
+                    await asyncio.sleep(0.2)
             inits.append(ini)
         n = [0]
 
@@ -139,6 +146,9 @@ def _round(port: int, sessions: int, mode: str, seconds: float, rate: int) -> di
     a, b = ctx.Pipe()
     p = ctx.Process(target=_generator, args=(port, sessions, mode, seconds, rate, b))
     p.start()
+    if not a.poll(seconds + 120):
+        p.kill()
+        raise RuntimeError(f"the {mode} load generator sent no result (exit code {p.exitcode})")
     res: dict[str, Any] = a.recv()
     p.join(30)
     return res
