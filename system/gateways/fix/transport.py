@@ -55,7 +55,10 @@ class FixConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.loop = asyncio.get_running_loop()
+        try:
+            self.loop = asyncio.get_running_loop()
+        except RuntimeError:  # driven by hand (the testkit): writes go out at once
+            self.loop = None
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         if self._plan is not None:
@@ -108,7 +111,10 @@ class FixConnection(asyncio.Protocol):
                 return
             raw = raw_out
         self._out.append(raw)
-        if not self._flush_scheduled and self.loop is not None:
+        if not self._flush_scheduled:
+            if self.loop is None:
+                self.flush()
+                return
             self._flush_scheduled = True
             self.loop.call_soon(self.flush)
 
