@@ -105,12 +105,10 @@ class FixConnection(asyncio.Protocol):
     def send_frame(self, raw: bytes, seq: int, msg_type: str) -> None:
         if self._closing:
             return
-        if self.faults is not None:
-            raw_out = self.faults.outbound(raw, seq, msg_type)
-            if raw_out is None:
-                return
-            raw = raw_out
-        self._out.append(raw)
+        if self.faults is None:
+            self._out.append(raw)
+        else:
+            self._out += self.faults.outbound(raw, seq, msg_type)
         if not self._flush_scheduled:
             if self.loop is None:
                 self.flush()
