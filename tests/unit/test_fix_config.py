@@ -1,0 +1,105 @@
+"""The sessions TOML and the FIX 4.4 data dictionary: what loads, and errors that name the bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from system.gateways.fix import ConfigError, FixMessage, load_dictionary, load_sessions
+from system.gateways.fix.dictionary import DictionaryError
+from system.gateways.fix.reasons import SessionReject
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_example_sessions_file_loads() -> None:
+    cfg = load_sessions(ROOT / "config" / "fix-sessions.example.toml")
+    oe = cfg.find("CHRONEX", "CLIENT1")
+    assert oe is not None and oe.role == "order-entry" and oe.accounts and oe.username
+    assert {s.role for s in cfg.sessions} == {"order-entry", "drop-copy"}
+    assert cfg.for_account(oe.accounts[0])[0] is oe
+
+
+def test_defaults_apply_to_every_session(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[defaults]\nheartbeat_s = 5\n[[session]]\nsender_comp_id = "A"\ntarget_comp_id = "B"\n'
+        '[[session]]\nsender_comp_id = "A"\ntarget_comp_id = "C"\nheartbeat_s = 9\n'
+    )
+    cfg = load_sessions(path)
+    assert [s.heartbeat_s for s in cfg.sessions] == [5, 9]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[session]]\nsender_comp_id = "A"\n', "session[0].target_comp_id: missing"),
+        ('[[session]]\nsender_comp_id = "A"\ntarget_comp_id = "B"\nrole = "admin"\n',
+         "session[0].role: 'admin' is not one of order-entry, drop-copy"),
+        ('[[session]]\nsender_comp_id = "A"\ntarget_comp_id = "B"\nheartbeat_s = "30"\n',
+         "session[0].heartbeat_s: '30' is not a int"),
+        ('[[session]]\nsender_comp_id = "A"\ntarget_comp_id = "B"\nheartbeat_s = 0\n',
+         "session[0].heartbeat_s: 0 must be positive"),
+        ('[[session]]\nsender_comp_id = "A"\ntarget_comp_id = "B"\naccounts = ["", 1]\n',
+         "session[0].accounts: ['', 1] must be a list of non-empty strings"),
+        ('[[session]]\nsender_comp_id = "A"\ntarget_comp_id = "B"\nusername = "u"\n',
+         "session[0]: username and password go together"),
+        ('[[session]]\nsender_comp_id = "A"\ntarget_comp_id = "B"\n' * 2,
+         "session[1]: CompID pair A->B is listed twice"),
+        ("", "at least one [[session]]"),
+        ("[[session]\n", "not valid TOML"),
+    ],
+)  # fmt: skip
+def test_bad_sessions_files_name_file_key_and_value(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "sessions.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError) as e:
+        load_sessions(path)
+    assert str(e.value).startswith(str(path))
+    assert message in str(e.value)
+
+
+def test_a_missing_sessions_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_sessions(tmp_path / "nope.toml")
+
+
+def test_dictionary_knows_the_session_and_order_messages() -> None:
+    d = load_dictionary()
+    assert d.begin_string == "FIX.4.4"
+    assert {"0", "1", "2", "3", "4", "5", "A", "D", "F", "G", "H", "q", "8", "9", "j"} <= set(d.messages)
+    assert d.messages["D"].required == (11, 54, 60, 40)
+    assert d.fields[111].name == "MaxFloor" and d.fields[99].name == "StopPx"
+
+
+def test_venue_fields_can_be_added() -> None:
+    """A tag outside FIX 4.4 is an invalid tag number until the dictionary is told about it."""
+    d = load_dictionary()
+    msg = FixMessage.of(
+        [
+            (8, "FIX.4.4"),
+            (9, 1),
+            (35, "D"),
+            (34, 2),
+            (49, "A"),
+            (52, "20310106-00:00:00"),
+            (56, "B"),
+            (11, "c"),
+            (54, 1),
+            (60, "20310106-00:00:00"),
+            (40, 2),
+            (7928, "X"),
+            (10, "000"),
+        ]
+    )
+    with pytest.raises(SessionReject, match="371=7928"):
+        d.validate(msg)
+    d.with_fields({7928: ("SelfTradePrevention", "CHAR")}).validate(msg)
+
+
+def test_a_malformed_dictionary_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text('begin_string = "FIX.4.4"\n')
+    with pytest.raises(DictionaryError, match=str(path)):
+        load_dictionary(path)
