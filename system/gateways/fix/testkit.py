@@ -23,6 +23,8 @@ from system.clock import Clock
 from system.gateways.fix.acceptor import FixAcceptor
 from system.gateways.fix.codec import Framer, Garbled, encode_fields, format_timestamp, frame, parse
 from system.gateways.fix.message import FixMessage
+from system.gateways.fix.reasons import BusinessReject, BusinessRejectReason, UnsupportedMessageType
+from system.gateways.fix.session import FixSession
 from system.gateways.fix.transport import FixConnection
 
 Fields = Iterable[tuple[int, str | bytes | int]]
@@ -150,3 +152,99 @@ class Peer:
         if self.conn is None or self.closed:
             self.connect()
         return self.send("A", [(98, 0), (108, heartbeat_s), *extra])
+
+
+class OrderDesk:
+    """A toy order-entry application for wire tests of the session layer: acknowledges, cancels and
+    replaces orders, and fills two opposite orders of the same symbol and price against each other.
+    (The real mapping to the engine is the server's FIX application.)"""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.events: list[str] = []
+        self._seq = 0
+
+    def on_logon(self, session: FixSession) -> None:
+        self.events.append(f"logon {session.session_id}")
+
+    def on_logout(self, session: FixSession) -> None:
+        self.events.append(f"logout {session.session_id}")
+
+    def _next(self, prefix: str) -> str:
+        self._seq += 1
+        return f"{prefix}{self._seq}"
+
+    def _report(self, o: dict[str, Any], exec_type: str, status: str, extra: Fields = ()) -> None:
+        body: list[tuple[int, str | bytes | int]] = [
+            (37, o["order_id"]),
+            (11, o["clordid"]),
+            (17, self._next("E")),
+            (150, exec_type),
+            (39, status),
+            (55, o["symbol"]),
+            (54, o["side"]),
+            (38, o["qty"]),
+            (44, o["price"]),
+            (151, o["qty"] - o["cum"]),
+            (14, o["cum"]),
+            (6, o["price"] if o["cum"] else "0"),
+            (60, format_timestamp(o["session"].clock.now_ns())),
+            *extra,
+        ]
+        o["session"].send("8", body)
+
+    def from_app(self, msg: FixMessage, session: FixSession) -> None:
+        mt = msg.msg_type
+        if mt == "D":
+            clordid = msg.get_str(11) or ""
+            if clordid in self.orders:
+                raise BusinessReject(BusinessRejectReason.OTHER, f"duplicate ClOrdID {clordid}", clordid)
+            o = {
+                "clordid": clordid,
+                "order_id": self._next("O"),
+                "side": msg.get_str(54),
+                "qty": int(float(msg.get_str(38) or 0)),
+                "price": msg.get_str(44) or "0",
+                "symbol": msg.get_str(55) or "",
+                "cum": 0,
+                "session": session,
+            }
+            self.orders[clordid] = o
+            self._report(o, "0", "0")
+            self._cross(o)
+        elif mt in ("F", "G"):
+            orig = self.orders.get(msg.get_str(41) or "")
+            new_id = msg.get_str(11) or ""
+            if orig is None or orig["cum"] >= orig["qty"]:
+                reject: list[tuple[int, str | bytes | int]] = [(37, "NONE"), (11, new_id)]
+                reject += [(41, msg.get_str(41) or ""), (39, 8), (434, 1 if mt == "F" else 2)]
+                session.send("9", [*reject, (102, 1), (58, "unknown order")])
+                return
+            del self.orders[orig["clordid"]]
+            orig["clordid"] = new_id
+            self.orders[new_id] = orig
+            extra = [(41, msg.get_str(41) or "")]
+            if mt == "F":
+                orig["qty"] = orig["cum"]
+                self._report(orig, "4", "4", extra)
+            else:
+                orig["qty"] = int(float(msg.get_str(38) or 0))
+                orig["price"] = msg.get_str(44) or orig["price"]
+                self._report(orig, "5", "0", extra)
+                self._cross(orig)
+        else:
+            raise UnsupportedMessageType()
+
+    def _cross(self, o: dict[str, Any]) -> None:
+        for other in list(self.orders.values()):
+            if other is o or other["symbol"] != o["symbol"] or other["side"] == o["side"]:
+                continue
+            if other["price"] != o["price"] or other["cum"] >= other["qty"]:
+                continue
+            qty = min(o["qty"] - o["cum"], other["qty"] - other["cum"])
+            if qty <= 0:
+                return
+            for side in (other, o):
+                side["cum"] += qty
+                status = "2" if side["cum"] >= side["qty"] else "1"
+                self._report(side, "F", status, [(31, side["price"]), (32, qty)])
