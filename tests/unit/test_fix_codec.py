@@ -11,6 +11,7 @@ from system.gateways.fix.codec import (
     Framer,
     Garbled,
     GarbledError,
+    checksum,
     encode,
     format_timestamp,
     parse,
@@ -144,3 +145,8 @@ def test_timestamps_round_trip_to_the_millisecond(t_ns: int) -> None:
 def test_malformed_timestamps_are_refused(bad: bytes) -> None:
     with pytest.raises(ValueError):
         parse_timestamp(bad)
+
+
+@given(st.binary(max_size=2000))
+def test_checksum_is_the_byte_sum_modulo_256(data: bytes) -> None:
+    assert checksum(data) == sum(data) % 256

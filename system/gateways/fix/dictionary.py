@@ -16,27 +16,37 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from system.gateways.fix.codec import parse_timestamp
 from system.gateways.fix.message import FixMessage
 from system.gateways.fix.reasons import SessionReject
 from system.gateways.fix.reasons import SessionRejectReason as R
 
 DEFAULT_PATH = Path(__file__).with_name("FIX44.toml")
+_BODY, _HEADER, _TRAILER = 0, 1, 2
 
-_INT = re.compile(rb"-?\d+\Z")
-_UINT = re.compile(rb"\d+\Z")
-_FLOAT = re.compile(rb"-?(\d+\.?\d*|\.\d+)\Z")
-_DATE = re.compile(rb"\d{8}\Z")
-_MONTHYEAR = re.compile(rb"\d{6}(\d{2}|w[1-5])?\Z")
-_TIMEONLY = re.compile(rb"\d{2}:\d{2}:\d{2}(\.\d{3})?\Z")
+_DATE = re.compile(rb"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\Z")
+_TIMESTAMP = re.compile(
+    rb"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])-([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{3}|\.\d{6}|\.\d{9})?\Z"
+)
+_MONTHYEAR = re.compile(rb"\d{4}(0[1-9]|1[0-2])(\d{2}|w[1-5])?\Z")
+_TIMEONLY = re.compile(rb"([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{3})?\Z")
 
 
-def _ts_ok(v: bytes) -> bool:
-    try:
-        parse_timestamp(v)
-    except ValueError:
-        return False
-    return True
+def _uint(v: bytes) -> bool:
+    return v.isdigit()
+
+
+def _int(v: bytes) -> bool:
+    return v.isdigit() or (v[:1] == b"-" and v[1:].isdigit())
+
+
+def _decimal(v: bytes) -> bool:
+    """-?digits[.digits] or .digits: no sign other than '-', no exponent (FIX 4.4 float)."""
+    if v[:1] == b"-":
+        v = v[1:]
+    whole, _, frac = v.partition(b".")
+    if frac:
+        return frac.isdigit() and (not whole or whole.isdigit())
+    return whole.isdigit()
 
 
 def _fmt(pattern: re.Pattern[bytes]) -> Callable[[bytes], bool]:
@@ -44,19 +54,19 @@ def _fmt(pattern: re.Pattern[bytes]) -> Callable[[bytes], bool]:
 
 
 _FORMATS: dict[str, Callable[[bytes], bool]] = {
-    "INT": _fmt(_INT),
-    "SEQNUM": _fmt(_UINT),
-    "LENGTH": _fmt(_UINT),
-    "NUMINGROUP": _fmt(_UINT),
-    "FLOAT": _fmt(_FLOAT),
-    "QTY": _fmt(_FLOAT),
-    "PRICE": _fmt(_FLOAT),
-    "PRICEOFFSET": _fmt(_FLOAT),
-    "AMT": _fmt(_FLOAT),
-    "PERCENTAGE": _fmt(_FLOAT),
+    "INT": _int,
+    "SEQNUM": _uint,
+    "LENGTH": _uint,
+    "NUMINGROUP": _uint,
+    "FLOAT": _decimal,
+    "QTY": _decimal,
+    "PRICE": _decimal,
+    "PRICEOFFSET": _decimal,
+    "AMT": _decimal,
+    "PERCENTAGE": _decimal,
     "CHAR": lambda v: len(v) == 1,
     "BOOLEAN": lambda v: v in (b"Y", b"N"),
-    "UTCTIMESTAMP": _ts_ok,
+    "UTCTIMESTAMP": _fmt(_TIMESTAMP),
     "UTCTIMEONLY": _fmt(_TIMEONLY),
     "UTCDATEONLY": _fmt(_DATE),
     "LOCALMKTDATE": _fmt(_DATE),
@@ -64,8 +74,6 @@ _FORMATS: dict[str, Callable[[bytes], bool]] = {
     "CURRENCY": lambda v: len(v) == 3,
     "COUNTRY": lambda v: len(v) == 2,
 }
-
-
 _FREE_TEXT = ("STRING", "MULTIPLEVALUESTRING", "EXCHANGE", "DATA")
 
 
@@ -128,6 +136,18 @@ class Dictionary:
         for tag in (*self.header, *self.trailer):
             if tag not in self.fields:
                 raise DictionaryError(f"{source}: header/trailer tag {tag} has no [fields] entry")
+        self._index()
+
+    def _index(self) -> None:
+        # One lookup per field on the hot path: (where, format check, allowed values).
+        self._spec: dict[int, tuple[int, Callable[[bytes], bool] | None, frozenset[bytes] | None]] = {
+            tag: (
+                _HEADER if tag in self.header else _TRAILER if tag in self.trailer else _BODY,
+                _FORMATS.get(f.type),
+                f.values,
+            )
+            for tag, f in self.fields.items()
+        }
 
     def _members(self, group: int) -> set[int]:
         out: set[int] = set()
@@ -144,39 +164,42 @@ class Dictionary:
         if mt not in self.msg_types:
             raise SessionReject(R.INVALID_MSG_TYPE)
         mdef = self.messages.get(mt)
+        allowed = mdef.allowed if mdef is not None else None
         fields = msg.fields
-        fdefs = self.fields
-        header = self.header
-        trailer = self.trailer
+        spec = self._spec
+        groups = self.groups
         seen: set[int] = set()
-        in_body = False
-        in_trailer = False
+        in_body = in_trailer = False
         i = 0
         n = len(fields)
         while i < n:
             tag, value = fields[i]
-            fdef = fdefs.get(tag)
-            if fdef is None:
+            sp = spec.get(tag)
+            if sp is None:
                 raise SessionReject(R.INVALID_TAG_NUMBER, tag)
             if not value:
                 raise SessionReject(R.TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
-            if tag in header:
+            where, fmt, values = sp
+            if where == _HEADER:
                 if in_body or in_trailer:
                     raise SessionReject(R.TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
-            elif tag in trailer:
+            elif where == _TRAILER:
                 in_trailer = True
             else:
                 if in_trailer:
                     raise SessionReject(R.TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
                 in_body = True
-                if mdef is not None and mdef.allowed is not None and tag not in mdef.allowed:
+                if allowed is not None and tag not in allowed:
                     raise SessionReject(R.TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag)
-            self._check_value(fdef, value)
+            if fmt is not None and not fmt(value):
+                raise SessionReject(R.INCORRECT_DATA_FORMAT, tag)
+            if values is not None and value not in values:
+                raise SessionReject(R.VALUE_IS_INCORRECT, tag)
             if tag in seen:
                 raise SessionReject(R.TAG_APPEARS_MORE_THAN_ONCE, tag)
             seen.add(tag)
             i += 1
-            if tag in self.groups:
+            if tag in groups:
                 i = self._consume_group(fields, i, tag, int(value))
         if mdef is not None:
             for tag in mdef.required:
@@ -185,15 +208,6 @@ class Dictionary:
         for tag in self.header_required:
             if tag not in seen:
                 raise SessionReject(R.REQUIRED_TAG_MISSING, tag)
-
-    def _check_value(self, fdef: FieldDef, value: bytes) -> None:
-        fmt = _FORMATS.get(fdef.type)
-        if fmt is not None and not fmt(value):
-            raise SessionReject(R.INCORRECT_DATA_FORMAT, fdef.tag)
-        if b"\x01" in value:
-            raise SessionReject(R.NON_DATA_VALUE_INCLUDES_FIELD_DELIMITER, fdef.tag)
-        if fdef.values is not None and value not in fdef.values:
-            raise SessionReject(R.VALUE_IS_INCORRECT, fdef.tag)
 
     def _consume_group(self, fields: list[tuple[int, bytes]], i: int, count_tag: int, count: int) -> int:
         """Walk the instances of a repeating group starting at ``fields[i]``; return the index after
@@ -211,12 +225,16 @@ class Dictionary:
                 break
             elif tag in seen:
                 raise SessionReject(R.REPEATING_GROUP_FIELDS_OUT_OF_ORDER, tag)
-            fdef = self.fields.get(tag)
-            if fdef is None:
+            sp = self._spec.get(tag)
+            if sp is None:
                 raise SessionReject(R.INVALID_TAG_NUMBER, tag)
             if not value:
                 raise SessionReject(R.TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
-            self._check_value(fdef, value)
+            _, fmt, values = sp
+            if fmt is not None and not fmt(value):
+                raise SessionReject(R.INCORRECT_DATA_FORMAT, tag)
+            if values is not None and value not in values:
+                raise SessionReject(R.VALUE_IS_INCORRECT, tag)
             seen.add(tag)
             i += 1
             if tag in self.groups:
@@ -230,6 +248,7 @@ class Dictionary:
         clone = object.__new__(Dictionary)
         clone.__dict__.update(self.__dict__)
         clone.fields = {**self.fields, **{t: FieldDef(t, n, ty, None) for t, (n, ty) in extra.items()}}
+        clone._index()
         return clone
 
 
