@@ -103,3 +103,48 @@ def test_a_malformed_dictionary_names_the_file(tmp_path: Path) -> None:
     path.write_text('begin_string = "FIX.4.4"\n')
     with pytest.raises(DictionaryError, match=str(path)):
         load_dictionary(path)
+
+
+def test_a_copy_with_replaced_fields_validates_against_them() -> None:
+    """The application extends the dictionary by copying it and replacing ``fields``."""
+    import copy
+
+    from system.gateways.fix.dictionary import FieldDef
+
+    base = load_dictionary()
+    d = copy.copy(base)
+    d.fields = {**base.fields, 7928: FieldDef(7928, "SelfTradePrevention", "CHAR", frozenset({b"N", b"O"}))}
+    msg = FixMessage.of(
+        [
+            (8, "FIX.4.4"),
+            (9, 1),
+            (35, "0"),
+            (34, 2),
+            (49, "A"),
+            (52, "20310106-00:00:00"),
+            (56, "B"),
+            (10, "000"),
+        ]
+    )
+    base.validate(msg)  # index built for the base
+    order = FixMessage.of(
+        [
+            (8, "FIX.4.4"),
+            (9, 1),
+            (35, "D"),
+            (34, 2),
+            (49, "A"),
+            (52, "20310106-00:00:00"),
+            (56, "B"),
+            (11, "c"),
+            (54, 1),
+            (60, "20310106-00:00:00"),
+            (40, 2),
+            (7928, "O"),
+        ]
+    )
+    d.validate(order)
+    with pytest.raises(SessionReject, match="373=5, 371=7928"):
+        d.validate(FixMessage.of([*order.fields[:-1], (7928, "Z")]))
+    with pytest.raises(SessionReject, match="371=7928"):
+        base.validate(order)

@@ -620,3 +620,14 @@ def test_logon_with_reset_seqnum_flag_resets_both_sides(on: World) -> None:
     out = on.peer.send("A", [(98, 0), (108, 30), (141, "Y")])
     assert ss(out) == ["35=A|34=1|49=ISLD|56=TW44|98=0|108=30|141=Y"]
     assert ss(on.peer.send("1", [(112, "1")])) == ["35=0|34=2|49=ISLD|56=TW44|112=1"]
+
+
+def test_the_serve_profile_factory_stamps_and_times_on_the_wall_clock_it_is_given() -> None:
+    """``acceptance.build`` (what ``chronex serve --fix-profile acceptance`` calls) uses one clock."""
+    from system.gateways.fix.acceptance import build
+
+    wall = FixedClock(T0)
+    acceptor = build(port=0, wall=wall)
+    assert acceptor.clock is wall and acceptor.timer_clock is wall
+    assert [s.key for s in acceptor.config.sessions] == [("ISLD", "TW44")]
+    assert acceptor.config.sessions[0].reset_on_logon

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import signal
 
-from system.clock import WallClock
+from system.clock import Clock, WallClock
 from system.gateways.fix.acceptor import FixAcceptor
 from system.gateways.fix.config import SessionsConfig, SessionSettings
 from system.gateways.fix.dictionary import Dictionary, load_dictionary
@@ -100,6 +100,15 @@ def acceptance_acceptor(*, host: str = "127.0.0.1", port: int = 0, store: str = 
         host=host,
         port=port,
     )
+
+
+def build(*, port: int, wall: Clock, host: str = "127.0.0.1", store: str = "memory:") -> FixAcceptor:
+    """The profile for ``chronex serve --fix-profile acceptance``: ``wall`` stamps and times (the
+    suite's scripts stamp real time, whatever the server's own clock says)."""
+    return FixAcceptor(
+        acceptance_sessions(), AcceptanceApplication(), wall, store_factory(store),
+        host=host, port=port, timer_clock=wall,
+    )  # fmt: skip
 
 
 async def _serve(host: str, port: int) -> None:

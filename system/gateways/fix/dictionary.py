@@ -139,7 +139,9 @@ class Dictionary:
         self._index()
 
     def _index(self) -> None:
-        # One lookup per field on the hot path: (where, format check, allowed values).
+        # One lookup per field on the hot path: (where, format check, allowed values). Rebuilt when
+        # ``fields`` is replaced (a copy with venue tags added), checked by identity per message.
+        self._spec_of = self.fields
         self._spec: dict[int, tuple[int, Callable[[bytes], bool] | None, frozenset[bytes] | None]] = {
             tag: (
                 _HEADER if tag in self.header else _TRAILER if tag in self.trailer else _BODY,
@@ -163,6 +165,8 @@ class Dictionary:
         mt = msg.msg_type
         if mt not in self.msg_types:
             raise SessionReject(R.INVALID_MSG_TYPE)
+        if self._spec_of is not self.fields:
+            self._index()
         mdef = self.messages.get(mt)
         allowed = mdef.allowed if mdef is not None else None
         fields = msg.fields
