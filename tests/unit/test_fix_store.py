@@ -120,3 +120,18 @@ def test_file_factory_names_one_journal_per_session(tmp_path: Path) -> None:
 def test_bad_store_urls_are_refused_with_the_url(url: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         store_factory(url)
+
+
+def test_a_large_batch_reads_back_before_and_after_reopen(tmp_path: Path) -> None:
+    """Offsets of messages saved in one batch stay right, flushed or not, reopened or not."""
+    path = tmp_path / "s.journal"
+    s = FileStore(path)
+    msgs = [(i, b"x" * (i % 17) + b"\n%d" % i) for i in range(1, 301)]
+    for seq, raw in msgs[:150]:
+        s.save(seq, raw)
+    s.set_next_target_seq(42)
+    for seq, raw in msgs[150:]:
+        s.save(seq, raw)
+    assert s.get(1, 300) == msgs
+    s.close()
+    assert FileStore(path).get(1, 300) == msgs
