@@ -22,6 +22,7 @@ from system.gateways.fix.reasons import SessionRejectReason as R
 
 DEFAULT_PATH = Path(__file__).with_name("FIX44.toml")
 _BODY, _HEADER, _TRAILER = 0, 1, 2
+_MAX_SHAPES = 4096
 
 _DATE = re.compile(rb"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\Z")
 _TIMESTAMP = re.compile(
@@ -142,6 +143,8 @@ class Dictionary:
         # One lookup per field on the hot path: (where, format check, allowed values). Rebuilt when
         # ``fields`` is replaced (a copy with venue tags added), checked by identity per message.
         self._spec_of = self.fields
+        # Shapes (MsgType and tag sequence) already validated: order flow repeats a handful of them.
+        self._shapes: dict[tuple[str, tuple[int, ...]], dict[int, list[tuple[int, int, int]]]] = {}
         self._spec: dict[int, tuple[int, Callable[[bytes], bool] | None, frozenset[bytes] | None]] = {
             tag: (
                 _HEADER if tag in self.header else _TRAILER if tag in self.trailer else _BODY,
@@ -167,9 +170,51 @@ class Dictionary:
             raise SessionReject(R.INVALID_MSG_TYPE)
         if self._spec_of is not self.fields:
             self._index()
+        fields = msg.fields
+        key = (mt, tuple([t for t, _ in fields]))
+        checks = self._shapes.get(key)
+        if checks is not None:
+            self._validate_values(fields, checks)
+            return
+        record: list[tuple[int, int, int, int]] = []
+        self._validate_full(mt, fields, record)
+        if len(self._shapes) < _MAX_SHAPES:
+            shape: dict[int, list[tuple[int, int, int]]] = {}
+            for at, count_tag, count_index, instances in record:
+                shape.setdefault(at, []).append((count_tag, count_index, instances))
+            self._shapes[key] = shape
+
+    def _validate_values(
+        self, fields: list[tuple[int, bytes]], checks: dict[int, list[tuple[int, int, int]]]
+    ) -> None:
+        """A message shaped like one already validated (same MsgType, same tags in the same order):
+        its structure is known good, so only values are checked, plus each NumInGroup against the
+        instance count its shape implies, at the point the full pass would check it."""
+        spec = self._spec
+        for i, (tag, value) in enumerate(fields):
+            if checks and i in checks:
+                self._check_counts(fields, checks[i])
+            if not value:
+                raise SessionReject(R.TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
+            _, fmt, values = spec[tag]
+            if fmt is not None and not fmt(value):
+                raise SessionReject(R.INCORRECT_DATA_FORMAT, tag)
+            if values is not None and value not in values:
+                raise SessionReject(R.VALUE_IS_INCORRECT, tag)
+        if checks and len(fields) in checks:
+            self._check_counts(fields, checks[len(fields)])
+
+    @staticmethod
+    def _check_counts(fields: list[tuple[int, bytes]], pending: list[tuple[int, int, int]]) -> None:
+        for count_tag, index, instances in pending:
+            if int(fields[index][1]) != instances:
+                raise SessionReject(R.INCORRECT_NUM_IN_GROUP_COUNT, count_tag)
+
+    def _validate_full(
+        self, mt: str, fields: list[tuple[int, bytes]], record: list[tuple[int, int, int, int]]
+    ) -> None:
         mdef = self.messages.get(mt)
         allowed = mdef.allowed if mdef is not None else None
-        fields = msg.fields
         spec = self._spec
         groups = self.groups
         seen: set[int] = set()
@@ -204,7 +249,7 @@ class Dictionary:
             seen.add(tag)
             i += 1
             if tag in groups:
-                i = self._consume_group(fields, i, tag, int(value))
+                i = self._consume_group(fields, i, tag, int(value), record)
         if mdef is not None:
             for tag in mdef.required:
                 if tag not in seen:
@@ -213,9 +258,18 @@ class Dictionary:
             if tag not in seen:
                 raise SessionReject(R.REQUIRED_TAG_MISSING, tag)
 
-    def _consume_group(self, fields: list[tuple[int, bytes]], i: int, count_tag: int, count: int) -> int:
+    def _consume_group(
+        self,
+        fields: list[tuple[int, bytes]],
+        i: int,
+        count_tag: int,
+        count: int,
+        record: list[tuple[int, int, int, int]],
+    ) -> int:
         """Walk the instances of a repeating group starting at ``fields[i]``; return the index after
-        it. Each instance starts with the delimiter tag; a tag outside the group ends the group."""
+        it. Each instance starts with the delimiter tag; a tag outside the group ends the group.
+        ``record`` gets (index where the count is checked, count tag, its index, instances)."""
+        start = i
         delimiter, members = self.groups[count_tag]
         instances = 0
         seen: set[int] = set()
@@ -242,9 +296,10 @@ class Dictionary:
             seen.add(tag)
             i += 1
             if tag in self.groups:
-                i = self._consume_group(fields, i, tag, int(value))
+                i = self._consume_group(fields, i, tag, int(value), record)
         if instances != count:
             raise SessionReject(R.INCORRECT_NUM_IN_GROUP_COUNT, count_tag)
+        record.append((i, count_tag, start - 1, instances))
         return i
 
     def with_fields(self, extra: dict[int, tuple[str, str]]) -> Dictionary:
