@@ -102,11 +102,13 @@ def session_path(n: int) -> Callable[[], None]:
     return run
 
 
-def per_call_us(fn: Callable[[], object], n: int) -> float:
-    t0 = time.perf_counter()
+def per_call_us(fn: Callable[[], object], n: int) -> tuple[float, float]:
+    """Wall and CPU µs per call. On a shared machine the CPU figure is the steadier one: wall time
+    also counts the time this process waited for a core."""
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - t0) / n * 1e6
+    return (time.perf_counter() - t0) / n * 1e6, (time.process_time() - c0) / n * 1e6
 
 
 def main() -> None:
@@ -123,21 +125,29 @@ def main() -> None:
         "simplefix parse": simplefix_parse,
         "simplefix encode": simplefix_encode,
     }
-    times: dict[str, list[float]] = {k: [] for k in variants}
-    times["session in->out"] = []
+    wall: dict[str, list[float]] = {k: [] for k in [*variants, "session in->out"]}
+    cpu: dict[str, list[float]] = {k: [] for k in wall}
+    m = args.n // 4
     for _ in range(args.rounds):
         for name, fn in variants.items():
-            times[name].append(per_call_us(fn, args.n))
-        run = session_path(args.n // 4)
-        t0 = time.perf_counter()
+            w, c = per_call_us(fn, args.n)
+            wall[name].append(w)
+            cpu[name].append(c)
+        run = session_path(m)
+        t0, c0 = time.perf_counter(), time.process_time()
         run()
-        times["session in->out"].append((time.perf_counter() - t0) / (args.n // 4) * 1e6)
-    med = {k: statistics.median(v) for k, v in times.items()}
+        wall["session in->out"].append((time.perf_counter() - t0) / m * 1e6)
+        cpu["session in->out"].append((time.process_time() - c0) / m * 1e6)
+    w_med = {k: statistics.median(v) for k, v in wall.items()}
+    c_med = {k: statistics.median(v) for k, v in cpu.items()}
     print(f"NewOrderSingle, {len(RAW)} bytes, {args.rounds} interleaved rounds x {args.n} calls; medians")
-    for name, us in med.items():
-        print(f"  {name:18} {us:8.2f} µs   ({1e6 / us:>10,.0f}/s)")
-    print(f"  parse:  simplefix / ours = {med['simplefix parse'] / med['ours parse']:.1f}x")
-    print(f"  encode: simplefix / ours = {med['simplefix encode'] / med['ours encode']:.1f}x")
+    print(f"  {'':18} {'wall µs':>9} {'cpu µs':>9} {'per s (cpu)':>12}")
+    for name in wall:
+        print(f"  {name:18} {w_med[name]:9.2f} {c_med[name]:9.2f} {1e6 / c_med[name]:12,.0f}")
+    for what in ("parse", "encode"):
+        ratio_w = w_med[f"simplefix {what}"] / w_med[f"ours {what}"]
+        ratio_c = c_med[f"simplefix {what}"] / c_med[f"ours {what}"]
+        print(f"  {what}: simplefix / ours = {ratio_w:.1f}x wall, {ratio_c:.1f}x cpu")
     print("  session in->out: frame, parse, validate, echo (encode + store) per message, no sockets")
 
 

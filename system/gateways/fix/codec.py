@@ -142,45 +142,52 @@ class Framer:
         return stop
 
 
+# Tag text -> number for the tags seen so far: a dict lookup instead of isdigit() and int() per
+# field. Bounded, so a peer sending endless distinct tags cannot grow it.
+_TAG_NUMBERS: dict[bytes, int] = {}
+_MAX_TAG_NUMBERS = 4096
+
+
 def parse(raw: bytes) -> FixMessage:
     """The fields of one framed message, in order. Tags may be negative or zero (the validator
     rejects them by number); a field that is not ``digits=value`` makes the frame garbled."""
-    fields: list[tuple[int, bytes]] = []
-    append = fields.append
     parts = raw.split(SOH)
     if parts[-1]:
         raise GarbledError("message does not end with SOH")
     del parts[-1]
-    for part in parts:
-        tag, sep, value = part.partition(b"=")
-        if sep and tag.isdigit():
-            append((int(tag), value))
-        elif sep and tag[:1] == b"-" and tag[1:].isdigit():
-            append((int(tag), value))  # the validator rejects it by number (FIX 14a)
-        elif not sep or not tag:
-            raise GarbledError(f"field {part[:20]!r} is not tag=value")
+    number = _TAG_NUMBERS.get
+    split = [part.partition(b"=") for part in parts]
+    fields = [(number(tag, -(1 << 62)), value) for tag, sep, value in split if sep]
+    if len(fields) != len(split) or any(t == -(1 << 62) for t, _ in fields):
+        fields = _parse_slow(split)  # an unseen tag, or a field without '='
+    return FixMessage(fields)
+
+
+def _parse_slow(split: list[tuple[bytes, bytes, bytes]]) -> list[tuple[int, bytes]]:
+    fields: list[tuple[int, bytes]] = []
+    for tag, sep, value in split:
+        if not sep or not tag:
+            raise GarbledError(f"field {(tag + sep + value)[:20]!r} is not tag=value")
+        if tag.isdigit() or (tag[:1] == b"-" and tag[1:].isdigit()):
+            n = int(tag)  # negative and zero tags parse: the validator rejects them by number (FIX 14a)
+            if len(_TAG_NUMBERS) < _MAX_TAG_NUMBERS:
+                _TAG_NUMBERS[tag] = n
+            fields.append((n, value))
         else:
             raise GarbledError(f"tag {tag[:20]!r} is not a number")
-    return FixMessage(fields)
+    return fields
 
 
 def encode_fields(fields: Iterable[tuple[int, str | bytes | int]]) -> bytes:
     """``tag=value<SOH>`` for each field. A value holding SOH would break framing: refused."""
-    parts: list[bytes] = []
-    append = parts.append
-    for tag, value in fields:
-        # Exact type checks, cheaper than isinstance; anything else (str, Decimal) goes as its text.
-        if type(value) is bytes:
-            v = value
-        elif type(value) is int:
-            append(b"%d=%d\x01" % (tag, value))
-            continue
-        else:
-            v = str(value).encode("latin-1")
-        if b"\x01" in v:
-            raise ValueError(f"value of tag {tag} contains SOH")
-        append(b"%d=%s\x01" % (tag, v))
-    return b"".join(parts)
+    # One str join and one encode beat per-field bytes %-formatting about two to one.
+    fields = fields if isinstance(fields, list) else list(fields)
+    text = "".join([f"{t}={v.decode('latin-1') if type(v) is bytes else str(v)}\x01" for t, v in fields])
+    if text.count("\x01") != len(fields):
+        for tag, value in fields:
+            if "\x01" in (value.decode("latin-1") if isinstance(value, bytes) else str(value)):
+                raise ValueError(f"value of tag {tag} contains SOH")
+    return text.encode("latin-1")
 
 
 def frame(begin_string: bytes, payload: bytes) -> bytes:
