@@ -165,3 +165,26 @@ def test_kill_9_then_restart_continues_sequence_numbers_and_serves_resends(tmp_p
             stop(proc)
 
     asyncio.run(scenario())
+
+
+def test_a_refused_logon_raises_with_the_reason_instead_of_hanging() -> None:
+    """An initiator whose CompIDs the acceptor does not know is disconnected; connect() says so."""
+
+    async def scenario() -> None:
+        cfg = SessionsConfig((SessionSettings("CHRONEX", "CLIENT1"),))
+        acceptor = FixAcceptor(cfg, OrderDesk(), WallClock(), store_factory("memory:"))
+        await acceptor.start()
+        stranger = FixInitiator(
+            SessionSettings("NOBODY", "CHRONEX"), Collect(), WallClock(), store_factory("memory:"),
+            host="127.0.0.1", port=acceptor.port,
+        )  # fmt: skip
+        try:
+            await asyncio.wait_for(stranger.connect(), 5)
+        except ConnectionError as e:
+            assert "connection lost" in str(e)
+        else:
+            raise AssertionError("logon of an unknown session succeeded")
+        await stranger.stop()
+        await acceptor.stop()
+
+    asyncio.run(scenario())

@@ -145,9 +145,9 @@ class FixAcceptor:
         for session in self.sessions.values():
             if session.state is State.ACTIVE:
                 session.logout("server shutting down")
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while any(s.link is not None for s in self.sessions.values()):
-            if asyncio.get_running_loop().time() >= deadline:
+        # Counted sleeps, not a clock read: time reaches system/ only through injected clocks.
+        for _ in range(round(timeout_s / 0.01)):
+            if all(s.link is None for s in self.sessions.values()):
                 break
             await asyncio.sleep(0.01)
         for session in self.sessions.values():
