@@ -28,17 +28,10 @@ def test_tokyo_day_has_auctions_break_and_closing_auction() -> None:
     xtks = venue_calendar("XTKS")
     day = (2024, 11, 5)
     expect = {
-        (7, 59): Phase.CLOSED,
-        (8, 0): Phase.PRE_OPEN,
-        (9, 0): Phase.CONTINUOUS,
-        (11, 29): Phase.CONTINUOUS,
-        (11, 30): Phase.BREAK,
-        (12, 5): Phase.PRE_OPEN,
-        (12, 30): Phase.CONTINUOUS,
-        (15, 24): Phase.CONTINUOUS,
-        (15, 25): Phase.CLOSING_AUCTION,
-        (15, 29): Phase.CLOSING_AUCTION,
-        (15, 30): Phase.CLOSED,
+        (7, 59): Phase.CLOSED, (8, 0): Phase.PRE_OPEN, (9, 0): Phase.CONTINUOUS,
+        (11, 29): Phase.CONTINUOUS, (11, 30): Phase.BREAK, (12, 5): Phase.PRE_OPEN,
+        (12, 30): Phase.CONTINUOUS, (15, 24): Phase.CONTINUOUS, (15, 25): Phase.CLOSING_AUCTION,
+        (15, 29): Phase.CLOSING_AUCTION, (15, 30): Phase.CLOSED,
     }
     for (h, m), phase in expect.items():
         assert xtks.phase(at(TOKYO, *day, h, m)) is phase, f"{h:02d}:{m:02d}"
@@ -141,13 +134,8 @@ def test_crypto_trades_every_day_with_a_midnight_utc_cut() -> None:
 
 @pytest.mark.parametrize(
     ("venue", "day"),
-    [
-        ("XTKS", date(2024, 11, 4)),
-        ("CME", date(2024, 11, 28)),
-        ("XNYS", date(2024, 11, 28)),
-        ("FX-JP", date(2025, 12, 25)),
-        ("XTKS", date(2020, 10, 1)),
-    ],
+    [("XTKS", date(2024, 11, 4)), ("CME", date(2024, 11, 28)), ("XNYS", date(2024, 11, 28)),
+     ("FX-JP", date(2025, 12, 25)), ("XTKS", date(2020, 10, 1))],
 )
 def test_holidays_have_no_session(venue: str, day: date) -> None:
     """A holiday is not a business day and has no session."""

@@ -117,15 +117,11 @@ def test_simpy_processes_interleave_with_clock_timers() -> None:
 
     log = run_once()
     assert log == [
-        (1_002, "timer"),
-        (1_002, "fast"),
-        (1_003, "timer"),
-        (1_003, "slow"),
+        (1_002, "timer"), (1_002, "fast"),
+        (1_003, "timer"), (1_003, "slow"),
         (1_004, "fast"),
         (1_005, "timer"),
-        (1_006, "timer"),
-        (1_006, "slow"),
-        (1_006, "fast"),  # slow's timeout was scheduled first
+        (1_006, "timer"), (1_006, "slow"), (1_006, "fast"),  # slow's timeout was scheduled first
     ]
     assert run_once() == log
 

@@ -56,16 +56,10 @@ def test_running_a_tokyo_day_logs_every_phase_at_its_time() -> None:
     """Running the clock through a TSE day appends PhaseChanged at each timetable instant."""
     rt, changes = run_day(["XTKS"], tokyo(2024, 11, 5, 0), tokyo(2024, 11, 5, 23))
     assert [(t[11:16], p) for t, _, p in changes] == [
-        ("08:00", Phase.PRE_OPEN),
-        ("09:00", Phase.OPENING_AUCTION),
-        ("09:00", Phase.CONTINUOUS),
-        ("11:30", Phase.CLOSING_AUCTION),
-        ("11:30", Phase.BREAK),
-        ("12:05", Phase.PRE_OPEN),
-        ("12:30", Phase.OPENING_AUCTION),
-        ("12:30", Phase.CONTINUOUS),
-        ("15:25", Phase.CLOSING_AUCTION),
-        ("15:30", Phase.CLOSED),
+        ("08:00", Phase.PRE_OPEN), ("09:00", Phase.OPENING_AUCTION), ("09:00", Phase.CONTINUOUS),
+        ("11:30", Phase.CLOSING_AUCTION), ("11:30", Phase.BREAK), ("12:05", Phase.PRE_OPEN),
+        ("12:30", Phase.OPENING_AUCTION), ("12:30", Phase.CONTINUOUS),
+        ("15:25", Phase.CLOSING_AUCTION), ("15:30", Phase.CLOSED),
     ]
     assert rt.component(PhaseBoard).phase["XTKS"] is Phase.CLOSED
 
@@ -92,12 +86,8 @@ def test_same_instant_changes_follow_venue_order() -> None:
     assert a == b
     # 09:00 Tokyo is 00:00 UTC: the crypto cut comes before Tokyo's open, as given.
     nine = [(v, p) for t, v, p in a if t[11:16] == "09:00"]
-    assert nine == [
-        ("CRYPTO", Phase.CLOSED),
-        ("CRYPTO", Phase.CONTINUOUS),
-        ("XTKS", Phase.OPENING_AUCTION),
-        ("XTKS", Phase.CONTINUOUS),
-    ]
+    assert nine == [("CRYPTO", Phase.CLOSED), ("CRYPTO", Phase.CONTINUOUS),
+                    ("XTKS", Phase.OPENING_AUCTION), ("XTKS", Phase.CONTINUOUS)]
 
 
 def test_replay_reproduces_the_phases() -> None:
