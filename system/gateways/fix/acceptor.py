@@ -58,8 +58,10 @@ class FixAcceptor:
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Open the stores and bind; ``port`` is the bound port afterwards."""
+    def open(self) -> None:
+        """Create the sessions and open their stores (``start`` does it; the testkit calls it alone)."""
+        if self.sessions:
+            return
         for s in self.config.sessions:
             self.sessions[s.key] = FixSession(
                 s,
@@ -69,8 +71,12 @@ class FixAcceptor:
                 timer_clock=self.timer_clock,
                 dictionary=self.dictionary,
             )
+
+    async def start(self) -> None:
+        """Open the stores and bind; ``port`` is the bound port afterwards."""
+        self.open()
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._connection, self.host, self.port)
+        self._server = await loop.create_server(self.connection, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         self._ticker = loop.create_task(self._tick())
         log.info("FIX acceptor on %s:%d with %d sessions", self.host, self.port, len(self.sessions))
@@ -79,7 +85,8 @@ class FixAcceptor:
         """Our session with the given our-side CompIDs (KeyError when not configured)."""
         return self.sessions[(sender_comp_id, target_comp_id)]
 
-    def _connection(self) -> FixConnection:
+    def connection(self) -> FixConnection:
+        """A protocol object for one accepted connection (asyncio calls this per connection)."""
         max_body = max((s.max_body for s in self.config.sessions), default=1 << 20)
         conn = FixConnection(binder=self._bind, faults=self.faults, max_body=max_body, on_closed=self._closed)
         self._conns[conn] = self.timer_clock.now_ns()
@@ -138,9 +145,9 @@ class FixAcceptor:
         for session in self.sessions.values():
             if session.state is State.ACTIVE:
                 session.logout("server shutting down")
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while any(s.link is not None for s in self.sessions.values()):
-            if asyncio.get_running_loop().time() >= deadline:
+        # Counted sleeps, not a clock read: time reaches system/ only through injected clocks.
+        for _ in range(round(timeout_s / 0.01)):
+            if all(s.link is None for s in self.sessions.values()):
                 break
             await asyncio.sleep(0.01)
         for session in self.sessions.values():

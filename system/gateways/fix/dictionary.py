@@ -16,27 +16,38 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from system.gateways.fix.codec import parse_timestamp
 from system.gateways.fix.message import FixMessage
 from system.gateways.fix.reasons import SessionReject
 from system.gateways.fix.reasons import SessionRejectReason as R
 
 DEFAULT_PATH = Path(__file__).with_name("FIX44.toml")
+_BODY, _HEADER, _TRAILER = 0, 1, 2
+_MAX_SHAPES = 4096
 
-_INT = re.compile(rb"-?\d+\Z")
-_UINT = re.compile(rb"\d+\Z")
-_FLOAT = re.compile(rb"-?(\d+\.?\d*|\.\d+)\Z")
-_DATE = re.compile(rb"\d{8}\Z")
-_MONTHYEAR = re.compile(rb"\d{6}(\d{2}|w[1-5])?\Z")
-_TIMEONLY = re.compile(rb"\d{2}:\d{2}:\d{2}(\.\d{3})?\Z")
+_DATE = re.compile(rb"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\Z")
+_TIMESTAMP = re.compile(
+    rb"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])-([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{3}|\.\d{6}|\.\d{9})?\Z"
+)
+_MONTHYEAR = re.compile(rb"\d{4}(0[1-9]|1[0-2])(\d{2}|w[1-5])?\Z")
+_TIMEONLY = re.compile(rb"([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{3})?\Z")
 
 
-def _ts_ok(v: bytes) -> bool:
-    try:
-        parse_timestamp(v)
-    except ValueError:
-        return False
-    return True
+def _uint(v: bytes) -> bool:
+    return v.isdigit()
+
+
+def _int(v: bytes) -> bool:
+    return v.isdigit() or (v[:1] == b"-" and v[1:].isdigit())
+
+
+def _decimal(v: bytes) -> bool:
+    """-?digits[.digits] or .digits: no sign other than '-', no exponent (FIX 4.4 float)."""
+    if v[:1] == b"-":
+        v = v[1:]
+    whole, _, frac = v.partition(b".")
+    if frac:
+        return frac.isdigit() and (not whole or whole.isdigit())
+    return whole.isdigit()
 
 
 def _fmt(pattern: re.Pattern[bytes]) -> Callable[[bytes], bool]:
@@ -44,19 +55,19 @@ def _fmt(pattern: re.Pattern[bytes]) -> Callable[[bytes], bool]:
 
 
 _FORMATS: dict[str, Callable[[bytes], bool]] = {
-    "INT": _fmt(_INT),
-    "SEQNUM": _fmt(_UINT),
-    "LENGTH": _fmt(_UINT),
-    "NUMINGROUP": _fmt(_UINT),
-    "FLOAT": _fmt(_FLOAT),
-    "QTY": _fmt(_FLOAT),
-    "PRICE": _fmt(_FLOAT),
-    "PRICEOFFSET": _fmt(_FLOAT),
-    "AMT": _fmt(_FLOAT),
-    "PERCENTAGE": _fmt(_FLOAT),
+    "INT": _int,
+    "SEQNUM": _uint,
+    "LENGTH": _uint,
+    "NUMINGROUP": _uint,
+    "FLOAT": _decimal,
+    "QTY": _decimal,
+    "PRICE": _decimal,
+    "PRICEOFFSET": _decimal,
+    "AMT": _decimal,
+    "PERCENTAGE": _decimal,
     "CHAR": lambda v: len(v) == 1,
     "BOOLEAN": lambda v: v in (b"Y", b"N"),
-    "UTCTIMESTAMP": _ts_ok,
+    "UTCTIMESTAMP": _fmt(_TIMESTAMP),
     "UTCTIMEONLY": _fmt(_TIMEONLY),
     "UTCDATEONLY": _fmt(_DATE),
     "LOCALMKTDATE": _fmt(_DATE),
@@ -64,8 +75,6 @@ _FORMATS: dict[str, Callable[[bytes], bool]] = {
     "CURRENCY": lambda v: len(v) == 3,
     "COUNTRY": lambda v: len(v) == 2,
 }
-
-
 _FREE_TEXT = ("STRING", "MULTIPLEVALUESTRING", "EXCHANGE", "DATA")
 
 
@@ -128,6 +137,22 @@ class Dictionary:
         for tag in (*self.header, *self.trailer):
             if tag not in self.fields:
                 raise DictionaryError(f"{source}: header/trailer tag {tag} has no [fields] entry")
+        self._index()
+
+    def _index(self) -> None:
+        # One lookup per field on the hot path: (where, format check, allowed values). Rebuilt when
+        # ``fields`` is replaced (a copy with venue tags added), checked by identity per message.
+        self._spec_of = self.fields
+        # Shapes (MsgType and tag sequence) already validated: order flow repeats a handful of them.
+        self._shapes: dict[tuple[str, tuple[int, ...]], dict[int, list[tuple[int, int, int]]]] = {}
+        self._spec: dict[int, tuple[int, Callable[[bytes], bool] | None, frozenset[bytes] | None]] = {
+            tag: (
+                _HEADER if tag in self.header else _TRAILER if tag in self.trailer else _BODY,
+                _FORMATS.get(f.type),
+                f.values,
+            )
+            for tag, f in self.fields.items()
+        }
 
     def _members(self, group: int) -> set[int]:
         out: set[int] = set()
@@ -143,41 +168,88 @@ class Dictionary:
         mt = msg.msg_type
         if mt not in self.msg_types:
             raise SessionReject(R.INVALID_MSG_TYPE)
-        mdef = self.messages.get(mt)
+        if self._spec_of is not self.fields:
+            self._index()
         fields = msg.fields
-        fdefs = self.fields
-        header = self.header
-        trailer = self.trailer
+        key = (mt, tuple([t for t, _ in fields]))
+        checks = self._shapes.get(key)
+        if checks is not None:
+            self._validate_values(fields, checks)
+            return
+        record: list[tuple[int, int, int, int]] = []
+        self._validate_full(mt, fields, record)
+        if len(self._shapes) < _MAX_SHAPES:
+            shape: dict[int, list[tuple[int, int, int]]] = {}
+            for at, count_tag, count_index, instances in record:
+                shape.setdefault(at, []).append((count_tag, count_index, instances))
+            self._shapes[key] = shape
+
+    def _validate_values(
+        self, fields: list[tuple[int, bytes]], checks: dict[int, list[tuple[int, int, int]]]
+    ) -> None:
+        """A message shaped like one already validated (same MsgType, same tags in the same order):
+        its structure is known good, so only values are checked, plus each NumInGroup against the
+        instance count its shape implies, at the point the full pass would check it."""
+        spec = self._spec
+        for i, (tag, value) in enumerate(fields):
+            if checks and i in checks:
+                self._check_counts(fields, checks[i])
+            if not value:
+                raise SessionReject(R.TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
+            _, fmt, values = spec[tag]
+            if fmt is not None and not fmt(value):
+                raise SessionReject(R.INCORRECT_DATA_FORMAT, tag)
+            if values is not None and value not in values:
+                raise SessionReject(R.VALUE_IS_INCORRECT, tag)
+        if checks and len(fields) in checks:
+            self._check_counts(fields, checks[len(fields)])
+
+    @staticmethod
+    def _check_counts(fields: list[tuple[int, bytes]], pending: list[tuple[int, int, int]]) -> None:
+        for count_tag, index, instances in pending:
+            if int(fields[index][1]) != instances:
+                raise SessionReject(R.INCORRECT_NUM_IN_GROUP_COUNT, count_tag)
+
+    def _validate_full(
+        self, mt: str, fields: list[tuple[int, bytes]], record: list[tuple[int, int, int, int]]
+    ) -> None:
+        mdef = self.messages.get(mt)
+        allowed = mdef.allowed if mdef is not None else None
+        spec = self._spec
+        groups = self.groups
         seen: set[int] = set()
-        in_body = False
-        in_trailer = False
+        in_body = in_trailer = False
         i = 0
         n = len(fields)
         while i < n:
             tag, value = fields[i]
-            fdef = fdefs.get(tag)
-            if fdef is None:
+            sp = spec.get(tag)
+            if sp is None:
                 raise SessionReject(R.INVALID_TAG_NUMBER, tag)
             if not value:
                 raise SessionReject(R.TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
-            if tag in header:
+            where, fmt, values = sp
+            if where == _HEADER:
                 if in_body or in_trailer:
                     raise SessionReject(R.TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
-            elif tag in trailer:
+            elif where == _TRAILER:
                 in_trailer = True
             else:
                 if in_trailer:
                     raise SessionReject(R.TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
                 in_body = True
-                if mdef is not None and mdef.allowed is not None and tag not in mdef.allowed:
+                if allowed is not None and tag not in allowed:
                     raise SessionReject(R.TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag)
-            self._check_value(fdef, value)
+            if fmt is not None and not fmt(value):
+                raise SessionReject(R.INCORRECT_DATA_FORMAT, tag)
+            if values is not None and value not in values:
+                raise SessionReject(R.VALUE_IS_INCORRECT, tag)
             if tag in seen:
                 raise SessionReject(R.TAG_APPEARS_MORE_THAN_ONCE, tag)
             seen.add(tag)
             i += 1
-            if tag in self.groups:
-                i = self._consume_group(fields, i, tag, int(value))
+            if tag in groups:
+                i = self._consume_group(fields, i, tag, int(value), record)
         if mdef is not None:
             for tag in mdef.required:
                 if tag not in seen:
@@ -186,18 +258,18 @@ class Dictionary:
             if tag not in seen:
                 raise SessionReject(R.REQUIRED_TAG_MISSING, tag)
 
-    def _check_value(self, fdef: FieldDef, value: bytes) -> None:
-        fmt = _FORMATS.get(fdef.type)
-        if fmt is not None and not fmt(value):
-            raise SessionReject(R.INCORRECT_DATA_FORMAT, fdef.tag)
-        if b"\x01" in value:
-            raise SessionReject(R.NON_DATA_VALUE_INCLUDES_FIELD_DELIMITER, fdef.tag)
-        if fdef.values is not None and value not in fdef.values:
-            raise SessionReject(R.VALUE_IS_INCORRECT, fdef.tag)
-
-    def _consume_group(self, fields: list[tuple[int, bytes]], i: int, count_tag: int, count: int) -> int:
+    def _consume_group(
+        self,
+        fields: list[tuple[int, bytes]],
+        i: int,
+        count_tag: int,
+        count: int,
+        record: list[tuple[int, int, int, int]],
+    ) -> int:
         """Walk the instances of a repeating group starting at ``fields[i]``; return the index after
-        it. Each instance starts with the delimiter tag; a tag outside the group ends the group."""
+        it. Each instance starts with the delimiter tag; a tag outside the group ends the group.
+        ``record`` gets (index where the count is checked, count tag, its index, instances)."""
+        start = i
         delimiter, members = self.groups[count_tag]
         instances = 0
         seen: set[int] = set()
@@ -211,18 +283,23 @@ class Dictionary:
                 break
             elif tag in seen:
                 raise SessionReject(R.REPEATING_GROUP_FIELDS_OUT_OF_ORDER, tag)
-            fdef = self.fields.get(tag)
-            if fdef is None:
+            sp = self._spec.get(tag)
+            if sp is None:
                 raise SessionReject(R.INVALID_TAG_NUMBER, tag)
             if not value:
                 raise SessionReject(R.TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
-            self._check_value(fdef, value)
+            _, fmt, values = sp
+            if fmt is not None and not fmt(value):
+                raise SessionReject(R.INCORRECT_DATA_FORMAT, tag)
+            if values is not None and value not in values:
+                raise SessionReject(R.VALUE_IS_INCORRECT, tag)
             seen.add(tag)
             i += 1
             if tag in self.groups:
-                i = self._consume_group(fields, i, tag, int(value))
+                i = self._consume_group(fields, i, tag, int(value), record)
         if instances != count:
             raise SessionReject(R.INCORRECT_NUM_IN_GROUP_COUNT, count_tag)
+        record.append((i, count_tag, start - 1, instances))
         return i
 
     def with_fields(self, extra: dict[int, tuple[str, str]]) -> Dictionary:
@@ -230,6 +307,7 @@ class Dictionary:
         clone = object.__new__(Dictionary)
         clone.__dict__.update(self.__dict__)
         clone.fields = {**self.fields, **{t: FieldDef(t, n, ty, None) for t, (n, ty) in extra.items()}}
+        clone._index()
         return clone
 
 

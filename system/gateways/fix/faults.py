@@ -148,28 +148,25 @@ class LinkFaults:
             return i
         return None
 
-    def outbound(self, raw: bytes, seq: int, msg_type: str) -> bytes | None:
-        """The bytes to write for an outgoing frame, or None when the fault swallows it."""
+    def outbound(self, raw: bytes, seq: int, msg_type: str) -> list[bytes]:
+        """The frames to write for one outgoing frame: none, itself, a garbled or a doubled copy."""
         i = self._match("out", seq, msg_type)
         if i is None:
-            return raw
+            return [raw]
         f = self.plan.faults[i]
         if not self.plan._take(i, f"{f.action} out {self.name} seq {seq} type {msg_type}"):
-            return raw
+            return [raw]
         if f.action == "drop":
-            return None
+            return []
         if f.action == "garble":
-            return _garble(raw)
+            return [_garble(raw)]
         if f.action == "duplicate":
-            loop = self.conn.loop
-            if loop is not None:
-                loop.call_soon(self.conn.write_now, raw)
-            return raw
+            return [raw, raw]
         if f.action == "delay":
             self._held.append((self.plan.clock.now_ns() + f.delay_ns, "out", raw))
-            return None
+            return []
         self.conn.abort()
-        return None
+        return []
 
     def inbound(self, frames: list[bytes | Garbled]) -> list[bytes | Garbled]:
         out: list[bytes | Garbled] = []

@@ -89,7 +89,9 @@ class FixInitiator:
         session.start_logon(reset=reset)
         conn.flush()
         while session.state is State.LOGON_SENT:
-            await self._watch.changed.wait()
+            # Woken by the logon; a refusal or the logon timeout shows as a state change.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._watch.changed.wait(), self.tick_s)
             self._watch.changed.clear()
         if session.state is not State.ACTIVE:
             raise ConnectionError(f"logon of {session.session_id} failed: {session.close_reason}")
@@ -107,8 +109,10 @@ class FixInitiator:
         session = self.session
         if session.state is State.ACTIVE:
             session.logout()
-            deadline = asyncio.get_running_loop().time() + timeout_s
-            while session.link is not None and asyncio.get_running_loop().time() < deadline:
+            # Counted sleeps, not a clock read: time reaches system/ only through injected clocks.
+            for _ in range(round(timeout_s / 0.005)):
+                if session.link is None:
+                    break
                 await asyncio.sleep(0.005)
         if session.link is not None:
             session.disconnect("initiator stopped")

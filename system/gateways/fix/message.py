@@ -20,10 +20,8 @@ class FixMessage:
 
     def __init__(self, fields: list[tuple[int, bytes]], msg_type: str | None = None) -> None:
         self.fields = fields
-        index: dict[int, bytes] = {}
-        for tag, value in fields:
-            if tag not in index:
-                index[tag] = value
+        # The first occurrence wins (built from the end so earlier ones overwrite later ones).
+        index = dict(reversed(fields))
         self._index = index
         if msg_type is None:
             mt = index.get(35)

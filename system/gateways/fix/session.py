@@ -154,7 +154,7 @@ class FixSession:
         raw = frame(self._begin, payload)
         self.store.save(seq, raw)
         link = self.link
-        if link is not None and self.state is not State.DISCONNECTED:
+        if link is not None:
             link.send_frame(raw, seq, msg_type)
             self._last_sent = self.timer_clock.now_ns()
         return seq
@@ -172,6 +172,16 @@ class FixSession:
         if self.link is not None:
             self.link.send_frame(frame(self._begin, payload), seq, msg_type)
             self._last_sent = self.timer_clock.now_ns()
+
+    def reset_outbound(self, new_seq: int) -> None:
+        """SequenceReset-Reset: our next MsgSeqNum becomes ``new_seq`` (an operator's last resort,
+        FIX test case 9). Only forward."""
+        if new_seq <= self.store.next_sender_seq:
+            raise ValueError(
+                f"NewSeqNo {new_seq} must exceed the next MsgSeqNum {self.store.next_sender_seq}"
+            )
+        self.send("4", [(36, new_seq), (123, "N")])
+        self.store.set_next_sender_seq(new_seq)
 
     def logout(self, text: str = "") -> None:
         """Start a logout: send Logout and wait (``logout_timeout_s``) for the peer's reply."""
@@ -256,7 +266,8 @@ class FixSession:
         if silent >= hb * 6 // 5 and not self._test_request_pending:
             self._test_request_pending = True
             self.send("1", [(112, "TEST")])
-        if now - self._last_sent >= hb:
+        if now - self._last_sent >= hb and not self._test_request_pending:
+            # While a TestRequest is out, its answer is awaited rather than heartbeats sent (QuickFIX).
             self.send("0", [])
 
     # -- receiving -----------------------------------------------------------------------------------
@@ -328,12 +339,18 @@ class FixSession:
         if not self._check_header(msg):
             return
         expected = self.store.next_target_seq
+        if mt == "2":
+            # Served whatever its MsgSeqNum: the peer may be waiting on it to fill our own gap (FIX 20).
+            self._on_resend_request(msg)
+            if seq == expected:
+                self._process(msg, seq, served=True)
+                self._drain()
+            elif seq > expected:
+                self._queue[seq] = (msg, True)
+                self._request_resend(expected, seq)
+            return
         if seq > expected:
-            served = False
-            if mt == "2":
-                self._on_resend_request(msg)  # serve it now: the peer may be waiting on it to fill our gap
-                served = True
-            self._queue[seq] = (msg, served)
+            self._queue[seq] = (msg, False)
             self._request_resend(expected, seq)
             return
         possdup = msg.get(43) == b"Y"
@@ -442,7 +459,8 @@ class FixSession:
         try:
             self.app.from_app(msg, self)
         except BusinessReject as b:
-            body: list[tuple[int, Value]] = [(45, seq), (58, b.text), (372, msg.msg_type)]
+            body: list[tuple[int, Value]] = _reverse_route(msg)
+            body += [(45, seq), (58, b.text), (372, msg.msg_type)]
             if b.ref_id is not None:
                 body.append((379, b.ref_id))
             body.append((380, int(b.reason)))
@@ -486,7 +504,8 @@ class FixSession:
 
     def _reject(self, msg: FixMessage, r: SessionReject) -> None:
         ref = _int_or_none(msg.get(34))
-        body: list[tuple[int, Value]] = [(45, ref if ref is not None else 0), (58, r.text)]
+        body: list[tuple[int, Value]] = _reverse_route(msg)
+        body += [(45, ref if ref is not None else 0), (58, r.text)]
         if r.tag is not None:
             body.append((371, r.tag))
         if msg.msg_type:
@@ -513,6 +532,10 @@ class FixSession:
             self._disconnect("Logon without a valid HeartBtInt")
             return
         reset = msg.get(141) == b"Y"
+        if msg.get(98) != b"0":
+            self.send("5", [(58, f"EncryptMethod {msg.get_str(98)} is not supported")])
+            self._disconnect("encryption requested")
+            return
         if not self.initiator:
             s = self.settings
             if s.username is not None and (msg.get_str(553) != s.username or msg.get_str(554) != s.password):
@@ -618,6 +641,21 @@ def _split_stored(raw: bytes, header: frozenset[int]) -> tuple[str, bytes, bytes
     msg = parse(raw)
     body = [(t, v) for t, v in msg.fields if t not in header and t not in (10, 93, 89)]
     return msg.msg_type, encode_fields(body), msg.get(52) or b""
+
+
+# OnBehalfOf* <-> DeliverTo*: a reject goes back along the route its message came by.
+_REVERSE_ROUTE = {115: 128, 128: 115, 116: 129, 129: 116, 144: 145, 145: 144}
+
+
+def _reverse_route(msg: FixMessage) -> list[tuple[int, Value]]:
+    """The routing header of an answer to ``msg`` (header tags, so they sort ahead of the body)."""
+    out: list[tuple[int, Value]] = []
+    for tag, back in _REVERSE_ROUTE.items():
+        value = msg.get(tag)
+        if value:
+            out.append((back, value))
+    out.sort(key=lambda f: f[0])
+    return out
 
 
 def _int_or_none(v: bytes | None) -> int | None:

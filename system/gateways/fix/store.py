@@ -103,6 +103,7 @@ class FileStore:
         self._target = 1
         self._index: dict[int, tuple[int, int]] = {}
         self._pending: list[bytes] = []
+        self._pending_size = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._size = self._load()
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -148,6 +149,7 @@ class FileStore:
 
     def _append(self, rec: bytes) -> None:
         self._pending.append(rec)
+        self._pending_size += len(rec)
 
     def set_next_sender_seq(self, n: int) -> None:
         self._sender = n
@@ -159,10 +161,9 @@ class FileStore:
 
     def save(self, seq: int, raw: bytes) -> None:
         head = b"M %d %d\n" % (seq, len(raw))
-        offset = self._size + sum(len(p) for p in self._pending) + len(head)
-        self._index[seq] = (offset, len(raw))
+        self._index[seq] = (self._size + self._pending_size + len(head), len(raw))
         self._sender = seq + 1
-        self._pending.append(head + raw)
+        self._append(head + raw)
 
     def get(self, begin: int, end: int) -> list[tuple[int, bytes]]:
         self.flush()
@@ -174,6 +175,7 @@ class FileStore:
 
     def reset(self) -> None:
         self._pending.clear()
+        self._pending_size = 0
         os.ftruncate(self._fd, 0)
         self._size = 0
         self._index.clear()
@@ -185,6 +187,7 @@ class FileStore:
             return
         data = b"".join(self._pending)
         self._pending.clear()
+        self._pending_size = 0
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)

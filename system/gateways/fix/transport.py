@@ -55,7 +55,10 @@ class FixConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.loop = asyncio.get_running_loop()
+        try:
+            self.loop = asyncio.get_running_loop()
+        except RuntimeError:  # driven by hand (the testkit): writes go out at once
+            self.loop = None
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         if self._plan is not None:
@@ -102,13 +105,14 @@ class FixConnection(asyncio.Protocol):
     def send_frame(self, raw: bytes, seq: int, msg_type: str) -> None:
         if self._closing:
             return
-        if self.faults is not None:
-            raw_out = self.faults.outbound(raw, seq, msg_type)
-            if raw_out is None:
+        if self.faults is None:
+            self._out.append(raw)
+        else:
+            self._out += self.faults.outbound(raw, seq, msg_type)
+        if not self._flush_scheduled:
+            if self.loop is None:
+                self.flush()
                 return
-            raw = raw_out
-        self._out.append(raw)
-        if not self._flush_scheduled and self.loop is not None:
             self._flush_scheduled = True
             self.loop.call_soon(self.flush)
 
