@@ -822,11 +822,8 @@ def build_acceptor(
     if sessions is None and profile is None:
         raise ValueError("--fix-port needs --sessions FILE (or --fix-profile acceptance)")
     if profile == "acceptance":
-        # The acceptance application belongs to the protocol layer (i13-fix): build(port, wall).
-        try:
-            from system.gateways.fix import acceptance  # type: ignore[attr-defined]
-        except ImportError:
-            raise ValueError("--fix-profile acceptance: no acceptance application in this build") from None
+        from system.gateways.fix import acceptance  # the protocol layer's application
+
         return acceptance.build(port=port, wall=wall)
     assert sessions is not None
     try:
