@@ -82,3 +82,17 @@ def test_a_served_log_is_locked_and_bad_flags_exit_2(tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 2
     assert "sundial" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fix_flags_are_checked_and_the_acceptance_profile_serves(tmp_path: Path) -> None:
+    """--fix-port without sessions is one line and exit 2; the acceptance profile listens."""
+    r = subprocess.run(
+        [sys.executable, "-c", "from chronex.cli import entry; entry()", "serve", "--fix-port", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 2 and "--sessions" in r.stderr and "Traceback" not in r.stderr
+    srv = ServeProcess(["--venue", "XTKS", "--fix-port", "0", "--fix-profile", "acceptance"], cwd=ROOT)
+    try:
+        assert srv.fix_port > 0
+    finally:
+        assert srv.terminate() == 0
