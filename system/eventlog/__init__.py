@@ -58,6 +58,7 @@ __all__ = [
     "Verdict",
     "WrongExpectedVersion",
     "canonical",
+    "drop_log",
     "lookup",
     "open_log",
     "record_types",
@@ -71,14 +72,18 @@ Opener = Callable[[str, str, Clock, bool], EventStore]
 """``opener(url, rest_after_scheme, clock, create)`` -> a store: how a scheme opens its backend."""
 
 _SCHEMES: dict[str, Opener] = {}
+_DROPPERS: dict[str, Callable[[str], None]] = {}
 
 # Backends that are planned; naming them gives a clear error instead of "unknown scheme".
 _PLANNED = {"nats"}
 
 
-def register_scheme(scheme: str, opener: Opener) -> None:
-    """Make ``scheme://...`` URLs open with ``opener`` (a backend registers itself here)."""
+def register_scheme(scheme: str, opener: Opener, dropper: Callable[[str], None] | None = None) -> None:
+    """Make ``scheme://...`` URLs open with ``opener`` (a backend registers itself here);
+    ``dropper(url)`` removes such a log for ``drop_log``."""
     _SCHEMES[scheme.lower()] = opener
+    if dropper is not None:
+        _DROPPERS[scheme.lower()] = dropper
 
 
 def schemes() -> list[str]:
@@ -111,8 +116,24 @@ def _open_postgres(url: str, rest: str, clock: Clock, create: bool) -> EventStor
 
 register_scheme("memory", _open_memory)
 register_scheme("sqlite", _open_sqlite)
-register_scheme("postgresql", _open_postgres)
-register_scheme("postgres", _open_postgres)
+def _drop_postgres(url: str) -> None:
+    from system.eventlog.postgres import drop_log as drop
+
+    drop(url)
+
+
+register_scheme("postgresql", _open_postgres, _drop_postgres)
+register_scheme("postgres", _open_postgres, _drop_postgres)
+
+
+def drop_log(url: str) -> None:
+    """Remove the server-side log a URL names (what ``--overwrite`` does to a file). Refused with
+    ``LogLocked`` while a writer holds it."""
+    scheme = url.partition("://")[0].lower()
+    dropper = _DROPPERS.get(scheme)
+    if dropper is None:
+        raise UnsupportedLogURL(f"{url}: {scheme}:// logs are not dropped through a URL")
+    dropper(url)
 
 
 def open_log(url: str | Path, clock: Clock, *, create: bool = True) -> EventStore:
