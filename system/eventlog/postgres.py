@@ -74,11 +74,11 @@ CREATE TABLE {s}.snapshots (
 """
 
 
-def split_url(url: str) -> tuple[str, str]:
+def split_url(url: str, default_schema: str = DEFAULT_SCHEMA) -> tuple[str, str]:
     """``(libpq conninfo URL, schema)``: the ``schema`` parameter is ours, the rest is libpq's."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = DEFAULT_SCHEMA
+    schema = default_schema
     rest: list[tuple[str, str]] = []
     for k, v in query:
         if k == "schema":
