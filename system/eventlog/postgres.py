@@ -197,8 +197,12 @@ class PostgresEventStore(EventStore):
     # -- the writer: one connection holding the schema's advisory lock -----------------------------
     def _writer_conn(self) -> psycopg.Connection[Any]:
         db = self._writer
-        if db is not None and not db.closed:
+        if db is not None and not db.closed and not db.broken:
             return db
+        if db is not None:
+            # The session is gone (server restart, network): so is its lock. Take it again.
+            db.close()
+            self._writer = None
         if self._closed:
             raise EventLogError(f"{self._shown}: the store is closed")
         db = self._connect("writer")
@@ -274,6 +278,7 @@ class PostgresEventStore(EventStore):
             return []
         with self._wlock:
             db = self._writer_conn()
+            committing = False
             try:
                 head = self._head
                 if head is None:
@@ -316,12 +321,22 @@ class PostgresEventStore(EventStore):
                         ),
                         ([sids[s] for s in versions], list(versions.values())),
                     )
+                committing = True
                 db.commit()
-            except BaseException:
+            except BaseException as e:
                 with contextlib.suppress(psycopg.Error):
                     db.rollback()
                 # Cached ids and versions may describe rows the rollback removed.
                 self._forget()
+                if isinstance(e, psycopg.OperationalError):
+                    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                    # A commit whose reply was lost may have landed: only the head can tell.
+                    what = (
+                        "the commit's outcome is unknown (compare the head)"
+                        if committing
+                        else "nothing of it was written"
+                    )
+                    raise EventLogError(f"{self._shown}: append failed, {what} ({first})") from e
                 raise
             self._versions.update(versions)
             last = logged[-1]

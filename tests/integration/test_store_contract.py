@@ -195,7 +195,7 @@ def test_i4_wrong_expected_version_raises_and_writes_nothing(make_store: StoreFa
 
 # -- I5 -----------------------------------------------------------------------------------------
 def test_i5_appended_entries_survive_reopening(make_store: StoreFactory) -> None:
-    """What append returned is what a freshly opened store reads (the kill -9 case is test_crash.py)."""
+    """What append returned is what a freshly opened store reads (kill -9: test_sigkill_...)."""
     s = make_store("durable")
     written = s.append([tick("A", 1), tick("B", 2)])
     again = make_store("durable")
@@ -657,3 +657,26 @@ def test_open_log_postgres_unreachable_and_bad_schema() -> None:
     assert "secret" not in str(err.value)
     with pytest.raises(NotAnEventLog, match="not a plain SQL name"):
         open_log("postgresql://127.0.0.1/db?schema=a;drop", FixedClock())
+
+
+def test_postgres_writer_survives_losing_its_session(pg_log_url: Callable[[], str]) -> None:
+    """When the server ends the writer's session the next append fails cleanly and the one after
+    reconnects, takes the writer lock again and continues the chain without a gap."""
+    import psycopg
+
+    from system.eventlog.postgres import split_url
+
+    url = pg_log_url()
+    with open_log(url, FixedClock(1)) as s:
+        s.append([tick("A")])
+        with psycopg.connect(split_url(url)[0], autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (f"chronex writer pid {os.getpid()} on {__import__('socket').gethostname()}"[:63],),
+            )
+        with pytest.raises(EventLogError, match="nothing of it was written"):
+            s.append([tick("B")])
+        assert s.append([tick("C")])[0].seq == 2
+        assert [e.record.account for e in s.read()] == ["A", "C"]  # type: ignore[attr-defined]
+        assert verify(s).ok
