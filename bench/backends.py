@@ -13,6 +13,8 @@
    ``chronex archive`` follows it in another process. Lag of a batch = the time from its append
    returning to the archive's stored position reaching it (polled every 5 ms). Done with the log
    on SQLite and on PostgreSQL. Target: lag under 1 s at 20,000 events/s.
+3. NATS publish rate: ``--events`` entries of a log published by ``NatsPublisher`` (a JetStream
+   stream of its own, acks awaited per batch of ``--batch``), ``--rounds`` rounds.
 
 The machine is shared: figures move from run to run; compare the columns of one run.
 """
@@ -245,6 +247,32 @@ def bench_archive(base: str, rate: int) -> None:
         )  # fmt: skip
 
 
+def bench_nats(url: str, n: int, batch: int, rounds: int) -> None:
+    from system.feed.nats import NatsPublisher
+
+    store = open_log("memory://", FixedClock(1))
+    events = make_events(n)
+    for i in range(0, n, batch):
+        store.append(events[i : i + batch])
+    entries = list(store.read())
+    print(f"\n== NATS JetStream publish: {n:,} entries in batches of {batch}, {rounds} rounds")
+    rates = []
+    for r in range(rounds):
+        tag = uuid.uuid4().hex[:8]
+        pub = NatsPublisher(url, stream_name=f"BENCH{tag}", root=f"bench{tag}")
+        try:
+            t0 = time.perf_counter()
+            for i in range(0, n, batch):
+                pub.handle(entries[i : i + batch])
+            rates.append(n / (time.perf_counter() - t0))
+            assert pub.position() == n
+        finally:
+            pub._loop.run(pub._js.delete_stream(pub.stream_name))
+            pub.close()
+        print(f"  round {r + 1}: {rates[-1]:>10,.0f} entries/s")
+    print(f"  median {statistics.median(rates):,.0f} entries/s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=200_000)
@@ -252,7 +280,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rate", type=int, default=20_000)
     ap.add_argument("--pg", default=os.environ.get("CHRONEX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    ap.add_argument("--nats", default=os.environ.get("CHRONEX_TEST_NATS_URL", "nats://127.0.0.1:4222"))
     ap.add_argument("--skip-archive", action="store_true")
+    ap.add_argument("--skip-nats", action="store_true")
     args = ap.parse_args()
     try:
         psycopg.connect(args.pg, connect_timeout=3).close()
@@ -262,6 +292,8 @@ def main() -> None:
     bench_append_replay(args.pg, args.events, args.batch, args.rounds)
     if not args.skip_archive:
         bench_archive(args.pg, args.rate)
+    if not args.skip_nats:
+        bench_nats(args.nats, args.events, args.batch, args.rounds)
 
 
 if __name__ == "__main__":
