@@ -281,6 +281,7 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=20_000)
     ap.add_argument("--pg", default=os.environ.get("CHRONEX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--nats", default=os.environ.get("CHRONEX_TEST_NATS_URL", "nats://127.0.0.1:4222"))
+    ap.add_argument("--skip-append", action="store_true")
     ap.add_argument("--skip-archive", action="store_true")
     ap.add_argument("--skip-nats", action="store_true")
     args = ap.parse_args()
@@ -289,7 +290,8 @@ def main() -> None:
     except psycopg.Error as e:
         msg = f"bench/backends.py: PostgreSQL at {args.pg} does not answer ({e}); pass --pg"
         raise SystemExit(msg) from None
-    bench_append_replay(args.pg, args.events, args.batch, args.rounds)
+    if not args.skip_append:
+        bench_append_replay(args.pg, args.events, args.batch, args.rounds)
     if not args.skip_archive:
         bench_archive(args.pg, args.rate)
     if not args.skip_nats:
