@@ -231,6 +231,12 @@ class PostgresArchive:
         self._copy("orders", ORDER_COLUMNS, [o.row() for o in ch.new_orders.values()])
         self._copy("executions", EXECUTION_COLUMNS, ch.executions)
         self._copy("trades", TRADE_COLUMNS, list(ch.trades.values()))
+        # The rest are plain statements: pipelined, they cost one round trip together.
+        with db.pipeline():
+            self._write_updates(ch)
+
+    def _write_updates(self, ch: Changes) -> None:
+        db = self._db
         if ch.account_events:
             with db.cursor() as cur:
                 cur.executemany(
@@ -289,11 +295,11 @@ class PostgresArchive:
         cur = db.execute(
             self._q(
                 "UPDATE {s}.archive_position SET seq = %s, hash = %s, updated_at = now() "
-                "WHERE name = %s AND seq = %s"
+                "WHERE name = %s AND seq = %s RETURNING seq"
             ),
             (ch.last_seq, ch.last_hash, self.name, self._pos),
         )
-        if cur.rowcount != 1:
+        if cur.fetchone() is None:  # fetching ends the pipeline's round trip
             raise EventLogError(f"{self._shown}: the archive's position moved under it (another archiver?)")
 
     def close(self) -> None:
