@@ -23,8 +23,9 @@ from rich.table import Table
 from chronex.errors import BadInput
 from chronex.timearg import parse_date, parse_instant
 from sim.markets import FlowError, ProfileError, SimulatedDay, SimulatorError, load_profile, simulated_day
-from system.clock import iso
+from system.clock import FixedClock, iso
 from system.engine import price_to_decimal, qty_to_decimal
+from system.eventlog import NotAnEventLog, drop_log, open_log
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -56,6 +57,17 @@ def _prepare_log(log: str | None, overwrite: bool) -> str:
     if log is None:
         return "memory://"
     if "://" in log:
+        if log.lower().startswith("memory://"):
+            return log
+        try:
+            with open_log(log, FixedClock(0), create=False) as existing:
+                held = existing.head().seq
+        except NotAnEventLog:
+            return log  # nothing there yet: the run creates it
+        if held and not overwrite:
+            raise BadInput(f"--log {log!r} already holds {held} events (use --overwrite to replace it)")
+        if held:
+            drop_log(log)
         return log
     p = Path(log)
     if p.exists():

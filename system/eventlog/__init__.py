@@ -5,6 +5,7 @@ Open a log by path or URL with ``open_log``; the rest of Chronex never imports a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from system.clock import Clock
@@ -25,6 +26,7 @@ from system.eventlog.store import (
     EventStore,
     Head,
     LogCorrupted,
+    LogLocked,
     NewEvent,
     NotAnEventLog,
     RawEntry,
@@ -44,6 +46,7 @@ __all__ = [
     "EventStore",
     "Head",
     "LogCorrupted",
+    "LogLocked",
     "LoggedEvent",
     "NewEvent",
     "NotAnEventLog",
@@ -55,39 +58,100 @@ __all__ = [
     "Verdict",
     "WrongExpectedVersion",
     "canonical",
+    "drop_log",
     "lookup",
     "open_log",
     "record_types",
+    "register_scheme",
     "register_upcaster",
+    "schemes",
     "verify",
 ]
 
+Opener = Callable[[str, str, Clock, bool], EventStore]
+"""``opener(url, rest_after_scheme, clock, create)`` -> a store: how a scheme opens its backend."""
+
+_SCHEMES: dict[str, Opener] = {}
+_DROPPERS: dict[str, Callable[[str], None]] = {}
+
 # Backends that are planned; naming them gives a clear error instead of "unknown scheme".
-_PLANNED = {"postgresql", "postgres", "nats"}
+_PLANNED = {"nats"}
+
+
+def register_scheme(scheme: str, opener: Opener, dropper: Callable[[str], None] | None = None) -> None:
+    """Make ``scheme://...`` URLs open with ``opener`` (a backend registers itself here);
+    ``dropper(url)`` removes such a log for ``drop_log``."""
+    _SCHEMES[scheme.lower()] = opener
+    if dropper is not None:
+        _DROPPERS[scheme.lower()] = dropper
+
+
+def schemes() -> list[str]:
+    """The URL schemes ``open_log`` accepts, sorted."""
+    return sorted(_SCHEMES)
+
+
+def _open_memory(url: str, rest: str, clock: Clock, create: bool) -> EventStore:
+    from system.eventlog.memory import MemoryEventStore
+
+    return MemoryEventStore(clock, url=url)
+
+
+def _open_sqlite(url: str, rest: str, clock: Clock, create: bool) -> EventStore:
+    from system.eventlog.sqlite import SQLiteEventStore
+
+    path = rest[1:] if rest.startswith("/") else rest  # sqlite:///rel or sqlite:////abs
+    return SQLiteEventStore(Path(path), clock, create=create)
+
+
+def _open_postgres(url: str, rest: str, clock: Clock, create: bool) -> EventStore:
+    try:
+        from system.eventlog.postgres import PostgresEventStore
+    except ImportError:
+        raise UnsupportedLogURL(
+            f"{url.split('@')[-1]}: the PostgreSQL backend needs psycopg: pip install 'chronex[postgres]'"
+        ) from None
+    return PostgresEventStore(url, clock, create=create)
+
+
+register_scheme("memory", _open_memory)
+register_scheme("sqlite", _open_sqlite)
+def _drop_postgres(url: str) -> None:
+    from system.eventlog.postgres import drop_log as drop
+
+    drop(url)
+
+
+register_scheme("postgresql", _open_postgres, _drop_postgres)
+register_scheme("postgres", _open_postgres, _drop_postgres)
+
+
+def drop_log(url: str) -> None:
+    """Remove the server-side log a URL names (what ``--overwrite`` does to a file). Refused with
+    ``LogLocked`` while a writer holds it."""
+    scheme = url.partition("://")[0].lower()
+    dropper = _DROPPERS.get(scheme)
+    if dropper is None:
+        raise UnsupportedLogURL(f"{url}: {scheme}:// logs are not dropped through a URL")
+    dropper(url)
 
 
 def open_log(url: str | Path, clock: Clock, *, create: bool = True) -> EventStore:
     """Open an event log.
 
-    ``memory://`` is in-process; a plain path or ``sqlite:///path`` is a SQLite file. With
-    ``create=False`` the log must already exist (what read-only commands want).
+    ``memory://`` is in-process; a plain path or ``sqlite:///path`` is a SQLite file;
+    ``postgresql://user@host/db?schema=name`` is a PostgreSQL schema (see docs/operators.md).
+    With ``create=False`` the log must already exist (what read-only commands want).
     """
     text = str(url)
     scheme, sep, rest = text.partition("://")
     if not sep:
-        from system.eventlog.sqlite import SQLiteEventStore
-
-        return SQLiteEventStore(Path(text), clock, create=create)
+        return _open_sqlite(text, "/" + text, clock, create)
     scheme = scheme.lower()
-    if scheme == "memory":
-        from system.eventlog.memory import MemoryEventStore
-
-        return MemoryEventStore(clock, url=text)
-    if scheme == "sqlite":
-        from system.eventlog.sqlite import SQLiteEventStore
-
-        path = rest[1:] if rest.startswith("/") else rest  # sqlite:///rel or sqlite:////abs
-        return SQLiteEventStore(Path(path), clock, create=create)
+    opener = _SCHEMES.get(scheme)
+    if opener is not None:
+        return opener(text, rest, clock, create)
     if scheme in _PLANNED:
         raise UnsupportedLogURL(f"{text}: the {scheme} backend is not available in this release")
-    raise UnsupportedLogURL(f"{text}: unknown log URL scheme {scheme!r} (use a path, sqlite:// or memory://)")
+    known = ", ".join(f"{s}://" for s in schemes())
+    raise UnsupportedLogURL(f"{text}: unknown log URL scheme {scheme!r} (use a path or one of {known})")

@@ -64,6 +64,10 @@ class UnsupportedLogURL(EventLogError):
     """The URL's scheme names no backend this installation has."""
 
 
+class LogLocked(EventLogError):
+    """Another writer holds the log (a log has one writer at a time); the message names it."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewEvent:
     """A record to append, with the business time it is about and its lineage."""

@@ -138,7 +138,8 @@ def test_verify_reports_a_gap(log_path: Path, capsys: pytest.CaptureFixture[str]
         (["log", "show", "{log}", "--tz", "Nowhere/Land"], "--tz 'Nowhere/Land' is not a time zone"),
         (["log", "show", "{log}", "--type", "NoSuchThing"], "--type 'NoSuchThing' is not a record type"),
         (["log", "show", "ftp://x/y"], "unknown log URL scheme 'ftp'"),
-        (["log", "show", "postgresql://localhost/x"], "not available"),
+        (["log", "show", "nats://127.0.0.1:4222"], "not available"),
+        (["log", "show", "postgresql://127.0.0.1:1/x?connect_timeout=2"], "cannot connect to PostgreSQL"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

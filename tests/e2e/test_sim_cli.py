@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,21 @@ def test_bare_times_fall_inside_a_session_that_starts_the_evening_before(
     assert summary["from"] == "2027-01-03T16:45:00-06:00"
     assert summary["until"] == "2027-01-03T17:05:00-06:00"
     assert summary["instruments"]["CME:ESH7"]["auctions"][0]["phase"] == "OPENING_AUCTION"
+
+
+def test_sim_into_postgresql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pg_log_url: Callable[[], str]
+) -> None:
+    """`chronex sim --log postgresql://...` writes the head hash a SQLite file gets; writing the
+    same URL again needs --overwrite, which replaces the log."""
+    url = pg_log_url()
+    assert main([*BASE, "--log", str(tmp_path / "a.db"), "--json"]) == 0
+    want = json.loads(capsys.readouterr().out)["head_hash"]
+    assert main([*BASE, "--log", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["head_hash"] == want
+    assert main([*BASE, "--log", url, "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert main([*BASE, "--log", url, "--json", "--overwrite"]) == 0
+    assert json.loads(capsys.readouterr().out)["head_hash"] == want
+    assert main(["log", "verify", url]) == 0

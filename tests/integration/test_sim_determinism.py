@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -38,3 +39,26 @@ def test_same_seed_same_head_hash(tmp_path: object) -> None:
 def test_different_seed_different_head_hash() -> None:
     """Another seed gives another day."""
     assert head_hash(3) != head_hash(4)
+
+
+def test_same_day_same_head_hash_on_sqlite_and_postgresql(
+    tmp_path: object, pg_log_url: Callable[[], str]
+) -> None:
+    """The same simulated day written to SQLite and to PostgreSQL ends on the same head hash, and
+    the PostgreSQL log verifies entry by entry against the SQLite one."""
+    from pathlib import Path
+
+    from system.clock import FixedClock
+    from system.eventlog import open_log, verify
+
+    assert isinstance(tmp_path, Path)
+    sqlite_path = str(tmp_path / "day.db")
+    pg = pg_log_url()
+    assert head_hash(5, sqlite_path) == head_hash(5, pg)
+    with (
+        open_log(sqlite_path, FixedClock(0), create=False) as a,
+        open_log(pg, FixedClock(0), create=False) as b,
+    ):
+        assert verify(b).ok
+        rows = [(r.seq, r.body, r.hash) for r in a.read_raw()]
+        assert rows == [(r.seq, r.body, r.hash) for r in b.read_raw()]

@@ -1,0 +1,1 @@
+"""Read-model caches outside the process: ``system.cache.redis`` (needs the ``redis`` extra)."""
