@@ -1,5 +1,5 @@
 """A simulated trading day from a profile and a date: the World, the Simulator and the run loop
-that ``chronex sim``, bench/sim.py and the sample-day test share."""
+that ``chronex sim``, bench/sim_day.py and the sample-day test share."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A full simulated TSE day for 10 instruments written to a SQLite event log.
 
-    .venv/bin/python bench/sim.py [--instruments 10] [--seed 1] [--activity 1.0] [--profile]
+    .venv/bin/python bench/sim_day.py [--instruments 10] [--seed 1] [--activity 1.0] [--profile]
 
 Prints log events per second, the ratio of simulated time (pre-open 08:00 to the 15:30 close,
 27,000 s) to wall time, and peak memory. Target on the 2-core reference machine: >= 1,000,000 log
@@ -8,15 +8,7 @@ events in <= 60 s (>= 300x real time), memory < 2 GB. ``--profile`` runs under c
 splits the time between the agents, simpy, the engine, the runtime and the store.
 """
 
-# ruff: noqa: E402  (sys.path is fixed before the imports, see below)
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the `sim`
-# package: drop the folder before importing anything from sim.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import cProfile
@@ -24,6 +16,7 @@ import pstats
 import resource
 import time
 from datetime import date
+from pathlib import Path
 
 from sim.markets import load_profile, simulated_day
 from system.clock import NS_PER_SECOND
