@@ -113,6 +113,10 @@ class TradingSystem:
             projections=self.projections,
             snapshot_every=config.snapshot_every,
         )
+        for p in self.projections:
+            follow = getattr(p, "follow", None)
+            if follow is not None:
+                follow(self.runtime)  # read models that mirror a component share its state
 
     @property
     def engine(self) -> MatchingEngine:
