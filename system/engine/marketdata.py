@@ -79,7 +79,9 @@ class OrderUpdate(msgspec.Struct, frozen=True):
     visible: int
 
 
-class TradePrint(msgspec.Struct, frozen=True):
+class TradePrint(msgspec.Struct, frozen=True, gc=False):
+    # Untracked by the cycle collector (scalars and an enum member): the tape keeps up to
+    # ``max_tape`` of them per instrument for the whole run.
     seq: int
     trade_id: int
     instrument: str
@@ -186,8 +188,9 @@ class MarketData(Projection):
         self.position = ev.seq
         if self._runtime is not None:
             # Following: the engine has folded this entry already; only the tape is ours.
-            if ev.type == "TradeExecuted":
-                self._print(ev.seq, ev.record, None)
+            rec = ev.record
+            if type(rec) is TradeExecuted:
+                self._print(ev.seq, rec, None)
             return
         fn = self._fold.get(ev.type)
         if fn is None:
