@@ -44,7 +44,10 @@ def main() -> None:
     ap.add_argument("--activity", type=float, default=1.0)
     ap.add_argument("--date", default="2027-01-04")
     ap.add_argument("--profile", action="store_true", help="run under cProfile and split the time")
+    ap.add_argument("--quick", action="store_true", help="2 instruments at a tenth of the activity")
     args = ap.parse_args()
+    if args.quick:
+        args.instruments, args.activity = min(args.instruments, 2), 0.1
 
     OUT.mkdir(exist_ok=True)
     log = OUT / "sim-day.db"
@@ -83,6 +86,7 @@ def main() -> None:
     print(f"log           {log} ({log.stat().st_size / 1e6:.0f} MB)")
     cmds = dict(sorted(stats.commands.items()))
     print(f"log events    {head.seq:,} ({stats.total_commands:,} commands: {cmds})")
+    print(f"head          seq {head.seq:,}, hash {head.hash.hex()} (same inputs: same hash on every build)")
     print(f"trades        {sum(d.trades for d in stats.by_instrument.values()):,}")
     print(f"wall          {wall:.1f} s (set-up {t1 - t0:.1f}, run {t2 - t1:.1f}, close {t3 - t2:.1f})")
     print(f"events/s      {head.seq / wall:,.0f}")
