@@ -243,9 +243,11 @@ def main() -> None:
             for path in RISK_PATHS:
                 if path in paths:
                     xs = [1 - r for r in paired((label, path), (label, "memory"))]
+                    cs = [1 - r for r in paired((label, path), (label, "memory"), "cpu_rate")]
                     print(
                         f"  {path}: risk costs {statistics.median(xs) * 100:.0f}% of the memory path's"
-                        f" throughput (paired by round: {rounds_text(xs)})"
+                        f" throughput (paired by round: {rounds_text(xs)}; by CPU time"
+                        f" {statistics.median(cs) * 100:.0f}%: {rounds_text(cs)})"
                     )
     if args.compare:
         print("\nnew / old, median of the per-round ratios (wall; CPU):")
