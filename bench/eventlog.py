@@ -91,12 +91,15 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=1_000)
     ap.add_argument("--single", type=int, default=50_000, help="events for the one-by-one runs")
+    ap.add_argument("--quick", action="store_true", help="100k batched, 10k one by one (a smoke run)")
     ap.add_argument("--child", nargs=4, metavar=("BACKEND", "MODE", "N", "BATCH"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         backend, mode, n, batch = a.child
         print(json.dumps(measure(backend, mode, int(n), int(batch))))
         return
+    if a.quick:
+        a.events, a.single = min(a.events, 100_000), min(a.single, 10_000)
     print(f"chronex event log benchmark: small events (~60-byte bodies, 100 streams), {os.cpu_count()} CPUs")
     header = f"{'backend':8} {'append mode':24} {'events':>10} {'append ev/s':>12} {'replay ev/s':>12} "
     header += f"{'peak RSS MB':>12} {'file MB':>8}"

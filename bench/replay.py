@@ -101,7 +101,10 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--every", type=int, default=DEFAULT_EVERY)
     ap.add_argument("--rerun-entries", type=int, default=200_000)
+    ap.add_argument("--quick", action="store_true", help="a ~100k-entry day, 20 queries (a smoke run)")
     args = ap.parse_args()
+    if args.quick:
+        args.gap_ms, args.queries, args.rerun_entries = 420, 20, 20_000
     tmp = tempfile.TemporaryDirectory(dir=OUT if OUT.exists() else None)
     path = args.log
     if path is None:

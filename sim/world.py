@@ -83,8 +83,8 @@ class World:
     def engine(self) -> Any:
         return self.system.engine
 
-    def execute(self, command: Any, **kw: Any) -> Outcome:
-        out = self.system.execute(command, **kw)
+    def execute(self, command: Any, *, command_id: str | None = None, correlation_id: str = "") -> Outcome:
+        out = self.system.execute(command, command_id=command_id, correlation_id=correlation_id)
         self._arm_expiry()
         if self.pricing is not None:
             self._arm_recompute()

@@ -1,8 +1,9 @@
 """A simulated trading day from a profile and a date: the World, the Simulator and the run loop
-that ``chronex sim``, bench/sim.py and the sample-day test share."""
+that ``chronex sim``, bench/sim_day.py and the sample-day test share."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,13 +40,21 @@ class SimulatedDay:
         """Run the clock from start to end, writing the log in batches of ``batch`` commands."""
         world = self.world
         stats = self.simulator.stats
-        with world.runtime.batched(batch):
-            t = world.now()
-            while t < self.end_ns:
-                t = min(t + step_ns, self.end_ns)
-                world.run_until(t)
-                if progress is not None:
-                    progress(t, stats.events)
+        # Everything built so far (calendars, profiles, the system) lives for the whole day: freeze
+        # it so full collections scan only what the day creates. Measured on a 15-minute,
+        # 12-instrument run: tracked objects 79k -> 2.4k, no full collection left.
+        gc.collect()
+        gc.freeze()
+        try:
+            with world.runtime.batched(batch):
+                t = world.now()
+                while t < self.end_ns:
+                    t = min(t + step_ns, self.end_ns)
+                    world.run_until(t)
+                    if progress is not None:
+                        progress(t, stats.events)
+        finally:
+            gc.unfreeze()
         if progress is not None:
             progress(self.end_ns, stats.events)
 

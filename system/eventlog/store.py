@@ -23,6 +23,8 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from system.clock import Clock
 from system.eventlog.codec import GENESIS_HASH, LoggedEvent, body_decoder, decode_record
 from system.eventlog.records import Record
@@ -68,9 +70,13 @@ class LogLocked(EventLogError):
     """Another writer holds the log (a log has one writer at a time); the message names it."""
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """A record to append, with the business time it is about and its lineage."""
+class NewEvent(msgspec.Struct, frozen=True, gc=False):
+    """A record to append, with the business time it is about and its lineage.
+
+    A msgspec Struct rather than a frozen dataclass: the runtime builds one per entry on the
+    command path, and a C constructor costs a tenth of ``object.__setattr__`` per field. Untracked
+    by the cycle collector: it holds a frozen record and scalars.
+    """
 
     record: Record
     valid_time: int
@@ -115,6 +121,7 @@ class EventStore(abc.ABC):
 
     def __init__(self) -> None:
         self._appended = threading.Condition()
+        self._waiting = 0  # subscribers blocked in wait(): appends skip the lock when it is 0
 
     # -- writing -------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -192,12 +199,21 @@ class EventStore(abc.ABC):
                 got = True
             if not got:
                 with self._appended:
-                    if self.head().seq < nxt:
-                        self._appended.wait(poll_interval)
+                    # Counted before the head is read: an append that lands after this check
+                    # sees the count and notifies, so the wake-up is never lost.
+                    self._waiting += 1
+                    try:
+                        if self.head().seq < nxt:
+                            self._appended.wait(poll_interval)
+                    finally:
+                        self._waiting -= 1
 
     def _notify(self) -> None:
-        with self._appended:
-            self._appended.notify_all()
+        # Taking the condition's lock costs about a microsecond per append; with nobody waiting
+        # (the command path's usual case) there is no one to wake.
+        if self._waiting:
+            with self._appended:
+                self._appended.notify_all()
 
     # -- snapshots -----------------------------------------------------------------------------
     @abc.abstractmethod

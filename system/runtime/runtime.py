@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -58,8 +57,13 @@ class Context:
                 self.causation_id,
             )
         )
-        self._runtime._apply_record(event)
-        self._runtime._react_queue.append(event)
+        rt = self._runtime
+        t = type(event)
+        for fn in rt._appliers.get(t, ()):
+            fn(event)
+        # Only events someone reacts to are queued; the drain order among those is unchanged.
+        if t in rt._reactors:
+            rt._react_queue.append(event)
 
     def execute(self, command: Command) -> None:
         """Run a follow-up command inside this one (for example, cancels on a kill switch)."""
@@ -71,9 +75,12 @@ class Context:
         return self._runtime.component(kind)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one command did: its logged input and the events it produced."""
+class Outcome(msgspec.Struct, frozen=True, gc=False):
+    """What one command did: its logged input and the events it produced.
+
+    ``command_seq`` is -1 (and ``events`` empty) for a command still in a ``batched()`` buffer.
+    A msgspec Struct (built in C, untracked by the cycle collector): one is made per command.
+    """
 
     command_seq: int
     events: list[LoggedEvent]
@@ -176,18 +183,24 @@ class Runtime:
     ) -> Outcome:
         """Log ``command`` and its outcome in one atomic append; a repeated ``command_id`` returns
         the stored outcome without running again."""
-        if command_id is not None and command_id in self._done:
-            if self._done[command_id][0] < 0:
-                self.flush()  # the first attempt is still in the batch buffer
-            first, last = self._done[command_id]
-            events = list(self.store.read(first, last))
-            return Outcome(first, events[1:], duplicate=True)
-        cid = command_id if command_id is not None else self.next_command_id()
+        if command_id is None:
+            self._next_id += 1
+            cid = f"{self._id_prefix}-{self._next_id}"
+        elif command_id in self._done:
+            return self._duplicate(command_id)
+        else:
+            cid = command_id
         now = self.clock.now_ns()
         ctx = Context(self, command, cid, correlation_id or cid, now)
         try:
-            self._dispatch(command, ctx)
-            self._drain(ctx)
+            handlers = self._handlers.get(type(command))
+            if not handlers:
+                raise LookupError(f"no component handles {type(command).__name__}")
+            for fn in handlers:
+                if fn(command, ctx):
+                    break
+            if self._react_queue:
+                self._drain(ctx)
         except Exception as e:
             self._react_queue.clear()
             # Commands already accepted in a batch are good: log them before rebuilding from the
@@ -195,15 +208,25 @@ class Runtime:
             self.flush()
             self._recover()
             raise CommandFailed(f"{type(command).__name__} {cid} failed: {e!r}") from e
-        batch = [NewEvent(command, now, ctx.correlation_id, cid), *ctx.emitted]
-        if self._pending is not None:
-            self._pending.append((cid, batch))
-            self._done[cid] = (-1, -1)
-            self.maybe_flush()
+        batch = ctx.emitted
+        batch.insert(0, NewEvent(command, now, ctx.correlation_id, cid))
+        pending = self._pending
+        if pending is not None:
+            pending.append((cid, batch))
+            self._done[cid] = _UNFLUSHED
+            if len(pending) >= self._max_pending:
+                self.flush()
             return Outcome(-1, [])
         logged = self._append(batch)
         self._done[cid] = (logged[0].seq, logged[-1].seq)
         return Outcome(logged[0].seq, logged[1:])
+
+    def _duplicate(self, command_id: str) -> Outcome:
+        if self._done[command_id][0] < 0:
+            self.flush()  # the first attempt is still in the batch buffer
+        first, last = self._done[command_id]
+        events = list(self.store.read(first, last))
+        return Outcome(first, events[1:], duplicate=True)
 
     def _dispatch(self, command: Command, ctx: Context) -> None:
         handlers = self._handlers.get(type(command))
@@ -227,8 +250,9 @@ class Runtime:
             self._recover()
             raise
         for p in self.projections:
+            handle = p.handle
             for ev in logged:
-                p.handle(ev)
+                handle(ev)
         if self.snapshot_every and logged[-1].seq - self._last_snapshot_seq >= self.snapshot_every:
             self.snapshot()
         return logged
@@ -269,6 +293,10 @@ class Runtime:
             i += len(b)
         self._pending = [] if self._pending is not None else None
 
+    def has_pending(self) -> bool:
+        """True while ``batched()`` holds executed commands that are not in the log yet."""
+        return bool(self._pending)
+
     def maybe_flush(self) -> None:
         if self._pending is not None and len(self._pending) >= self._max_pending:
             self.flush()
@@ -297,6 +325,9 @@ class Runtime:
             self.store.save_snapshot(Snapshot(c.name, seq, blob, chain_hash(b"", blob)))
         self._last_snapshot_seq = seq
         return seq
+
+
+_UNFLUSHED = (-1, -1)
 
 
 def _counter_of(command_id: str, prefix: str) -> int | None:

@@ -1,6 +1,6 @@
 """A full simulated TSE day for 10 instruments written to a SQLite event log.
 
-    .venv/bin/python bench/sim.py [--instruments 10] [--seed 1] [--activity 1.0] [--profile]
+    .venv/bin/python bench/sim_day.py [--instruments 10] [--seed 1] [--activity 1.0] [--profile]
 
 Prints log events per second, the ratio of simulated time (pre-open 08:00 to the 15:30 close,
 27,000 s) to wall time, and peak memory. Target on the 2-core reference machine: >= 1,000,000 log
@@ -8,15 +8,7 @@ events in <= 60 s (>= 300x real time), memory < 2 GB. ``--profile`` runs under c
 splits the time between the agents, simpy, the engine, the runtime and the store.
 """
 
-# ruff: noqa: E402  (sys.path is fixed before the imports, see below)
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the `sim`
-# package: drop the folder before importing anything from sim.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import cProfile
@@ -24,6 +16,7 @@ import pstats
 import resource
 import time
 from datetime import date
+from pathlib import Path
 
 from sim.markets import load_profile, simulated_day
 from system.clock import NS_PER_SECOND
@@ -51,7 +44,10 @@ def main() -> None:
     ap.add_argument("--activity", type=float, default=1.0)
     ap.add_argument("--date", default="2027-01-04")
     ap.add_argument("--profile", action="store_true", help="run under cProfile and split the time")
+    ap.add_argument("--quick", action="store_true", help="2 instruments at a tenth of the activity")
     args = ap.parse_args()
+    if args.quick:
+        args.instruments, args.activity = min(args.instruments, 2), 0.1
 
     OUT.mkdir(exist_ok=True)
     log = OUT / "sim-day.db"
@@ -90,6 +86,7 @@ def main() -> None:
     print(f"log           {log} ({log.stat().st_size / 1e6:.0f} MB)")
     cmds = dict(sorted(stats.commands.items()))
     print(f"log events    {head.seq:,} ({stats.total_commands:,} commands: {cmds})")
+    print(f"head          seq {head.seq:,}, hash {head.hash.hex()} (same inputs: same hash on every build)")
     print(f"trades        {sum(d.trades for d in stats.by_instrument.values()):,}")
     print(f"wall          {wall:.1f} s (set-up {t1 - t0:.1f}, run {t2 - t1:.1f}, close {t3 - t2:.1f})")
     print(f"events/s      {head.seq / wall:,.0f}")
