@@ -22,9 +22,12 @@ from rich.table import Table
 
 from chronex.errors import BadInput
 from chronex.timearg import parse_date, parse_instant
+from sim.clock import CalendarError
 from sim.markets import FlowError, ProfileError, SimulatedDay, SimulatorError, load_profile, simulated_day
+from sim.markets.simulator import check_activity, check_seed
 from system.clock import iso
 from system.engine import price_to_decimal, qty_to_decimal
+from system.eventlog.fresh import fresh_log
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -40,34 +43,22 @@ def _instant(text: str | None, what: str, on: date, tz: str, span: tuple[int, in
     s = text.strip()
     if not _BARE_TIME.match(s):
         return parse_instant(s, on=on, what=what)
-    cands = [parse_instant(f"{s} {tz}", on=on + timedelta(days=d), what=what) for d in (-1, 0, 1)]
+    cands = []
+    for d in (-1, 0, 1):
+        try:
+            day = on + timedelta(days=d)
+        except OverflowError:  # date.min / date.max: no day beyond
+            continue
+        cands.append(parse_instant(f"{s} {tz}", on=day, what=what))
     if span is not None:
         for t in cands:
             if span[0] <= t <= span[1]:
                 return t
-    return cands[1]
+    return cands[1] if len(cands) == 3 else cands[0]
 
 
 def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
-
-
-def _prepare_log(log: str | None, overwrite: bool) -> str:
-    if log is None:
-        return "memory://"
-    if "://" in log:
-        return log
-    p = Path(log)
-    if p.exists():
-        if p.is_dir():
-            raise BadInput(f"--log {log!r} is a directory")
-        if not overwrite:
-            raise BadInput(f"--log {log!r} already exists (use --overwrite to replace it)")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{log}{suffix}").unlink(missing_ok=True)
-    if not p.parent.exists():
-        raise BadInput(f"--log {log!r}: directory {str(p.parent)!r} does not exist")
-    return log
 
 
 def _run_config(path: str | None) -> tuple[Any, Any]:
@@ -172,9 +163,12 @@ def sim(
     log: Annotated[
         str | None, typer.Option(help="Event log to write (a path or URL; default in memory).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace the log file if it exists.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the log if it exists (once the new day has run cleanly).")
+    ] = False,
     config: Annotated[
-        str | None, typer.Option(help="Run TOML with [risk] and/or [pricing] (those engines then run).")
+        str | None,
+        typer.Option(help="Run TOML with \\[risk] and/or \\[pricing] tables (those engines then run)."),
     ] = None,
     activity: Annotated[
         float, typer.Option(help="Scale every agent's order rate (1.0: the profile's).")
@@ -182,10 +176,20 @@ def sim(
     json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
-    """Simulate a trading day of a venue into an event log and print what happened."""
+    """Simulate a trading day of a venue into an event log and print what happened.
+
+    A file log appears only when the day ends cleanly (its last entry is RunFinished); an
+    existing one is refused unless --overwrite, and a log another writer holds is refused.
+    """
     trade_date = parse_date(date_, "--date")
-    if activity < 0:
-        raise BadInput(f"--activity {activity} must not be negative")
+    try:
+        check_seed(seed)
+    except SimulatorError as e:
+        raise BadInput(f"--seed {seed}: {str(e).split(': ', 1)[-1]}") from None
+    try:
+        check_activity(activity)
+    except SimulatorError as e:
+        raise BadInput(f"--activity {activity:g}: {str(e).split(': ', 1)[-1]}") from None
     try:
         profile = load_profile(venue)
         from sim.clock import venue_calendar
@@ -194,56 +198,63 @@ def sim(
         tz = cal.tz
         try:
             session = cal.session(trade_date)
-        except Exception:  # outside the horizon: simulated_day names the problem below
-            session = None
+        except CalendarError as e:  # outside the calendar's horizon: nothing to simulate
+            raise BadInput(str(e)) from None
         span = None if session is None else (session.transitions[0].at, session.close)
         start = _instant(from_, "--from", trade_date, tz, span)
         end = _instant(until, "--until", trade_date, tz, span)
         risk, pricing = _run_config(config)
-        url = _prepare_log(log, overwrite)
-        day = simulated_day(
-            venue,
-            trade_date,
-            instruments=_split(instruments),
-            seed=seed,
-            log=url,
-            start_ns=start,
-            until_ns=end,
-            activity=activity,
-            risk=risk,
-            pricing=pricing,
-        )
     except (ProfileError, SimulatorError, FlowError) as e:
         raise BadInput(str(e)) from None
-    wall0 = time.perf_counter()
-    try:
-        if quiet or json:
-            day.run()
-        else:
-            with Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TextColumn("{task.fields[clock]}"),
-                TextColumn("{task.fields[events]:>10,} events"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                total = day.end_ns - day.start_ns
-                task = bar.add_task(f"{profile.name} {trade_date}", total=total, clock="", events=0)
-
-                def progress(t: int, events: int) -> None:
-                    bar.update(task, completed=t - day.start_ns, clock=iso(t, tz)[11:19], events=events)
-
-                day.run(progress)
-        day.world.runtime.flush()
-        summary = _summary(day, time.perf_counter() - wall0, log or "memory://")
-    finally:
-        day.close()
+    with fresh_log(log or "memory://", overwrite=overwrite, option="--log") as target:
+        try:
+            day = simulated_day(
+                venue,
+                trade_date,
+                instruments=_split(instruments),
+                seed=seed,
+                log=target.url,
+                start_ns=start,
+                until_ns=end,
+                activity=activity,
+                risk=risk,
+                pricing=pricing,
+            )
+        except (ProfileError, SimulatorError, FlowError) as e:
+            raise BadInput(str(e)) from None
+        wall0 = time.perf_counter()
+        try:
+            _run(day, profile.name, trade_date, tz, quiet or json)
+            day.finish()
+            summary = _summary(day, time.perf_counter() - wall0, target.target)
+        finally:
+            day.close()
     if json:
         typer.echo(msgspec.json.encode(summary).decode())
     else:
         _print(summary)
+
+
+def _run(day: SimulatedDay, name: str, trade_date: date, tz: str, quiet: bool) -> None:
+    if quiet:
+        day.run()
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TextColumn("{task.fields[events]:>10,} events"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        total = day.end_ns - day.start_ns
+        task = bar.add_task(f"{name} {trade_date}", total=total, clock="", events=0)
+
+        def progress(t: int, events: int) -> None:
+            bar.update(task, completed=t - day.start_ns, clock=iso(t, tz)[11:19], events=events)
+
+        day.run(progress)
 
 
 def register(app: typer.Typer) -> None:
