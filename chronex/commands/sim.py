@@ -65,12 +65,14 @@ def _run_config(path: str | None) -> tuple[Any, Any]:
     """The [risk] and [pricing] tables of a run's TOML file (None where absent)."""
     if path is None:
         return None, None
+    from chronex.commands.config import check_file
     from system.pricing import load_pricing
     from system.pricing.tomlfile import ConfigError
     from system.risk import load_risk
 
     if not Path(path).is_file():
         raise BadInput(f"--config {path!r}: no such file")
+    check_file(path, "run")  # names a misspelt table, which the loaders would skip
     try:
         return load_risk(path), load_pricing(path)
     except ConfigError as e:
