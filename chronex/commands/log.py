@@ -153,8 +153,7 @@ def verify_cmd(
         ),
     ] = None,
 ) -> None:
-    """Walk the hash chain. Exit 0 with the count and head hash (saying so if the run that wrote
-    the log never finished), or 1 naming the first bad seq."""
+    """Walk the hash chain. Exit 0 with the count and head hash (and whether the run finished), or 1."""
     want = _expected_head(head)
     store = open_existing(log)
     try:

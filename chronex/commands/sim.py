@@ -3,7 +3,8 @@
     chronex sim --venue XTKS --date 2027-01-04 --instruments 7203,6758 --seed 7 --log day.db
 
 The same command gives a log with the same head hash. Bad input (venue, date, instrument, time)
-is one line and exit 2.
+is one line and exit 2. A file log appears only when the day ends cleanly (its last entry is
+RunFinished); an existing one is refused unless --overwrite, and so is a log another writer holds.
 """
 
 from __future__ import annotations
@@ -178,11 +179,7 @@ def sim(
     json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
-    """Simulate a trading day of a venue into an event log and print what happened.
-
-    A file log appears only when the day ends cleanly (its last entry is RunFinished); an
-    existing one is refused unless --overwrite, and a log another writer holds is refused.
-    """
+    """Simulate a trading day of a venue into an event log and print what happened."""
     trade_date = parse_date(date_, "--date")
     try:
         check_seed(seed)
