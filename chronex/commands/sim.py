@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,6 +33,7 @@ from system.eventlog.fresh import fresh_log
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+_MAX_WIDTH = 400
 _BARE_TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
 
 
@@ -135,19 +137,29 @@ def _print(summary: dict[str, Any]) -> None:
             iid, str(d["orders"]), str(d["trades"]), d["volume"],
             *(d[k] or "-" for k in ("open", "high", "low", "close")),
         )  # fmt: skip
-    out.print(t)
+    _print_whole(t)
     auctions = Table(title="auctions")
     for col in ("instrument", "phase", "price", "qty"):
         auctions.add_column(col)
     for iid, d in summary["instruments"].items():
         for a in d["auctions"]:
             auctions.add_row(iid, a["phase"], a["price"] or "-", a["qty"])
-    out.print(auctions)
+    _print_whole(auctions)
     cmds = ", ".join(f"{k} {v}" for k, v in summary["commands"].items())
     out.print(f"commands: {cmds}")
     out.print(f"wall {summary['wall_seconds']} s, {summary['sim_to_wall']}x real time")
     # typer.echo, not rich: one unwrapped line scripts can read the hash from.
     typer.echo(f"{summary['log']}: {summary['events']} events, head hash {summary['head_hash']}")
+
+
+def _print_whole(table: Table) -> None:
+    """Print ``table`` at its natural width even past the terminal's (80 columns cut prices)."""
+    wide = Console(highlight=False, width=_MAX_WIDTH)
+    natural = Measurement.get(wide, wide.options, table).maximum
+    if natural <= out.width:
+        out.print(table)
+    else:
+        Console(highlight=False, width=natural, file=out.file).print(table)
 
 
 def sim(

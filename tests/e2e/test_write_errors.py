@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,15 @@ def test_run_report_path_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFi
         assert main(["run", "features", "--report", str(target)]) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "is a file" in err and str(f) in err
+
+
+def test_sim_summary_prints_whole_prices_at_80_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    """The summary table is never cut to the terminal: every close price of the JSON summary
+    appears whole in the table (output here is not a terminal, so rich assumes 80 columns)."""
+    args = ["sim", "--venue", "CRYPTO", "--date", "2027-01-04", "--until", "00:05", "--quiet"]
+    assert main([*args, "--json"]) == 0
+    closes = [d["close"] for d in json.loads(capsys.readouterr().out)["instruments"].values()]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert closes and all(c and c in table for c in closes), (closes, table)
+    assert "…" not in table
