@@ -89,7 +89,12 @@ def fresh_log(
         except BaseException:
             _remove(tmp)
             raise
-        _move(tmp, path)
+        try:
+            _move(tmp, path)
+        except OSError as e:
+            _remove(tmp)
+            why = e.strerror or str(e)
+            raise EventLogError(f"{option} {text!r}: cannot move the new log into place ({why})") from None
 
 
 def _remove(base: Path) -> None:

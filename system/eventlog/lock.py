@@ -43,7 +43,10 @@ class WriterLock:
     def acquire(self) -> WriterLock:
         """Take the lock or raise ``LogLocked`` naming the holder; never waits."""
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise EventLogError(f"{self.log}: cannot take the writer lock ({e.strerror})") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

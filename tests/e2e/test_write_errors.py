@@ -60,3 +60,11 @@ def test_sim_summary_prints_whole_prices_at_80_columns(capsys: pytest.CaptureFix
     table = capsys.readouterr().out
     assert closes and all(c and c in table for c in closes), (closes, table)
     assert "…" not in table
+
+
+def test_sim_log_where_no_file_can_be_made(capsys: pytest.CaptureFixture[str]) -> None:
+    """A --log in a place no file can be created is one line, exit 2."""
+    args = ["sim", "--venue", "XTKS", "--date", "2027-01-04", "--until", "09:01", "--quiet"]
+    assert main([*args, "--log", "/proc/chronex-day.db"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "/proc/chronex-day.db" in err
