@@ -141,11 +141,13 @@ def version() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    # The two commonest cheap calls skip typer's option parsing, which imports pydantic (about
+    # half of the start-up time). They print exactly what the parsed path prints.
     if args == ["version"]:
-        # Scripts ask for the version often: answer before typer, whose option parsing imports
-        # pydantic (most of the start-up time).
         version()
         return 0
+    if args == ["--help"]:
+        return _top_help()
     try:
         rc = app(args=args, standalone_mode=False)
     except BadInput as e:
@@ -179,6 +181,16 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     # Without standalone mode click returns the code of a `raise typer.Exit(n)` instead of exiting.
     return rc if isinstance(rc, int) else 0
+
+
+def _top_help() -> int:
+    from typer import _click
+
+    group = typer.main.get_group(app)
+    ctx = _click.Context(group, info_name="chronex")
+    group.format_help(ctx, ctx.make_formatter())  # rich prints the page itself
+    typer.echo("")  # as click's help path ends: echo of the (empty) formatted text
+    return 0
 
 
 def _is_log_error(e: Exception) -> bool:

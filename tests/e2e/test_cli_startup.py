@@ -57,3 +57,13 @@ def test_version_answers_the_same_without_typer(capsys: pytest.CaptureFixture[st
     fast = capsys.readouterr().out
     app(["version"], standalone_mode=False)
     assert fast == capsys.readouterr().out and fast.startswith("chronex ")
+
+
+def test_top_help_fast_path_prints_the_parsed_page(capsys: pytest.CaptureFixture[str]) -> None:
+    """`chronex --help` (answered without option parsing) prints what typer's own path prints."""
+    from chronex.cli import app
+
+    assert main(["--help"]) == 0
+    fast = capsys.readouterr().out
+    app(["--help"], prog_name="chronex", standalone_mode=False)
+    assert fast == capsys.readouterr().out and "Commands" in fast
