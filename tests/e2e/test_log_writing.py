@@ -179,3 +179,18 @@ def test_a_failed_rerun_leaves_no_log(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["replay", str(good), "--rerun", "--out", str(out), "--quiet"]) == 0
     with open_log(out, FixedClock(0), create=False) as s:
         assert verify(s).complete
+
+
+def test_readers_are_not_blocked_by_the_writer_lock(tmp_path: Path) -> None:
+    """While a writer holds a log's lock, verify and show still read it; a second writer is not
+    let in, even from the same process."""
+    from system.eventlog.lock import LogLocked, WriterLock
+
+    log = tmp_path / "day.db"
+    assert main([*SHORT, "--log", str(log)]) == 0
+    with WriterLock(log, command="a live venue"):
+        assert main(["log", "verify", str(log)]) == 0
+        assert main(["log", "show", str(log), "--limit", "1", "--json"]) == 0
+        with pytest.raises(LogLocked, match="a live venue"):
+            WriterLock(log).acquire()
+    WriterLock(log).acquire().release()  # free again once released
