@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:  `make run`  (the shipped scenario suite on the embedded
-# SQLite default, reports in reports/)  and  `make test`  (the whole test suite).
+# SQLite default, reports in out/)  and  `make test`  (the whole test suite).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/chronex run --report reports
+	$(BIN)/chronex run --report out
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 -p xdist --dist loadfile tests features; rc=$$?; \
@@ -33,5 +33,7 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/chronex steps --markdown > docs/steps.md
 
+# Generated files only: run output (out/), caches, the virtualenv. Never a tracked file.
 clean:
-	rm -rf $(VENV) reports/* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/out
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -164,6 +164,10 @@ class World:
     def advance(self, delta_ns: int) -> None:
         self.clock.advance(delta_ns)
 
+    def finish(self) -> None:
+        """End the run cleanly: ``RunFinished`` goes last (see TradingSystem.finish)."""
+        self.system.finish()
+
     def close(self) -> None:
         self.runtime.flush()
         self.store.close()

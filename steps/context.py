@@ -3,7 +3,7 @@
 Each scenario gets a fresh context, hence a fresh system and its own SQLite log in a temporary
 directory. ``Given`` steps collect the setup (date, venues, instruments, accounts); the system is
 started on the first step that needs it. On failure ``keep_log`` copies the log under
-``reports/failed/`` so it can be inspected and replayed.
+``out/failed/`` so it can be inspected and replayed.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ DEFAULT_TIME = time(10, 0)
 def scratch_dir() -> str | None:
     """Where scenario logs live while they run: CHRONEX_SCENARIO_TMP, else /dev/shm when it is a
     writable tmpfs (a log's fsyncs then cost nothing; a failing scenario's log is copied to
-    reports/ anyway), else the system's temporary directory."""
+    out/ anyway), else the system's temporary directory."""
     explicit = os.environ.get("CHRONEX_SCENARIO_TMP")
     if explicit:
         return explicit
@@ -80,7 +80,7 @@ class Scenario:
     feature: str = ""
     tags: tuple[str, ...] = ()
     driver_name: str | None = None
-    report_dir: Path = field(default_factory=lambda: Path(os.environ.get("CHRONEX_REPORT_DIR") or "reports"))
+    report_dir: Path = field(default_factory=lambda: Path(os.environ.get("CHRONEX_REPORT_DIR") or "out"))
     memory_log: bool = False
 
     # setup collected by Given steps
@@ -164,7 +164,7 @@ class Scenario:
             self._dir = None
 
     def keep_log(self) -> str | None:
-        """Copy the scenario's log under ``reports/failed/`` (once); return where it went."""
+        """Copy the scenario's log under ``out/failed/`` (once); return where it went."""
         if self.kept is not None:
             return self.kept
         if self.driver is None:

@@ -1,101 +1,95 @@
-"""The composition root of the trading system: which components run, in which order, over which log.
+"""The composition root of the trading system: which components, projections and record types a
+build has, in which order, over which log.
 
-Command handlers run in component order, so pre-trade risk sits before the matching engine and
-post-trade components after it. Tests, simulators, the BDD driver and the replayer all build the
-system here, so a replay runs exactly the code a live run did.
+It imports every engine it composes (nothing registers itself by being imported), so whoever
+imports it (the CLI, the simulator, the replayer, the steps) sees the same system and a record
+registry complete for any log this build can write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import importlib
 from typing import Any
 
-import msgspec
-
 from system.clock import Clock
-from system.engine import Instrument, ListInstrument, MatchingEngine, Phase
+from system.corrections import Corrections
+from system.engine import ListInstrument, MatchingEngine
+from system.engine.marketdata import MarketData
 from system.eventlog.codec import canonical
-from system.eventlog.records import Event
+from system.eventlog.records import record_types
 from system.eventlog.store import EventStore
+from system.pricing import MarksProjection, Pricing, as_pricing_config, bar_projection
+from system.risk import AccountsProjection, Risk, as_risk_config
+from system.runconfig import RunConfigured, SystemConfig
 from system.runtime import Component, Outcome, Projection, RunStarted, Runtime, manifest
-from system.runtime.manifest import config_hash
+from system.runtime.manifest import RunFinished, config_hash
+
+__all__ = [
+    "RECORD_MODULES",
+    "RunConfigured",
+    "RunFinished",
+    "SystemConfig",
+    "TradingSystem",
+    "build_components",
+    "build_projections",
+    "record_catalogue",
+]
 
 
-class SystemConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything that shapes a run's behaviour; its hash goes into the run manifest.
-
-    ``risk`` and ``pricing`` are the parsed configurations of those engines (None: not running).
-    """
-
-    seed: int = 0
-    instruments: tuple[Instrument, ...] = ()
-    venues: tuple[str, ...] = ()
-    default_phase: Phase = Phase.CONTINUOUS
-    risk: Any = None
-    pricing: Any = None
-    snapshot_every: int = 0
-    label: str = ""
-
-
-class RunConfigured(Event, frozen=True):
-    """The run's whole ``SystemConfig`` (its canonical msgpack), logged right after ``RunStarted``
-    so a replay, re-run or rebase can rebuild exactly this system from the log alone."""
-
-    config: bytes
-
-    def stream(self) -> str:
-        return "run"
-
-    def system_config(self) -> SystemConfig:
-        """The configuration back (``risk``/``pricing`` come back as plain msgpack values)."""
-        return msgspec.msgpack.decode(self.config, type=SystemConfig)
-
-
-# Extra component and projection factories, registered by the risk and pricing packages so this
-# module does not import them (and they can be left out of a minimal build).
-ComponentFactory = Callable[[SystemConfig], list[Component]]
-ProjectionFactory = Callable[[SystemConfig], list[Projection]]
-
-
-@dataclass
-class _Plugins:
-    before_engine: list[ComponentFactory] = field(default_factory=list)
-    after_engine: list[ComponentFactory] = field(default_factory=list)
-    projections: list[ProjectionFactory] = field(default_factory=list)
-
-
-PLUGINS = _Plugins()
-
-
-def _load_plugins() -> None:
-    # Importing a package registers its factories; the order here is the order in the chain.
-    for mod in ("system.risk", "system.pricing", "system.corrections", "system.engine.marketdata"):
-        try:
-            __import__(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
+# The build: every component, projection and record type, named here and nowhere else. Handlers
+# run in component order, so pre-trade risk sits before the matching engine and post-trade
+# components after it; an engine whose configuration is None is left out of the run.
 
 
 def build_components(config: SystemConfig) -> list[Component]:
-    _load_plugins()
     comps: list[Component] = []
-    for f in PLUGINS.before_engine:
-        comps.extend(f(config))
+    risk = as_risk_config(config.risk)
+    if risk is not None:
+        comps.append(Risk(risk))
     # Instruments arrive as ListInstrument commands, so the log alone rebuilds the engine.
     comps.append(MatchingEngine(default_phase=config.default_phase))
-    for f in PLUGINS.after_engine:
-        comps.extend(f(config))
+    pricing = as_pricing_config(config.pricing)
+    if pricing is not None:
+        comps.append(Pricing(pricing))
+    comps.append(Corrections())
     return comps
 
 
 def build_projections(config: SystemConfig) -> list[Projection]:
-    _load_plugins()
     out: list[Projection] = []
-    for f in PLUGINS.projections:
-        out.extend(f(config))
+    risk = as_risk_config(config.risk)
+    if risk is not None:
+        out.append(AccountsProjection(risk))
+    pricing = as_pricing_config(config.pricing)
+    if pricing is not None:
+        out += [MarksProjection(pricing.fx_pivots), bar_projection(pricing)]
+    out.append(MarketData())
     return out
+
+
+# Every module that defines a record a build can write, test-only ones included (scenario logs
+# keep them). Importing this module imports them all, so the record registry is complete; the
+# registry imports this module itself when it meets a name it does not know.
+RECORD_MODULES: tuple[str, ...] = (
+    "system.runtime.manifest",
+    "system.runconfig",
+    "system.engine.commands",
+    "system.engine.events",
+    "system.engine.phases",
+    "system.engine.testkit",
+    "system.risk.events",
+    "system.pricing.events",
+    "system.corrections",
+)
+
+
+for _module in RECORD_MODULES:
+    importlib.import_module(_module)
+
+
+def record_catalogue() -> dict[str, str]:
+    """Every record type of this build: name -> defining module."""
+    return {name: rt.cls.__module__ for name, rt in record_types().items()}
 
 
 class TradingSystem:
@@ -143,6 +137,13 @@ class TradingSystem:
         self.runtime.record(RunConfigured(canonical(self.config)))
         for inst in self.config.instruments:
             self.runtime.execute(ListInstrument(inst))
+
+    def finish(self) -> None:
+        """End the run: append ``RunFinished`` (with its counts) after everything else, so a log
+        that lacks it is known to be incomplete. Call it once, at the run's clean end."""
+        self.runtime.flush()
+        head = self.store.head()
+        self.runtime.record(RunFinished(entries=head.seq, commands=self.runtime.commands_seen))
 
     def manifest(self) -> RunStarted:
         return manifest(self.config.seed, self.config, self.clock.now_ns(), self.config.label)

@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from system.bootstrap import PLUGINS, SystemConfig
 from system.engine.events import TradeExecuted
 from system.eventlog.records import Command, Event
 from system.runtime import Component, Context, applies, handles
@@ -415,10 +414,3 @@ class Corrections(Component):
     @applies(LateTradeReported)
     def _late(self, ev: LateTradeReported) -> None:
         self.late_reports = max(self.late_reports, ev.report_id)
-
-
-def _factory(config: SystemConfig) -> list[Component]:
-    return [Corrections()]
-
-
-PLUGINS.after_engine.append(_factory)

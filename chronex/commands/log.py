@@ -153,7 +153,7 @@ def verify_cmd(
         ),
     ] = None,
 ) -> None:
-    """Walk the hash chain. Exit 0 with the count and head hash, or 1 naming the first bad seq."""
+    """Walk the hash chain. Exit 0 with the count and head hash (and whether the run finished), or 1."""
     want = _expected_head(head)
     store = open_existing(log)
     try:
@@ -171,6 +171,8 @@ def verify_cmd(
                     "head_hash": v.head_hash.hex(),
                     "bad_seq": v.bad_seq,
                     "problem": v.problem,
+                    "complete": v.complete,
+                    "incomplete": v.incomplete,
                 }
             ).decode()
         )
@@ -181,6 +183,8 @@ def verify_cmd(
         raise CheckFailed(f"{log}: {v}")
     # typer.echo, not rich: the line must never wrap (scripts read the hash from it).
     typer.echo(f"{log}: ok, {v.count} events, head hash {v.head_hash.hex()}")
+    if v.incomplete is not None:  # still exit 0: the chain is sound, the run just did not finish
+        typer.echo(f"{log}: incomplete: {v.incomplete}")
 
 
 def _expected_head(text: str | None) -> str | None:

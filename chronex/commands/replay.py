@@ -35,6 +35,7 @@ from sim.replay import (
 from system.clock import FixedClock, iso, to_datetime
 from system.engine.refdata import price_to_decimal, qty_to_decimal
 from system.eventlog import EventStore, LogCorrupted, open_log, verify
+from system.eventlog.fresh import fresh_log, fresh_store
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -84,6 +85,9 @@ def replay_errors() -> Iterator[None]:
         raise BadInput(str(e)) from None
     except LogCorrupted as e:
         raise CheckFailed(f"tampered log: {e}") from None
+
+
+_NEW_FILE = "choose a new file for the new log"
 
 
 def _fresh_out(path: str) -> None:
@@ -164,8 +168,12 @@ def replay(
         else:
             assert rebase_ is not None
             new = parse_date(rebase_, "--rebase")
-            with progress_bar(f"rebasing onto {new}", quiet or json) as tick:
-                res = rebase(store, new, out_log, config=cfg, progress=tick)
+            with (
+                # The new log appears whole, or not at all.
+                fresh_log(out_log, option="--out", hint=_NEW_FILE, replace_empty=True) as target,
+                progress_bar(f"rebasing onto {new}", quiet or json) as tick,
+            ):
+                res = rebase(store, new, target.url, config=cfg, progress=tick)
             data = {"out": out_log, **msgspec.to_builtins(res)}
             if json:
                 typer.echo(msgspec.json.encode(data).decode())
@@ -181,12 +189,12 @@ def replay(
 def _rerun(
     store: EventStore, log: str, out_log: str, cfg: Any, what_if: bool, json: bool, quiet: bool
 ) -> None:
-    new = open_log(out_log, FixedClock(0))
-    try:
-        with progress_bar("re-running", quiet or json) as tick:
-            res = rerun(store, new, config=cfg, progress=tick)
-    finally:
-        new.close()
+    with (
+        # The new log appears whole, or not at all.
+        fresh_store(out_log, FixedClock(0), option="--out", hint=_NEW_FILE, replace_empty=True) as new,
+        progress_bar("re-running", quiet or json) as tick,
+    ):
+        res = rerun(store, new, config=cfg, progress=tick)
     data = msgspec.to_builtins(
         {
             "same": res.same,

@@ -98,6 +98,25 @@ def _pytest(paths: list[str], exprs: list[str], report: Path, driver: str | None
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _report_dir(report: Path) -> Path:
+    """The report folder, made if missing; a path that cannot be one is bad input."""
+    path = report.resolve()
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            what = "is a file" if p == path else f"is under {str(p)!r}, which is a file"
+            raise BadInput(f"--report {str(report)!r} {what} (give a folder for the reports)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".chronex-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise BadInput(f"--report {str(report)!r}: cannot write there ({e.strerror})") from None
+    if any(path.glob("*.py")) or (path / "__init__.py").exists():
+        raise BadInput(f"--report {str(report)!r} holds code (give a folder for output only)")
+    return path
+
+
 def _print_failures(results: list[dict[str, object]]) -> None:
     """What each failed scenario said, the same under both runners (from the recorded results)."""
     for r in results:
@@ -158,7 +177,9 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option("--tags", help="tag expression, e.g. '@xtks and not @slow'")
         ] = None,
         runner: Annotated[str, typer.Option("--runner", help="behave or pytest")] = "behave",
-        report: Annotated[Path, typer.Option("--report", help="where reports go")] = Path("reports"),
+        report: Annotated[
+            Path, typer.Option("--report", help="where reports go (a folder of output, not code)")
+        ] = Path("out"),
         driver: Annotated[
             str | None, typer.Option("--driver", help="how steps reach the system (inprocess or fix)")
         ] = None,
@@ -187,11 +208,10 @@ def register(app: typer.Typer) -> None:
         except StepInputError as e:
             raise BadInput(str(e)) from None
         exprs = _tags(tags or [])
-        report = report.resolve()
+        report = _report_dir(report)
         for sub in ("scenarios", "junit", "allure-results", "failed"):
             shutil.rmtree(report / sub, ignore_errors=True)
         (report / "junit.xml").unlink(missing_ok=True)
-        report.mkdir(parents=True, exist_ok=True)
         os.environ["CHRONEX_REPORT_DIR"] = str(report)
         if driver:
             os.environ["CHRONEX_DRIVER"] = driver

@@ -3,7 +3,8 @@
     chronex sim --venue XTKS --date 2027-01-04 --instruments 7203,6758 --seed 7 --log day.db
 
 The same command gives a log with the same head hash. Bad input (venue, date, instrument, time)
-is one line and exit 2.
+is one line and exit 2. A file log appears only when the day ends cleanly (its last entry is
+RunFinished); an existing one is refused unless --overwrite, and so is a log another writer holds.
 """
 
 from __future__ import annotations
@@ -17,18 +18,23 @@ from typing import Annotated, Any
 import msgspec
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from chronex.errors import BadInput
 from chronex.timearg import parse_date, parse_instant
+from sim.clock import CalendarError
 from sim.markets import FlowError, ProfileError, SimulatedDay, SimulatorError, load_profile, simulated_day
+from sim.markets.simulator import check_activity, check_seed
 from system.clock import FixedClock, iso
 from system.engine import price_to_decimal, qty_to_decimal
 from system.eventlog import NotAnEventLog, drop_log, open_log
+from system.eventlog.fresh import fresh_log, log_file
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+_MAX_WIDTH = 400
 _BARE_TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
 
 
@@ -41,57 +47,50 @@ def _instant(text: str | None, what: str, on: date, tz: str, span: tuple[int, in
     s = text.strip()
     if not _BARE_TIME.match(s):
         return parse_instant(s, on=on, what=what)
-    cands = [parse_instant(f"{s} {tz}", on=on + timedelta(days=d), what=what) for d in (-1, 0, 1)]
+    cands = []
+    for d in (-1, 0, 1):
+        try:
+            day = on + timedelta(days=d)
+        except OverflowError:  # date.min / date.max: no day beyond
+            continue
+        cands.append(parse_instant(f"{s} {tz}", on=day, what=what))
     if span is not None:
         for t in cands:
             if span[0] <= t <= span[1]:
                 return t
-    return cands[1]
+    return cands[1] if len(cands) == 3 else cands[0]
 
 
 def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
 
 
-def _prepare_log(log: str | None, overwrite: bool) -> str:
-    if log is None:
-        return "memory://"
-    if "://" in log:
-        if log.lower().startswith("memory://"):
-            return log
-        try:
-            with open_log(log, FixedClock(0), create=False) as existing:
-                held = existing.head().seq
-        except NotAnEventLog:
-            return log  # nothing there yet: the run creates it
-        if held and not overwrite:
-            raise BadInput(f"--log {log!r} already holds {held} events (use --overwrite to replace it)")
-        if held:
-            drop_log(log)
-        return log
-    p = Path(log)
-    if p.exists():
-        if p.is_dir():
-            raise BadInput(f"--log {log!r} is a directory")
-        if not overwrite:
-            raise BadInput(f"--log {log!r} already exists (use --overwrite to replace it)")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{log}{suffix}").unlink(missing_ok=True)
-    if not p.parent.exists():
-        raise BadInput(f"--log {log!r}: directory {str(p.parent)!r} does not exist")
-    return log
+def _prepare_server_log(log: str, overwrite: bool) -> None:
+    """A log on a server (PostgreSQL) cannot be written aside and moved into place: refuse one
+    that already holds entries unless ``--overwrite``, which drops it first."""
+    try:
+        with open_log(log, FixedClock(0), create=False) as existing:
+            held = existing.head().seq
+    except NotAnEventLog:
+        return  # nothing there yet: the run creates it
+    if held and not overwrite:
+        raise BadInput(f"--log {log!r} already holds {held} events (use --overwrite to replace it)")
+    if held:
+        drop_log(log)
 
 
 def _run_config(path: str | None) -> tuple[Any, Any]:
     """The [risk] and [pricing] tables of a run's TOML file (None where absent)."""
     if path is None:
         return None, None
+    from chronex.commands.config import check_file
     from system.pricing import load_pricing
     from system.pricing.tomlfile import ConfigError
     from system.risk import load_risk
 
     if not Path(path).is_file():
         raise BadInput(f"--config {path!r}: no such file")
+    check_file(path, "run")  # names a misspelt table, which the loaders would skip
     try:
         return load_risk(path), load_pricing(path)
     except ConfigError as e:
@@ -153,19 +152,29 @@ def _print(summary: dict[str, Any]) -> None:
             iid, str(d["orders"]), str(d["trades"]), d["volume"],
             *(d[k] or "-" for k in ("open", "high", "low", "close")),
         )  # fmt: skip
-    out.print(t)
+    _print_whole(t)
     auctions = Table(title="auctions")
     for col in ("instrument", "phase", "price", "qty"):
         auctions.add_column(col)
     for iid, d in summary["instruments"].items():
         for a in d["auctions"]:
             auctions.add_row(iid, a["phase"], a["price"] or "-", a["qty"])
-    out.print(auctions)
+    _print_whole(auctions)
     cmds = ", ".join(f"{k} {v}" for k, v in summary["commands"].items())
     out.print(f"commands: {cmds}")
     out.print(f"wall {summary['wall_seconds']} s, {summary['sim_to_wall']}x real time")
     # typer.echo, not rich: one unwrapped line scripts can read the hash from.
     typer.echo(f"{summary['log']}: {summary['events']} events, head hash {summary['head_hash']}")
+
+
+def _print_whole(table: Table) -> None:
+    """Print ``table`` at its natural width even past the terminal's (80 columns cut prices)."""
+    wide = Console(highlight=False, width=_MAX_WIDTH)
+    natural = Measurement.get(wide, wide.options, table).maximum
+    if natural <= out.width:
+        out.print(table)
+    else:
+        Console(highlight=False, width=natural, file=out.file).print(table)
 
 
 def sim(
@@ -184,9 +193,12 @@ def sim(
     log: Annotated[
         str | None, typer.Option(help="Event log to write (a path or URL; default in memory).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace the log file if it exists.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the log if it exists (once the new day has run cleanly).")
+    ] = False,
     config: Annotated[
-        str | None, typer.Option(help="Run TOML with [risk] and/or [pricing] (those engines then run).")
+        str | None,
+        typer.Option(help="Run TOML with \\[risk] and/or \\[pricing] tables (those engines then run)."),
     ] = None,
     activity: Annotated[
         float, typer.Option(help="Scale every agent's order rate (1.0: the profile's).")
@@ -196,8 +208,14 @@ def sim(
 ) -> None:
     """Simulate a trading day of a venue into an event log and print what happened."""
     trade_date = parse_date(date_, "--date")
-    if activity < 0:
-        raise BadInput(f"--activity {activity} must not be negative")
+    try:
+        check_seed(seed)
+    except SimulatorError as e:
+        raise BadInput(f"--seed {seed}: {str(e).split(': ', 1)[-1]}") from None
+    try:
+        check_activity(activity)
+    except SimulatorError as e:
+        raise BadInput(f"--activity {activity:g}: {str(e).split(': ', 1)[-1]}") from None
     try:
         profile = load_profile(venue)
         from sim.clock import venue_calendar
@@ -206,56 +224,65 @@ def sim(
         tz = cal.tz
         try:
             session = cal.session(trade_date)
-        except Exception:  # outside the horizon: simulated_day names the problem below
-            session = None
+        except CalendarError as e:  # outside the calendar's horizon: nothing to simulate
+            raise BadInput(str(e)) from None
         span = None if session is None else (session.transitions[0].at, session.close)
         start = _instant(from_, "--from", trade_date, tz, span)
         end = _instant(until, "--until", trade_date, tz, span)
         risk, pricing = _run_config(config)
-        url = _prepare_log(log, overwrite)
-        day = simulated_day(
-            venue,
-            trade_date,
-            instruments=_split(instruments),
-            seed=seed,
-            log=url,
-            start_ns=start,
-            until_ns=end,
-            activity=activity,
-            risk=risk,
-            pricing=pricing,
-        )
     except (ProfileError, SimulatorError, FlowError) as e:
         raise BadInput(str(e)) from None
-    wall0 = time.perf_counter()
-    try:
-        if quiet or json:
-            day.run()
-        else:
-            with Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TextColumn("{task.fields[clock]}"),
-                TextColumn("{task.fields[events]:>10,} events"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                total = day.end_ns - day.start_ns
-                task = bar.add_task(f"{profile.name} {trade_date}", total=total, clock="", events=0)
-
-                def progress(t: int, events: int) -> None:
-                    bar.update(task, completed=t - day.start_ns, clock=iso(t, tz)[11:19], events=events)
-
-                day.run(progress)
-        day.world.runtime.flush()
-        summary = _summary(day, time.perf_counter() - wall0, log or "memory://")
-    finally:
-        day.close()
+    if log and "://" in log and not log.lower().startswith("memory://") and log_file(log) is None:
+        _prepare_server_log(log, overwrite)
+    with fresh_log(log or "memory://", overwrite=overwrite, option="--log") as target:
+        try:
+            day = simulated_day(
+                venue,
+                trade_date,
+                instruments=_split(instruments),
+                seed=seed,
+                log=target.url,
+                start_ns=start,
+                until_ns=end,
+                activity=activity,
+                risk=risk,
+                pricing=pricing,
+            )
+        except (ProfileError, SimulatorError, FlowError) as e:
+            raise BadInput(str(e)) from None
+        wall0 = time.perf_counter()
+        try:
+            _run(day, profile.name, trade_date, tz, quiet or json)
+            day.finish()
+            summary = _summary(day, time.perf_counter() - wall0, target.target)
+        finally:
+            day.close()
     if json:
         typer.echo(msgspec.json.encode(summary).decode())
     else:
         _print(summary)
+
+
+def _run(day: SimulatedDay, name: str, trade_date: date, tz: str, quiet: bool) -> None:
+    if quiet:
+        day.run()
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TextColumn("{task.fields[events]:>10,} events"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        total = day.end_ns - day.start_ns
+        task = bar.add_task(f"{name} {trade_date}", total=total, clock="", events=0)
+
+        def progress(t: int, events: int) -> None:
+            bar.update(task, completed=t - day.start_ns, clock=iso(t, tz)[11:19], events=events)
+
+        day.run(progress)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ import msgspec
 
 from sim.clock import CalendarError, Session, venue_calendar
 from sim.markets.profile import VenueProfile, load_profile
-from sim.markets.simulator import Simulator, SimulatorError
+from sim.markets.simulator import Simulator, SimulatorError, check_activity, check_seed
 from sim.world import World
 from system.bootstrap import SystemConfig
 from system.clock import NS_PER_SECOND, iso
@@ -57,6 +57,10 @@ class SimulatedDay:
             gc.unfreeze()
         if progress is not None:
             progress(self.end_ns, stats.events)
+
+    def finish(self) -> None:
+        """The day ran to its end: log ``RunFinished``, the log's last entry."""
+        self.world.finish()
 
     def close(self) -> None:
         self.world.close()
@@ -102,6 +106,8 @@ def simulated_day(
     accounts ``simulator.accounts()`` lists (the default account's limits apply). Raises
     ProfileError / SimulatorError with the bad value named.
     """
+    check_seed(seed)
+    check_activity(activity)
     profile = load_profile(venue).select(list(instruments) if instruments else None)
     if flow:
         profile = profile.with_flow(**flow)

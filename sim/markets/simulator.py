@@ -14,6 +14,7 @@ Gherkin step, a test or a notebook drives them the same way; see docs/simulators
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,6 +44,24 @@ class SimulatorError(ValueError):
     """A simulator set up or driven wrongly; the message names the bad value."""
 
 
+# A seed is logged (in the manifest and the configuration) as a msgpack integer.
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+# Beyond this the agents' arrival rates leave no time between orders: the day would never end.
+MAX_ACTIVITY = 1000.0
+
+
+def check_seed(seed: int) -> int:
+    if not SEED_MIN <= seed <= SEED_MAX:
+        raise SimulatorError(f"seed {seed}: out of range (a 64-bit integer, -2**63 to 2**64-1)")
+    return seed
+
+
+def check_activity(factor: float) -> float:
+    if not math.isfinite(factor) or not 0 <= factor <= MAX_ACTIVITY:
+        raise SimulatorError(f"activity {factor}: must be a number from 0 to {MAX_ACTIVITY:g}")
+    return factor
+
+
 class Simulator:
     def __init__(
         self,
@@ -56,7 +75,7 @@ class Simulator:
         self.world = world
         self.clock = world.clock
         self.profile = profile.select(list(instruments) if instruments is not None else None)
-        self.seed = int(world.config.seed if seed is None else seed)
+        self.seed = check_seed(int(world.config.seed if seed is None else seed))
         self.prefix = account_prefix
         self.view = MarketView(world)
         self.calendar: VenueCalendar = venue_calendar(self.profile.calendar)
@@ -213,6 +232,8 @@ class Simulator:
 
     def sample_books(self, every_s: float = 1.0) -> BookSampler:
         """Start sampling each instrument's touch every ``every_s`` in continuous trading."""
+        if not 0 < every_s < math.inf:
+            raise SimulatorError(f"sample interval {every_s} s must be a positive number")
         sampler = BookSampler(self, self.specs, int(every_s * NS_PER_SECOND))
         self.env.process(sampler.run())
         return sampler
@@ -241,16 +262,14 @@ class Simulator:
 
     def set_activity(self, factor: float) -> None:
         """Scale every agent's arrival rate by ``factor`` (1.0: the profile's flow)."""
-        if factor < 0:
-            raise SimulatorError(f"activity {factor} must not be negative")
-        self.activity = factor
+        self.activity = check_activity(factor)
         self._notify()
 
     def fast_market(
         self, multiplier: float = 5.0, *, minutes: float = 10.0, instrument: str | None = None
     ) -> None:
         """Volatility times ``multiplier`` for ``minutes`` (then back to normal)."""
-        if multiplier <= 0 or minutes <= 0:
+        if not (0 < multiplier < math.inf and 0 < minutes < math.inf):
             raise SimulatorError(f"fast market x{multiplier} for {minutes} minutes: both must be positive")
         fv = self.fair
         if instrument is None:
@@ -272,6 +291,8 @@ class Simulator:
     def news(self, instrument: str, move_bp: float) -> None:
         """A news jump: ``instrument``'s fair value moves ``move_bp`` basis points now; the makers
         re-quote and informed traders take the stale quotes."""
+        if not math.isfinite(move_bp):
+            raise SimulatorError(f"news move {move_bp} bp is not a number")
         if move_bp <= -10_000:
             raise SimulatorError(f"news move {move_bp} bp would take the price to zero or below")
         for iid in self._targets(instrument):
@@ -280,6 +301,8 @@ class Simulator:
     def halt(self, instrument: str | None = None, *, minutes: float | None = None) -> None:
         """Halt one instrument (or the whole venue) with ChangePhase(HALTED); lift it after
         ``minutes`` if given, else with ``lift_halt``."""
+        if minutes is not None and not 0 < minutes < math.inf:
+            raise SimulatorError(f"halt for {minutes} minutes: must be a positive number")
         venue = self.profile.venue
         if instrument is None:
             self.execute(ChangePhase(venue=venue, phase=Phase.HALTED, reason="simulated halt"))

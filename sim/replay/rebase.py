@@ -140,7 +140,7 @@ def rebase(
         if progress is not None and k % 10_000 == 0:
             progress(k, len(flow))
     world.run_until(max(stop, world.now()))
-    world.runtime.flush()
+    world.finish()
     res.head_seq = world.store.head().seq
     if not isinstance(out, EventStore):
         world.close()

@@ -24,7 +24,7 @@ from system.eventlog.codec import LoggedEvent, canonical
 from system.eventlog.records import Record
 from system.eventlog.store import EventStore
 from system.runtime import CommandFailed, RunStarted
-from system.runtime.manifest import config_hash
+from system.runtime.manifest import RunFinished, config_hash
 
 
 def entry_dict(ev: LoggedEvent) -> dict[str, Any]:
@@ -98,6 +98,7 @@ def rerun(
     current = None
     commands = 0
     failed: list[str] = []
+    finished = False
     with rt.batched(1 << 30):
         for ev in store.replay(1):
             rec = ev.record
@@ -116,6 +117,13 @@ def rerun(
                     )
                 except CommandFailed as e:
                     failed.append(str(e))
+            elif isinstance(rec, RunFinished):
+                # An output, not an input: the re-run counts its own entries, at the same times.
+                rt.flush()
+                rec_clock.t = ev.recorded_time
+                sys_clock.t = ev.valid_time
+                system.finish()
+                finished = True
             elif ev.causation_id != current or current is None:
                 rt.flush()
                 rec_clock.t = ev.recorded_time
@@ -128,7 +136,12 @@ def rerun(
                 current = None
             if progress is not None and ev.seq % 50_000 == 0:
                 progress(ev.seq, total)
-    return compare(store, out, commands=commands, failed=failed)
+    res = compare(store, out, commands=commands, failed=failed)
+    if not finished:
+        # The original never finished (an incomplete or older log): compare what it has, then end
+        # the re-run's own log properly.
+        system.finish()
+    return res
 
 
 def compare(

@@ -68,8 +68,8 @@ if TYPE_CHECKING:
         TradePrint,
     )
 
-# Market data loads on first use: it registers itself with system.bootstrap, which imports this
-# package, so importing it here would be circular.
+# Market data loads on first use: it imports the engine's fold, which imports this package, so
+# importing it here would be circular.
 _MARKETDATA = {"DepthSnapshot", "LevelUpdate", "MarketData", "OrderUpdate", "QuoteUpdate", "TradePrint"}
 
 

@@ -409,15 +409,3 @@ def _shown(o: Order) -> Shown | None:
     if o.where != LEVEL or o.price is None:
         return None
     return (o.inst, o.is_buy, o.price, o.visible)
-
-
-def _register() -> None:
-    """Join the composition root's default projections (``system.bootstrap`` imports this module)."""
-    try:
-        from system.bootstrap import PLUGINS
-    except ImportError:  # a build without the composition root
-        return
-    PLUGINS.projections.append(lambda config: [MarketData()])
-
-
-_register()

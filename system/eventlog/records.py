@@ -114,15 +114,31 @@ class Command(Record, frozen=True):
         return "input"
 
 
+# The composition root names every module that defines a record a build can write. The registry
+# imports it the first time it is asked for all types or for a name it does not know, so decoding
+# a log never depends on what the process happened to import before.
+CATALOGUE = "system.bootstrap"
+
+
+def _load_catalogue() -> None:
+    import importlib
+
+    importlib.import_module(CATALOGUE)
+
+
 def lookup(name: str) -> RecordType:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownRecordType(f"unknown record type {name!r}") from None
+    rt = _REGISTRY.get(name)
+    if rt is None:
+        _load_catalogue()
+        rt = _REGISTRY.get(name)
+        if rt is None:
+            raise UnknownRecordType(f"unknown record type {name!r}")
+    return rt
 
 
 def record_types() -> dict[str, RecordType]:
-    """All registered record types by name (a copy, sorted by name)."""
+    """All record types of the build by name (a copy, sorted by name)."""
+    _load_catalogue()
     return dict(sorted(_REGISTRY.items()))
 
 

@@ -18,11 +18,37 @@ class Verdict:
     head_hash: bytes
     bad_seq: int | None = None
     problem: str | None = None
+    # Why the log is not a finished run's (None: its last entry is the run's RunFinished).
+    incomplete: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.ok and self.incomplete is None
 
     def __str__(self) -> str:
         if self.ok:
-            return f"ok: {self.count} events, head {self.head_hash.hex()}"
+            tail = "" if self.incomplete is None else f"; incomplete: {self.incomplete}"
+            return f"ok: {self.count} events, head {self.head_hash.hex()}{tail}"
         return f"bad at seq {self.bad_seq}: {self.problem}"
+
+
+# The entry a run's owner appends at its clean end (system.runtime.manifest.RunFinished).
+FINISH_TYPE = "RunFinished"
+
+
+def _incomplete(last: Envelope | None, count: int) -> str | None:
+    """Why a sound chain is not a finished run, read from its last entry's envelope."""
+    if last is None:
+        return "the log is empty"
+    if last.type != FINISH_TYPE:
+        return f"no {FINISH_TYPE} at the end (the run that wrote it did not end cleanly, or is still writing)"
+    try:
+        entries = msgspec.msgpack.decode(last.payload).get("entries")
+    except (msgspec.DecodeError, AttributeError):
+        entries = None
+    if entries != count - 1:
+        return f"{FINISH_TYPE} counts {entries} entries before it, but {count - 1} precede it"
+    return None
 
 
 def _decode(raw: RawEntry, prev: bytes) -> Envelope | str:
@@ -44,10 +70,14 @@ def verify(store: EventStore) -> Verdict:
     - altered payload: the body no longer matches the hash the next entry was chained to;
     - altered hash: the stored hash is not the one the next entry was chained to;
     - altered index column: a column stored beside the body (stream, type, times) disagrees with it.
+
+    A sound chain is also checked for completeness: its last entry must be the ``RunFinished``
+    of the run that wrote it (``Verdict.incomplete`` says why not; the chain is still ok).
     """
     prev = GENESIS_HASH
     expected_seq = 1
     count = 0
+    last: Envelope | None = None
     raws: Iterator[RawEntry] = store.read_raw(1)
     for raw in raws:
         if raw.seq != expected_seq:
@@ -77,7 +107,8 @@ def verify(store: EventStore) -> Verdict:
         prev = raw.hash
         count += 1
         expected_seq += 1
-    return Verdict(True, count, prev)
+        last = ev
+    return Verdict(True, count, prev, incomplete=_incomplete(last, count))
 
 
 def _why_unchained(raw: RawEntry, prev: bytes, nxt: RawEntry | None) -> str:

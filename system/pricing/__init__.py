@@ -1,10 +1,9 @@
 """The pricing engine: marks, FX and cross rates, reference prices, OHLC bars. See docs/pricing.md.
 
-Importing this package registers its component (after the matching engine) and its read models
-with the composition root; with ``SystemConfig.pricing`` None it adds nothing.
+The composition root (system/bootstrap.py) puts its component after the matching engine and adds
+its read models when ``SystemConfig.pricing`` is set.
 """
 
-from system.bootstrap import PLUGINS, SystemConfig
 from system.pricing.bars import (
     SESSIONS,
     Bar,
@@ -38,7 +37,6 @@ from system.pricing.events import (
 from system.pricing.fx import FxTable, Rate, invert, multiply, parse_rate
 from system.pricing.projections import MarksProjection
 from system.pricing.tomlfile import ConfigError
-from system.runtime import Component, Projection
 
 __all__ = [
     "BAR_INTERVALS",
@@ -73,19 +71,3 @@ __all__ = [
     "parse_rate",
     "venue_sessions",
 ]
-
-
-def _components(config: SystemConfig) -> list[Component]:
-    cfg = as_pricing_config(config.pricing)
-    return [] if cfg is None else [Pricing(cfg)]
-
-
-def _projections(config: SystemConfig) -> list[Projection]:
-    cfg = as_pricing_config(config.pricing)
-    if cfg is None:
-        return []
-    return [MarksProjection(cfg.fx_pivots), bar_projection(cfg)]
-
-
-PLUGINS.after_engine.append(_components)
-PLUGINS.projections.append(_projections)

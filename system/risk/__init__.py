@@ -1,11 +1,10 @@
 """The risk engine: pre-trade checks, positions and P&L, margin, account status events and the
 kill switch. See docs/risk.md.
 
-Importing this package registers the risk component before the matching engine and the accounts
-read model with the composition root; with ``SystemConfig.risk`` None it adds nothing.
+The composition root (system/bootstrap.py) puts the risk component before the matching engine and
+adds the accounts read model when ``SystemConfig.risk`` is set.
 """
 
-from system.bootstrap import PLUGINS, SystemConfig
 from system.pricing.tomlfile import ConfigError
 from system.risk.component import Risk, margin_level
 from system.risk.config import (
@@ -34,7 +33,6 @@ from system.risk.events import (
 )
 from system.risk.ledger import Ledger
 from system.risk.projections import AccountsProjection, MarginView, OpenOrderView, PnlView, PositionView
-from system.runtime import Component, Projection
 
 __all__ = [
     "FIRM",
@@ -67,17 +65,3 @@ __all__ = [
     "margin_level",
     "parse_risk",
 ]
-
-
-def _components(config: SystemConfig) -> list[Component]:
-    cfg = as_risk_config(config.risk)
-    return [] if cfg is None else [Risk(cfg)]
-
-
-def _projections(config: SystemConfig) -> list[Projection]:
-    cfg = as_risk_config(config.risk)
-    return [] if cfg is None else [AccountsProjection(cfg)]
-
-
-PLUGINS.before_engine.append(_components)
-PLUGINS.projections.append(_projections)

@@ -23,6 +23,18 @@ class RunStarted(Event, frozen=True):
         return "run"
 
 
+class RunFinished(Event, frozen=True):
+    """A run ended cleanly: the log's last entry, counting what came before it (``entries`` log
+    entries, of which ``commands`` commands). A log without it is incomplete: the run that wrote
+    it crashed, was killed or is still going."""
+
+    entries: int
+    commands: int
+
+    def stream(self) -> str:
+        return "run"
+
+
 def code_version() -> str:
     try:
         return metadata.version("chronex")

@@ -170,6 +170,11 @@ class Runtime:
             fn(rec)
 
     # -- the command path ------------------------------------------------------------------------
+    @property
+    def commands_seen(self) -> int:
+        """How many commands the log holds (or the batch buffer, until flushed)."""
+        return len(self._done)
+
     def next_command_id(self) -> str:
         self._next_id += 1
         return f"{self._id_prefix}-{self._next_id}"

@@ -89,16 +89,21 @@ def test_show_table(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_verify_ok(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """verify exits 0 and prints the count and the head hash on one line."""
+    """verify exits 0 and prints the count and the head hash on one line; a log that does not end
+    with RunFinished is said to be incomplete on a second line (still exit 0)."""
     with open_log(log_path, FixedClock(0), create=False) as s:
         head = s.head().hash.hex()
     code, out, _ = run(capsys, "log", "verify", str(log_path))
     assert code == 0
-    assert out.strip() == f"{log_path}: ok, 4 events, head hash {head}"
+    first, second = out.strip().splitlines()
+    assert first == f"{log_path}: ok, 4 events, head hash {head}"
+    assert second.startswith(f"{log_path}: incomplete: no RunFinished at the end")
     code, out, _ = run(capsys, "log", "verify", str(log_path), "--json")
     assert code == 0 and json.loads(out) == {
         "ok": True, "count": 4, "head_hash": head, "bad_seq": None, "problem": None,
+        "complete": False, "incomplete": json.loads(out)["incomplete"],
     }
+    assert json.loads(out)["incomplete"].startswith("no RunFinished")
 
 
 def test_verify_tampered_exits_1_naming_the_seq(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,9 +1,14 @@
-"""A simulated day is a function of its seed: same seed, same log; another seed, another log."""
+"""A simulated day is a function of its seed: same seed, same log, in any process; another seed,
+another log."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sim.markets import simulated_day
@@ -26,14 +31,29 @@ def head_hash(seed: int, log: str = "memory://") -> bytes:
     return h.hash
 
 
-def test_same_seed_same_head_hash(tmp_path: object) -> None:
-    """Two runs with one seed write logs with the same head hash (memory and SQLite alike)."""
-    from pathlib import Path
+def head_hash_in_process(seed: int, hash_seed: str, log: str = "memory://") -> bytes:
+    """``head_hash`` computed by a fresh interpreter with ``PYTHONHASHSEED=hash_seed``: string
+    hashing, hence set and dict-of-set order, differs between such processes."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from test_sim_determinism import head_hash; "
+        "print(head_hash(int(sys.argv[2]), sys.argv[3]).hex())"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(seed), log],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return bytes.fromhex(done.stdout.strip())
 
-    assert isinstance(tmp_path, Path)
-    a = head_hash(3)
+
+def test_same_seed_same_head_hash_across_processes(tmp_path: Path) -> None:
+    """One seed gives one head hash in separate processes with different hash seeds, on memory
+    and SQLite alike, and the same as in this process."""
+    a = head_hash_in_process(3, "1")
+    assert a == head_hash_in_process(3, "2", str(tmp_path / "day.db"))
     assert a == head_hash(3)
-    assert a == head_hash(3, str(tmp_path / "day.db"))
 
 
 def test_different_seed_different_head_hash() -> None:

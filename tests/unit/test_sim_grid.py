@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,9 +43,28 @@ def test_shift_moves_whole_ticks(p: int, n: int) -> None:
     assert (q > p) if n > 0 else (q <= p)
 
 
+_STREAMS_SCRIPT = """
+import json
+from sim.markets.seeds import derive_seed, stream
+names = ["mm1/XTKS:7203", "noise/XTKS:9432", "inf/CME:ESH7", "fair-value", "a", "b"]
+print(json.dumps({f"{s}/{n}": [derive_seed(s, n), stream(s, n).random()] for s in (1, 2) for n in names}))
+"""
+
+
+def _streams_in_process(hash_seed: str) -> dict[str, list[float]]:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    done = subprocess.run(
+        [sys.executable, "-c", _STREAMS_SCRIPT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
 def test_streams_depend_only_on_seed_and_name() -> None:
-    """An agent's random stream is fixed by the run seed and its name."""
-    assert derive_seed(1, "mm1/XTKS:7203") == derive_seed(1, "mm1/XTKS:7203")
-    assert derive_seed(1, "mm1/XTKS:7203") != derive_seed(2, "mm1/XTKS:7203")
-    assert stream(5, "a").random() == stream(5, "a").random()
-    assert stream(5, "a").random() != stream(5, "b").random()
+    """An agent's random stream is fixed by the run seed and its name: the same in processes with
+    different string-hash seeds (PYTHONHASHSEED), different for another seed or name."""
+    a, b = _streams_in_process("1"), _streams_in_process("2")
+    assert a == b
+    assert a["1/mm1/XTKS:7203"] == [derive_seed(1, "mm1/XTKS:7203"), stream(1, "mm1/XTKS:7203").random()]
+    assert a["1/mm1/XTKS:7203"] != a["2/mm1/XTKS:7203"]
+    assert a["1/a"] != a["1/b"]

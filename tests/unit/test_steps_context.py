@@ -58,7 +58,7 @@ def test_an_unknown_order_type_in_a_table_is_named(tmp_path: Path) -> None:
 
 
 def test_a_failed_expectation_keeps_the_log(tmp_path: Path) -> None:
-    """A failing Then copies the scenario's log under reports/failed and says where."""
+    """A failing Then copies the scenario's log under out/failed and says where."""
     ctx = Scenario(name="kept", feature="f", report_dir=tmp_path)
     try:
         _run(ctx, "given", "the instrument XTKS:7203")
