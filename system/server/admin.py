@@ -254,10 +254,10 @@ class AdminClient:
     """A blocking client of the admin channel (steps are synchronous)."""
 
     def __init__(self, host: str, port: int, *, timeout: float = 60.0) -> None:
-        # Every record type a build can log must be known here to decode the server's entries.
-        from system.bootstrap import _load_plugins
+        # Every record type a build can log must be known here to decode the server's entries:
+        # the composition root registers them all when imported.
+        import system.bootstrap  # noqa: F401
 
-        _load_plugins()
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 

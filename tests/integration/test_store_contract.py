@@ -207,7 +207,8 @@ with open_log(sys.argv[1], FixedClock(0), create=False) as s:
 
 def test_i5_appended_entries_survive_reopening(make_store: StoreFactory) -> None:
     """What append returned is what another process reads once the writer has closed the log (the
-    kill -9 case is test_sigkill_loses_no_acknowledged_append). Memory logs have no durability, so I5 does not apply to them."""
+    kill -9 case is test_sigkill_loses_no_acknowledged_append). Memory logs have no durability,
+    so I5 does not apply to them."""
     if make_store.backend == "memory":  # type: ignore[attr-defined]
         pytest.skip("memory:// has no durability: its entries end with the process (I5 does not apply)")
     s = make_store("durable")
