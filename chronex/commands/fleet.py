@@ -63,7 +63,7 @@ def _cluster_args(scheduler: str | None, workers: int | None) -> None:
         raise BadInput(f"--scheduler {scheduler!r} is not an address like tcp://host:8786")
 
 
-def _plan(
+def plan_fleet(
     venue: str, first: str, last: str, seeds: str, instruments: list[str] | None, from_: str | None,
     until: str | None, activity: float, config: str | None, fixed_seed: bool,
 ) -> tuple[list[DayTask], str, tuple[int, ...]]:  # fmt: skip
@@ -177,7 +177,7 @@ def sim_cmd(
 ) -> None:
     """Simulate every session between two dates under each seed, one log per (date, seed)."""
     _cluster_args(scheduler, workers)
-    tasks, venue_name, seed_list = _plan(
+    tasks, venue_name, seed_list = plan_fleet(
         venue, first, last, seeds, instruments, from_time, until, activity, config, fixed_seed
     )
     if out_dir.exists() and not out_dir.is_dir():
