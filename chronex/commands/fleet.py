@@ -330,8 +330,8 @@ def replay_cmd(
     json: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Re-run every log in a folder and report which days diverge (exit 1 if one does, unless
-    the run is a what-if with --set/--config)."""
+    """Re-run every log in a folder on this build; report which days diverge (exit 1 if one does,
+    unless it is a what-if)."""
     if not rerun:
         raise BadInput("give --rerun (re-execute every log's inputs on this build)")
     _cluster_args(scheduler, workers)
