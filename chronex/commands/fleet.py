@@ -122,6 +122,7 @@ def plan_fleet(
 def _done_already(task: DayTask, folder: Path) -> DayResult | None:
     """The day's result if its log and sidecar are in ``folder`` and agree (resume)."""
     from system.eventlog import open_log
+    from system.eventlog.store import EventLogError
 
     log = folder / task.log_name
     side = sidecar(log)
@@ -136,7 +137,10 @@ def _done_already(task: DayTask, folder: Path) -> DayResult | None:
             f"{log} was simulated with other settings than this fleet's; "
             "give a new --out folder (or remove that folder's logs)"
         )
-    store = open_log(str(log), FixedClock(0), create=False)
+    try:
+        store = open_log(str(log), FixedClock(0), create=False)
+    except EventLogError:
+        return None  # not a readable log: simulate the day again (the move replaces it whole)
     try:
         head = store.head()
     finally:

@@ -151,8 +151,7 @@ def run_tasks(
                 if fut.status == "finished":
                     slots[i] = fut.result()
                 else:
-                    exc = fut.exception()
-                    failed[i] = f"{type(exc).__name__}: {exc}"
+                    failed[i] = _why(fut)
             update(len(futures) - len(pending), len(failed), _running(client, pending))
     batch = Batch()
     for i, (key, _args) in enumerate(calls):
@@ -161,6 +160,15 @@ def run_tasks(
         else:
             batch.results.append(slots[i])
     return batch
+
+
+def _why(fut: Any) -> str:
+    """One line on why a future did not finish (its exception, or that it was cancelled)."""
+    try:
+        exc = fut.exception()
+    except BaseException as e:  # a cancelled future raises instead of returning its exception
+        exc = e
+    return f"{type(exc).__name__}: {exc}" if exc is not None else str(fut.status)
 
 
 def _running(client: Any, pending: set[Any]) -> int:

@@ -75,16 +75,18 @@ def test_twenty_days_same_head_hashes_under_one_and_two_workers(tmp_path: Path) 
 def test_second_run_skips_finished_days_and_redoes_missing_ones(
     fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Resume: days whose log and result are in the folder are not run again; a removed day is."""
+    """Resume: days whose log and result are in the folder are not run again; a removed day, or
+    one whose file is not a log, is run again and comes out the same."""
     out = tmp_path / "copy"
     shutil.copytree(fleet, out)
     before = json.loads((out / "fleet.json").read_text())
     (out / "XTKS-2027-01-05-s2.db").unlink()
+    (out / "XTKS-2027-01-05-s1.db").write_bytes(b"not a log")
     kept = (out / "XTKS-2027-01-04-s1.db").stat().st_mtime_ns
     capsys.readouterr()
     assert main(["fleet", "sim", *SMALL, "--out", str(out), "--workers", "1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["skipped"] == 3
+    assert data["skipped"] == 2
     assert data["fleet_hash"] == before["fleet_hash"]
     assert (out / "XTKS-2027-01-04-s1.db").stat().st_mtime_ns == kept
 
