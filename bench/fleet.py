@@ -6,9 +6,9 @@
 Both clusters are started first (their start-up is not timed), then each round runs the same
 ``--days`` sessions once on every cluster, alternating which goes first, into a fresh folder; the
 time is from the first submit to the last result. Prints each round, the median days/hour per
-worker count, the speed-up of the median against one worker, and whether every cluster wrote the
-same head hashes. Target on 2 cores: 1.7x at 2 workers. The machine's other load depresses it:
-note the load average printed with the figures.
+worker count, the speed-up (ratio of medians, and the median of each round's paired ratio), and
+whether every cluster wrote the same head hashes. Target on 2 cores: 1.7x at 2 workers. Other
+load on the machine depresses it: note the load average printed with the figures.
 """
 
 # ruff: noqa: E402  (sys.path is fixed before the imports, see below)
@@ -94,7 +94,10 @@ def main() -> None:
     base = statistics.median(per[counts[0]])
     for n in counts:
         med = statistics.median(per[n])
-        print(f"{n} worker(s): median {med:8.0f} days/hour  speed-up {med / base:.2f}x")
+        # Paired: each round's ratio against the base run of the same round (shared load drifts).
+        paired = statistics.median(a / b for a, b in zip(per[n], per[counts[0]], strict=True))
+        print(f"{n} worker(s): median {med:8.0f} days/hour  speed-up {med / base:.2f}x of medians, "
+              f"{paired:.2f}x median of paired rounds")  # fmt: skip
     same = all(heads[n] == heads[counts[0]] for n in counts)
     print(f"same head hashes under {', '.join(map(str, counts))} workers: {'yes' if same else 'NO'}")
 
