@@ -239,7 +239,9 @@ def _print_days(per_day: Any, title: str) -> None:
     def fmt(v: Any, c: str) -> str:
         if v is None or v != v:  # NaN: no samples that day
             return "-"
-        if c in ("trades", "seed"):
+        if c == "seed":
+            return str(int(v))
+        if c == "trades":
             return f"{int(v):,}"
         if c == "volume":
             return f"{v:,.0f}"
