@@ -5,10 +5,11 @@
 
 Both clusters are started first (their start-up is not timed), then each round runs the same
 ``--days`` sessions once on every cluster, alternating which goes first, into a fresh folder; the
-time is from the first submit to the last result. Prints each round, the median days/hour per
-worker count, the speed-up (ratio of medians, and the median of each round's paired ratio), and
-whether every cluster wrote the same head hashes. Target on 2 cores: 1.7x at 2 workers. Other
-load on the machine depresses it: note the load average printed with the figures.
+time is from the first submit to the last result. Prints each round (with how many cores the
+days' worker processes got: their CPU time over the wall time), the median days/hour per worker
+count, the speed-up (ratio of medians, and the median of each round's paired ratio), and whether
+every cluster wrote the same head hashes. Target on 2 cores: 1.7x at 2 workers. Other load on
+the machine depresses it (the cores obtained show by how much): note the load average printed.
 """
 
 # ruff: noqa: E402  (sys.path is fixed before the imports, see below)
@@ -86,8 +87,9 @@ def main() -> None:
                         raise SystemExit(f"round {r}, {n} workers: {batch.failures[0]}")
                     heads[n] = [d.head_hash for d in batch.results]
                     per[n].append(args.days / wall * 3600)
+                    cores = sum(d.cpu_seconds for d in batch.results) / wall  # cores the fleet got
                     print(f"round {r}: {n} worker(s) {wall:7.2f} s  {per[n][-1]:8.0f} days/hour  "
-                          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+                          f"CPU {cores:.2f} cores  load {os.getloadavg()[0]:.1f}")  # fmt: skip
                     shutil.rmtree(out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

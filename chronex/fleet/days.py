@@ -46,6 +46,7 @@ class DayResult(msgspec.Struct, frozen=True):
     fingerprint: str
     wall_seconds: float
     instruments: tuple[InstrumentStats, ...] = ()
+    cpu_seconds: float = 0.0  # the worker process's CPU time for the day (wall / cpu: contention)
 
 
 def sidecar(log: Path) -> Path:
@@ -58,7 +59,7 @@ def simulate_day(task: DayTask, out_dir: str) -> DayResult:
     out = Path(out_dir)
     final = out / task.log_name
     tmp = partial_path(out, task.log_name)
-    wall0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     day = simulated_day(
         task.venue,
         task.trade_date,
@@ -93,6 +94,7 @@ def simulate_day(task: DayTask, out_dir: str) -> DayResult:
         fingerprint=task.fingerprint,
         wall_seconds=round(time.perf_counter() - wall0, 3),
         instruments=stats,
+        cpu_seconds=round(time.process_time() - cpu0, 3),
     )
     write_text(sidecar(final), msgspec.json.encode(result).decode())
     return result
