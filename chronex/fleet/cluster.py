@@ -64,7 +64,7 @@ def fleet_client(scheduler: str | None, workers: int | None, *, quiet: bool = Fa
         threads_per_worker=1,  # one simulated day per process: the engine is single-threaded
         processes=True,
         dashboard_address=_dashboard_address(),
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # task errors come back through their futures; not shutdown noise
     )
     try:
         client = Client(cluster)
