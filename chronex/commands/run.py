@@ -117,6 +117,20 @@ def _report_dir(report: Path) -> Path:
     return path
 
 
+def _sharded(
+    targets: list[str], runner: str, tags: list[str], driver: str | None, shards: int,
+    scheduler: str | None, report: Path,
+) -> int:  # fmt: skip
+    """The run spread over Dask workers (chronex/fleet/shards.py), reports merged into ``report``."""
+    from chronex.fleet.cluster import ClusterError
+    from chronex.fleet.shards import run_sharded
+
+    try:
+        return run_sharded(targets, runner, tags, driver, shards, scheduler, report)
+    except (ClusterError, ValueError) as e:
+        raise BadInput(str(e)) from None
+
+
 def _print_failures(results: list[dict[str, object]]) -> None:
     """What each failed scenario said, the same under both runners (from the recorded results)."""
     for r in results:
@@ -188,6 +202,12 @@ def register(app: typer.Typer) -> None:
             typer.Option("--target", help="fix driver: HOST:ADMIN_PORT of `chronex serve --allow-reset`"),
         ] = None,
         jobs: Annotated[int, typer.Option("--jobs", help="parallel workers (pytest runner)")] = 2,
+        shards: Annotated[
+            int, typer.Option("--shards", help="split the feature files over N Dask workers, merge reports")
+        ] = 1,
+        scheduler: Annotated[
+            str | None, typer.Option("--scheduler", help="Dask scheduler for --shards (tcp://host:8786)")
+        ] = None,
     ) -> None:
         """Run the scenarios and write JUnit, Allure and HTML reports, with a summary table."""
         from reports.html import load as load_results
@@ -203,6 +223,10 @@ def register(app: typer.Typer) -> None:
             raise BadInput(f"runner {runner!r} is unknown (behave or pytest)")
         if jobs < 1:
             raise BadInput(f"--jobs {jobs} must be at least 1")
+        if shards < 1:
+            raise BadInput(f"--shards {shards} must be at least 1")
+        if scheduler is not None and shards == 1:
+            raise BadInput("--scheduler spreads shards over a cluster: give --shards N as well")
         try:
             check_driver(driver_name(driver))
         except StepInputError as e:
@@ -222,11 +246,14 @@ def register(app: typer.Typer) -> None:
             if driver_name(driver) != "fix":
                 raise BadInput("--target needs --driver fix")
             os.environ["CHRONEX_FIX_TARGET"] = target
-        rc = (
-            _behave(targets, exprs, report, driver)
-            if runner == "behave"
-            else _pytest(targets, exprs, report, driver, jobs)
-        )
+        if shards > 1:
+            rc = _sharded(targets, runner, tags or [], driver, shards, scheduler, report)
+        else:
+            rc = (
+                _behave(targets, exprs, report, driver)
+                if runner == "behave"
+                else _pytest(targets, exprs, report, driver, jobs)
+            )
         results = load_results(report)
         html = write_report(report)
         rows = summary(results)
