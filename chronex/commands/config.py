@@ -2,7 +2,8 @@
 
 Kinds: ``run`` (a ``[risk]`` and/or ``[pricing]`` file, as ``sim --config`` takes), ``risk`` and
 ``pricing`` (such a file that must hold that table), ``simulator`` (a venue profile, as
-``sim --venue FILE`` takes) and ``venue`` (a calendar venue file). Without ``--kind`` the file's
+``sim --venue FILE`` takes), ``venue`` (a calendar venue file) and ``fix-sessions`` (the FIX
+sessions ``serve --sessions FILE`` takes). Without ``--kind`` the file's
 top-level tables say which. Exit 0 when the file is good, 2 with the file, key and value named.
 """
 
@@ -17,7 +18,7 @@ import typer
 from chronex.errors import BadInput
 
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
-KINDS = ("run", "risk", "pricing", "simulator", "venue")
+KINDS = ("run", "risk", "pricing", "simulator", "venue", "fix-sessions")
 _RUN_TABLES = ("risk", "pricing")
 
 
@@ -29,11 +30,13 @@ def detect(data: dict[str, Any], file: str) -> str:
         return "venue"
     if any(t in data for t in _RUN_TABLES):
         return "run"
+    if "session" in data:
+        return "fix-sessions"
     tables = ", ".join(sorted(data)) or "none"
     raise BadInput(
         f"{file}: cannot tell what this configures (top-level tables: {tables}); a run file has "
         "[risk] and/or [pricing], a simulator profile [profile], a venue file [venue] and "
-        "[[timetable]] (or give --kind)"
+        "[[timetable]], a FIX sessions file [[session]] (or give --kind)"
     )
 
 
@@ -95,6 +98,15 @@ def check_file(path: str, kind: str | None = None) -> dict[str, Any]:
         except ProfileError as e:
             raise BadInput(str(e)) from None
         return {"file": path, "kind": kind, "name": profile.name, "instruments": len(profile.specs)}
+    if kind == "fix-sessions":
+        from system.gateways.fix.config import ConfigError as SessionsError
+        from system.gateways.fix.config import parse_sessions
+
+        try:
+            sessions = parse_sessions(data, path)
+        except SessionsError as e:
+            raise BadInput(str(e)) from None
+        return {"file": path, "kind": kind, "sessions": len(sessions.sessions)}
     from sim.clock.venuefile import VenueFileError, read_venue_file
 
     try:
