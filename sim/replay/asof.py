@@ -40,7 +40,7 @@ from system.runtime.manifest import code_version
 
 INDEX = "replay/index"
 DEFAULT_EVERY = 5_000
-_INDEX_VERSION = 3
+_INDEX_VERSION = 4  # 4: engine snapshots hold orders caught mid-match
 
 
 class Point(msgspec.Struct, array_like=True, frozen=True):
