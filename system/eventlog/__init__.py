@@ -66,18 +66,20 @@ __all__ = [
 _PLANNED = {"postgresql", "postgres", "nats"}
 
 
-def open_log(url: str | Path, clock: Clock, *, create: bool = True) -> EventStore:
+def open_log(url: str | Path, clock: Clock, *, create: bool = True, readonly: bool = False) -> EventStore:
     """Open an event log.
 
     ``memory://`` is in-process; a plain path or ``sqlite:///path`` is a SQLite file. With
-    ``create=False`` the log must already exist (what read-only commands want).
+    ``create=False`` the log must already exist. ``readonly=True`` (implies ``create=False``) is
+    what read commands use: the file is opened so that nothing can write to it (SQLite
+    ``mode=ro``), so a log on read-only media can be read and reading never changes its bytes.
     """
     text = str(url)
     scheme, sep, rest = text.partition("://")
     if not sep:
         from system.eventlog.sqlite import SQLiteEventStore
 
-        return SQLiteEventStore(Path(text), clock, create=create)
+        return SQLiteEventStore(Path(text), clock, create=create, readonly=readonly)
     scheme = scheme.lower()
     if scheme == "memory":
         from system.eventlog.memory import MemoryEventStore
@@ -87,7 +89,7 @@ def open_log(url: str | Path, clock: Clock, *, create: bool = True) -> EventStor
         from system.eventlog.sqlite import SQLiteEventStore
 
         path = rest[1:] if rest.startswith("/") else rest  # sqlite:///rel or sqlite:////abs
-        return SQLiteEventStore(Path(path), clock, create=create)
+        return SQLiteEventStore(Path(path), clock, create=create, readonly=readonly)
     if scheme in _PLANNED:
         raise UnsupportedLogURL(f"{text}: the {scheme} backend is not available in this release")
     raise UnsupportedLogURL(f"{text}: unknown log URL scheme {scheme!r} (use a path, sqlite:// or memory://)")
