@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chronex.errors import BadInput, CheckFailed
-from chronex.timearg import parse_instant
+from chronex.timearg import parse_instant, parse_zone
 from system.clock import FixedClock, iso
 from system.eventlog import EventStore, LoggedEvent, Verdict, open_log, record_types, verify
 from system.eventlog.codec import body_decoder, decode_record
@@ -25,8 +25,8 @@ out = Console(highlight=False)
 
 
 def open_existing(path: str) -> EventStore:
-    """Open a log for reading: it must exist and be a Chronex log (else a clear error, exit 2)."""
-    return open_log(path, FixedClock(0), create=False)
+    """Open a log read-only: it must exist and be a Chronex log (else a clear error, exit 2)."""
+    return open_log(path, FixedClock(0), readonly=True)
 
 
 def event_dict(ev: LoggedEvent) -> dict[str, Any]:
@@ -96,10 +96,7 @@ def show(
     t_to = parse_instant(to, what="--to") if to else None
     if t_from is not None and t_to is not None and t_from > t_to:
         raise BadInput(f"--from {from_!r} is after --to {to!r}")
-    try:
-        iso(0, tz)
-    except Exception:
-        raise BadInput(f"--tz {tz!r} is not a time zone (use a name like Asia/Tokyo)") from None
+    parse_zone(tz, "--tz")
     if limit < 0:
         raise BadInput(f"--limit {limit} is negative")
     types = set(type_ or ())
