@@ -227,7 +227,7 @@ def _show_state(state: Any, tz: str, json: bool, levels: int) -> None:
     if json:
         typer.echo(msgspec.json.encode(data, order="deterministic").decode())
         return
-    out.print(f"[bold]{state.basis.describe(tz)}[/bold]")
+    out.print(f"[bold]{state.basis.describe(tz)}[/bold]", soft_wrap=True)
     out.print("phases: " + ", ".join(f"{v} {p}" for v, p in data["phases"].items()))
     for b in data["books"]:
         px, qx = _units(state, b["instrument"])

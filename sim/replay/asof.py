@@ -85,10 +85,13 @@ class Basis(msgspec.Struct, frozen=True):
 
     def describe(self, tz: str = "UTC") -> str:
         known = "" if self.known_at is None else f", as known at {iso(self.known_at, tz)}"
+        # Commands are logged inputs that fold into nothing: the events folded are fewer than
+        # the entries read, so say which range they came from rather than a sum that won't add.
+        source = "from the start" if self.snapshot_seq == 0 else f"from snapshot seq {self.snapshot_seq}"
         return (
-            f"as of {iso(self.as_of, tz)}{known}: folded up to seq {self.seq} "
-            f"(snapshot seq {self.snapshot_seq} + {self.folded} events), log head seq {self.head_seq} "
-            f"{self.head_hash[:16]}"
+            f"as of {iso(self.as_of, tz)}{known}: folded up to seq {self.seq} ({source}, then "
+            f"{self.folded} events of entries {self.snapshot_seq + 1}..{self.seq}), log head seq "
+            f"{self.head_seq} {self.head_hash[:16]}"
         )
 
 

@@ -335,3 +335,55 @@ def test_report_into_a_folder_it_may_not_write_is_exit_2(
         assert rc == 2 and "cannot write" in err
     finally:
         d.chmod(0o755)
+
+
+@pytest.fixture(scope="module")
+def sim_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short simulated XTKS morning on SQLite (instruments priced in 0.1 yen units)."""
+    from sim.markets import simulated_day
+
+    path = tmp_path_factory.mktemp("sim") / "morning.db"
+    day = simulated_day(
+        "XTKS", date(2027, 1, 4), instruments=["7203", "8306"], seed=7, activity=0.3,
+        start_ns=tokyo(date(2027, 1, 4), 8, 50), until_ns=tokyo(date(2027, 1, 4), 9, 5), log=path,
+    )  # fmt: skip
+    day.run()
+    day.close()
+    return path
+
+
+def test_log_show_reads_like_the_other_commands(sim_log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """log show: venue time by default, prices and quantities as decimals (--json keeps the
+    ints), and at most 50 rows unless --limit says otherwise."""
+    rc, out, _ = run(capsys, "log", "show", str(sim_log), "--type", "OrderAccepted", "--json", "--limit", "1")
+    first = json.loads(out)["payload"]
+    assert rc == 0 and isinstance(first["price"], int)
+    inc = {"XTKS:7203": "0.1", "XTKS:8306": "0.1"}[first["instrument"]]
+    from decimal import Decimal
+
+    rc, out, _ = run(capsys, "log", "show", str(sim_log), "--type", "OrderAccepted")
+    assert rc == 0 and "the first 50 entries (--limit 0 for all)" in " ".join(out.split())
+    assert "+09:00" in out and "times in Asia/Tokyo" in " ".join(out.split())
+    assert f"price={first['price'] * Decimal(inc)}" in out
+    rc, out, _ = run(
+        capsys, "log", "show", str(sim_log), "--type", "OrderAccepted", "--limit", "0", "--tz", "UTC"
+    )
+    rows = [line for line in out.splitlines() if "OrderAccepted" in line and "+00:00" in line]
+    assert rc == 0 and len(rows) > 50
+
+
+def test_replay_header_says_what_it_folded(sim_log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The header names the snapshot and the range of entries whose events were folded (the
+    commands in that range are inputs and fold into nothing, so no sum that cannot add up)."""
+    import re
+
+    rc, out, _ = run(
+        capsys, "replay", str(sim_log), "--as-of", "09:04 Asia/Tokyo", "-q", "--snapshot-every", "1000"
+    )
+    m = re.search(
+        r"folded up to seq (\d+) \(from snapshot seq (\d+), then (\d+) events of entries (\d+)\.\.(\d+)\)",
+        out,
+    )
+    assert rc == 0 and m, out.splitlines()[0]
+    seq, snap, folded, lo, hi = map(int, m.groups())
+    assert lo == snap + 1 and hi == seq and 0 < folded <= seq - snap and snap % 1000 == 0
