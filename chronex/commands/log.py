@@ -220,9 +220,10 @@ def show(
     for c in cells:
         table.add_row(*c)
     # Piped to a file or a test, rich assumes 80 columns and folds cells; wide rows read better
-    # (COLUMNS, when set, still decides).
-    wide = out.is_terminal or "COLUMNS" in os.environ
-    (out if wide else Console(highlight=False, width=200)).print(table)
+    # (COLUMNS, read now, still decides).
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else 200
+    (out if out.is_terminal else Console(highlight=False, width=width)).print(table)
 
 
 def _plain(title: str, cells: list[tuple[str, str, str, str, str]]) -> None:

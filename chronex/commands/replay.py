@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
@@ -20,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from chronex.errors import BadInput, CheckFailed
+from chronex.outpath import output_file
 from chronex.timearg import parse_date, parse_instant, parse_zone
 from sim.replay import (
     ReplayError,
@@ -98,8 +98,10 @@ def replay_errors() -> Iterator[None]:
 
 
 def _fresh_out(path: str) -> None:
-    p = Path(path)
-    if "://" not in path and p.exists() and p.stat().st_size > 0:
+    if "://" in path:
+        return
+    p = output_file(path, "--out")
+    if p.exists() and p.stat().st_size > 0:
         raise BadInput(f"--out {path}: already exists (choose a new file for the new log)")
 
 

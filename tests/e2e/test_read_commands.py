@@ -304,6 +304,7 @@ def test_replay_config_file_errors_are_one_line_exit_2(
         (("export", "{log}", "{log}/sub"), "is a file, not a folder"),
         (("replay", "{log}", "--rebase", "9999-12-31", "--out", "{tmp}/r.db"), "outside the dates"),
         (("replay", "{log}", "--as-of", str(10**30)), "outside the times a log can hold"),
+        (("replay", "{log}", "--rerun", "--out", "{tmp}/missing/w.db"), "does not exist"),
         (("replay", "{log}", "--as-of", "-" + str(10**30)), "outside the times a log can hold"),
         (("replay", "{log}", "--as-of", AS_OF, "--tz", "Mars/Base"), "not a time zone"),
         (("replay", "{log}", "--as-of", AS_OF, "--known-at", str(10**25)), "outside the times"),
@@ -352,9 +353,12 @@ def sim_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_log_show_reads_like_the_other_commands(sim_log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_show_reads_like_the_other_commands(
+    sim_log: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """log show: venue time by default, prices and quantities as decimals (--json keeps the
     ints), and at most 50 rows unless --limit says otherwise."""
+    monkeypatch.setenv("COLUMNS", "400")  # a wide terminal: no payload folded mid-word
     rc, out, _ = run(capsys, "log", "show", str(sim_log), "--type", "OrderAccepted", "--json", "--limit", "1")
     first = json.loads(out)["payload"]
     assert rc == 0 and isinstance(first["price"], int)
