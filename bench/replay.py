@@ -1,7 +1,7 @@
 """Replayer speed: as-of latency over random instants of a ~1,000,000-event day, full replay rate.
 
     flock /tmp/chronex-bench.lock .venv/bin/python bench/replay.py [--risk config/risk.example.toml]
-        [--log day.db] [--gap-ms 42] [--queries 200] [--every 5000] [--fresh]
+        [--log day.db] [--gap-ms 42] [--queries 200] [--every 5000] [--fresh] [--cache DIR]
 
 Without ``--log`` it records a simulated TSE day (two instruments, four accounts, seeded
 limit/cancel/crossing flow through the real system on the virtual clock; with ``--risk FILE`` the
@@ -10,7 +10,7 @@ trade at 15:45, and keeps it under bench/out/ (git-ignored) for the next run (``
 records it again). Each run works on a copy, so the cache is built from scratch, and reports:
 
 - the one-time index build (a checked pass that caches snapshots every ``--every`` entries) and
-  the cache's size on disk;
+  the cache's size on disk (a file of its own: the log is opened read-only and never grows);
 - as-of latency p50/p99/max over ``--queries`` uniformly random valid times (half of them also
   with a random ``known_at``), each a full answer: snapshot restore + tail fold + late entries,
   each in a fresh process's shoes (the in-process snapshot cache cleared before every query),
@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from sim.replay import as_of, ensure_index, rerun  # noqa: E402
 from sim.replay.asof import DEFAULT_EVERY  # noqa: E402
 from sim.replay.blobs import clear_cache  # noqa: E402
+from sim.replay.cache import location  # noqa: E402
 from sim.replay.synthetic import Flow, continuous_windows, day_config, run_day, tokyo  # noqa: E402
 from sim.world import World  # noqa: E402
 from system.clock import FixedClock  # noqa: E402
@@ -102,6 +103,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=DEFAULT_EVERY)
     ap.add_argument("--rerun-entries", type=int, default=200_000)
     ap.add_argument("--quick", action="store_true", help="a ~100k-entry day, 20 queries (a smoke run)")
+    ap.add_argument("--cache", type=Path, help="the replay cache's folder (default: beside the log)")
     args = ap.parse_args()
     if args.quick:
         args.gap_ms, args.queries, args.rerun_entries = 420, 20, 20_000
@@ -110,15 +112,18 @@ def main() -> None:
     if path is None:
         path = Path(tmp.name) / "day.db"
         shutil.copyfile(recorded_day(args.gap_ms, args.risk, args.fresh), path)
-    store = open_log(path, FixedClock(0), create=False)
+    store = open_log(path, FixedClock(0), readonly=True)
     size = os.path.getsize(path)
     t0 = time.perf_counter()
-    idx = ensure_index(store, every=args.every)
+    idx = ensure_index(store, every=args.every, cache=args.cache)
     dt = time.perf_counter() - t0
+    cache_file = location(store, args.cache)
+    cached = os.path.getsize(cache_file) if cache_file is not None and cache_file.exists() else 0
+    assert os.path.getsize(path) == size, "the log grew: a read wrote into it"
     print(
         f"index: {idx.head_seq:,} entries, {len(idx.points)} snapshots, {len(idx.late)} late entries, "
-        f"built in {dt:.1f} s; log {size / 1e6:.0f} MB, cache "
-        f"{(os.path.getsize(path) - size) / 1e6:.0f} MB on disk"
+        f"built in {dt:.1f} s; log {size / 1e6:.0f} MB (unchanged), cache {cached / 1e6:.0f} MB on disk "
+        f"({cache_file})"
     )
     rng = random.Random(7)
     queries = []
@@ -138,7 +143,7 @@ def main() -> None:
             if cold:
                 clear_cache()
             t0 = time.perf_counter()
-            state = as_of(store, t, r, index=idx, only=only)
+            state = as_of(store, t, r, index=idx, only=only, cache=args.cache)
             lat.append((time.perf_counter() - t0) * 1000)
             del state  # freeing the answer is the caller's time, not the query's
         print(f"as-of over {len(lat)} random T (half with known_at), {label}: {percentiles(lat)}")

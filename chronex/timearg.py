@@ -1,5 +1,8 @@
 """Parsing instants people type: ISO-8601 with an offset, 'HH:MM[:SS[.fff]] Zone' on a given date,
-'YYYY-MM-DD HH:MM Zone', or integer nanoseconds since the epoch."""
+'YYYY-MM-DD HH:MM Zone', or integer nanoseconds since the epoch; dates; zone names.
+
+Every instant a log holds is a signed 64-bit count of nanoseconds (1677-09-21 .. 2262-04-11 UTC),
+so an instant or date outside that span is bad input here, named, not an overflow later."""
 
 from __future__ import annotations
 
@@ -8,7 +11,11 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chronex.errors import BadInput
-from system.clock import from_datetime
+from system.clock import from_datetime, iso
+
+NS_MIN, NS_MAX = -(1 << 63), (1 << 63) - 1
+# Whole days inside the span, so any time of day in any zone on them still fits.
+DATE_MIN, DATE_MAX = date(1677, 9, 23), date(2262, 4, 9)
 
 _LOCAL = re.compile(
     r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?"
@@ -19,6 +26,16 @@ _LOCAL = re.compile(
 
 def parse_instant(text: str, *, on: date | None = None, what: str = "time") -> int:
     """Nanoseconds since the epoch for ``text``. ``on`` supplies the date for 'HH:MM Zone'."""
+    t = _parse(text, on, what)
+    if not NS_MIN <= t <= NS_MAX:
+        raise BadInput(
+            f"{what} {text!r} is outside the times a log can hold "
+            f"({iso(NS_MIN)[:10]} .. {iso(NS_MAX)[:10]} UTC, 64-bit nanoseconds)"
+        )
+    return t
+
+
+def _parse(text: str, on: date | None, what: str) -> int:
     s = text.strip()
     if re.fullmatch(r"-?\d{10,}", s):
         return int(s)
@@ -52,9 +69,24 @@ def parse_instant(text: str, *, on: date | None = None, what: str = "time") -> i
 
 def parse_date(text: str, what: str = "date") -> date:
     try:
-        return date.fromisoformat(text.strip())
+        d = date.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"{what} {text!r} is not a date (use YYYY-MM-DD)") from None
+    if not DATE_MIN <= d <= DATE_MAX:
+        raise BadInput(
+            f"{what} {text!r} is outside the dates a log can hold ({DATE_MIN} .. {DATE_MAX}: "
+            "times are 64-bit nanoseconds)"
+        )
+    return d
+
+
+def parse_zone(text: str, what: str = "--tz") -> str:
+    """An IANA zone name that exists here (``Asia/Tokyo``, ``UTC``), else bad input naming it."""
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"{what} {text!r} is not a time zone (use a name like Asia/Tokyo or UTC)") from None
+    return text
 
 
 def _parse_time(s: str, text: str, what: str) -> time:

@@ -21,7 +21,7 @@ from sim.replay.export import Book, bars_frame, trades_frame
 from sim.replay.views import positions
 from system.clock import iso
 from system.corrections import LateTradeReported, PriceCorrected, TradeBusted, TradeCorrected
-from system.eventlog import EventStore, verify
+from system.eventlog import EventStore, Verdict, verify
 
 _CORRECTIONS = (TradeBusted, TradeCorrected, LateTradeReported, PriceCorrected)
 _CSS = """
@@ -115,15 +115,31 @@ def _zone(store: EventStore) -> str:
 
 
 def render(
-    store: EventStore, *, title: str = "", tz: str | None = None, max_rows: int = 2_000, bar: str = "5min"
+    store: EventStore,
+    *,
+    title: str = "",
+    tz: str | None = None,
+    max_rows: int = 2_000,
+    bar: str = "5min",
+    verdict: Verdict | None = None,
+    cache: str | Path | None = None,
 ) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string. ``verdict`` is the log's, if the caller has verified it.
+
+    A log that does not verify gets a page that says TAMPERED in its title and first line, and
+    no section computed from it (the CLI writes one only with ``--allow-tampered``)."""
     zone = tz or _zone(store)
-    verdict = verify(store)
+    verdict = verdict if verdict is not None else verify(store)
     started, _ = recorded_manifest(store)
     head = store.head()
-    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title or 'Chronex audit')}</title>"]
-    out.append(f"<style>{_CSS}</style></head><body><h1>Audit report {_e(title)}</h1>")
+    name = title or "Chronex audit"
+    if not verdict.ok:
+        name = f"TAMPERED LOG: {name}"
+    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(name)}</title>"]
+    out.append(f"<style>{_CSS}</style></head><body>")
+    if not verdict.ok:
+        out.append(f'<p class="bad">TAMPERED LOG: it fails verification ({_e(verdict)}).</p>')
+    out.append(f"<h1>Audit report {_e(title)}</h1>")
     if started is not None:
         out.append(_table(
             ["seed", "code", "config hash", "calendar data", "started", "head seq", "head hash"],
@@ -148,8 +164,8 @@ def render(
         chart = ohlc_svg(bars[bars["instrument"] == inst], zone, price_increment=_increments(trades, inst)[0])
         out.append(f"<h3>{_e(inst)}</h3>" + chart)
 
-    idx = ensure_index(store)
-    end = as_of(store, idx.last_valid, index=idx)
+    idx = ensure_index(store, cache=cache)
+    end = as_of(store, idx.last_valid, index=idx, cache=cache)
     out.append(f"<h2>Positions and P&amp;L</h2><p class='note'>{_e(end.basis.describe(zone))}; "
                "P&amp;L = position at the mark less its cost (cost in the quote currency).</p>")  # fmt: skip
     out.append(_table(
@@ -173,8 +189,8 @@ def render(
         )
         accounts = {getattr(rec, "buy_account", None), getattr(rec, "sell_account", None)} - {None}
         inst = getattr(rec, "instrument", "")
-        before = as_of(store, idx.last_valid, known_at=e.recorded_time - 1, index=idx)
-        after = as_of(store, idx.last_valid, known_at=e.recorded_time, index=idx)
+        before = as_of(store, idx.last_valid, known_at=e.recorded_time - 1, index=idx, cache=cache)
+        after = as_of(store, idx.last_valid, known_at=e.recorded_time, index=idx, cache=cache)
         pb = {(p["account"], p["instrument"]): p for p in positions(before)}
         pa = {(p["account"], p["instrument"]): p for p in positions(after)}
         keys = sorted(k for k in pb.keys() | pa.keys() if k[1] == inst and (not accounts or k[0] in accounts))

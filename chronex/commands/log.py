@@ -6,7 +6,9 @@ verified by a process that never imported the modules that defined its records.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -14,10 +16,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chronex.commands.replay import log_zone
 from chronex.errors import BadInput, CheckFailed
-from chronex.timearg import parse_instant
+from chronex.timearg import parse_instant, parse_zone
+from sim.replay.config import recorded_config
 from system.clock import FixedClock, iso
-from system.eventlog import EventStore, LoggedEvent, Verdict, open_log, record_types, verify
+from system.eventlog import EventStore, LoggedEvent, RawEntry, Verdict, open_log, record_types, verify
 from system.eventlog.codec import body_decoder, decode_record
 
 log_app = typer.Typer(help="Inspect and verify event logs.", no_args_is_help=True)
@@ -25,8 +29,8 @@ out = Console(highlight=False)
 
 
 def open_existing(path: str) -> EventStore:
-    """Open a log for reading: it must exist and be a Chronex log (else a clear error, exit 2)."""
-    return open_log(path, FixedClock(0), create=False)
+    """Open a log read-only: it must exist and be a Chronex log (else a clear error, exit 2)."""
+    return open_log(path, FixedClock(0), readonly=True)
 
 
 def event_dict(ev: LoggedEvent) -> dict[str, Any]:
@@ -45,29 +49,35 @@ def event_dict(ev: LoggedEvent) -> dict[str, Any]:
     }
 
 
-def entries(store: EventStore) -> Iterator[dict[str, Any]]:
-    """Every entry as a plain dict; payloads of record types this process does not know are shown
-    as stored (their msgpack map) instead of failing."""
-    known = record_types()
+def _entry(raw: RawEntry, known: set[str] | frozenset[str]) -> dict[str, Any]:
+    b = body_decoder.decode(raw.body)
+    if b.type in known:
+        payload = msgspec.to_builtins(decode_record(b.type, b.payload, b.schema_version))
+    else:
+        payload = msgspec.msgpack.decode(b.payload)
+    return {
+        "seq": b.seq,
+        "stream": b.stream,
+        "stream_version": b.stream_version,
+        "type": b.type,
+        "schema_version": b.schema_version,
+        "valid_time": b.valid_time,
+        "recorded_time": b.recorded_time,
+        "correlation_id": b.correlation_id,
+        "causation_id": b.causation_id,
+        "payload": payload,
+        "hash": raw.hash.hex(),
+    }
+
+
+def entries(store: EventStore, keep: Callable[[RawEntry], bool] | None = None) -> Iterator[dict[str, Any]]:
+    """Every entry (``keep`` filters on the stored columns, before any decoding) as a plain dict;
+    payloads of record types this process does not know are shown as stored (their msgpack
+    map) instead of failing."""
+    known = frozenset(record_types())
     for raw in store.read_raw(1):
-        b = body_decoder.decode(raw.body)
-        if b.type in known:
-            payload = msgspec.to_builtins(decode_record(b.type, b.payload, b.schema_version))
-        else:
-            payload = msgspec.msgpack.decode(b.payload)
-        yield {
-            "seq": b.seq,
-            "stream": b.stream,
-            "stream_version": b.stream_version,
-            "type": b.type,
-            "schema_version": b.schema_version,
-            "valid_time": b.valid_time,
-            "recorded_time": b.recorded_time,
-            "correlation_id": b.correlation_id,
-            "causation_id": b.causation_id,
-            "payload": payload,
-            "hash": raw.hash.hex(),
-        }
+        if keep is None or keep(raw):
+            yield _entry(raw, known)
 
 
 def _stream_matches(pattern: str | None, stream: str) -> bool:
@@ -76,6 +86,47 @@ def _stream_matches(pattern: str | None, stream: str) -> bool:
     if pattern.endswith("*"):
         return stream.startswith(pattern[:-1])
     return stream == pattern
+
+
+# Payload fields in instrument units, shown as the decimals people read (--json keeps the ints).
+_PRICES = {"price", "stop_price", "old_price", "reference_price", "trigger_price", "cross_price"}
+_QTYS = {"qty", "leaves", "display_qty", "old_qty", "imbalance_qty"}
+DEFAULT_ROWS = 50
+PLAIN_ABOVE = 500  # rows beyond which a table is printed as plain aligned lines
+
+
+def _increments(store: EventStore) -> dict[str, tuple[Decimal, Decimal]]:
+    """Instrument id -> (price increment, qty increment) from the run's configuration."""
+    try:
+        return {
+            i.id: (Decimal(i.price_increment), Decimal(i.qty_increment))
+            for i in recorded_config(store).instruments
+        }
+    except Exception:  # a log from elsewhere (no or foreign configuration) shows raw units
+        return {}
+
+
+def _zone(store: EventStore) -> str:
+    try:
+        return log_zone(store)[0]
+    except Exception:  # a log from elsewhere (no or foreign configuration): UTC
+        return "UTC"
+
+
+def _payload_text(payload: Any, units: dict[str, tuple[Decimal, Decimal]]) -> str:
+    if not isinstance(payload, dict):
+        return str(payload)
+    inst = payload.get("instrument")
+    inc = units.get(inst) if isinstance(inst, str) else None
+    parts = []
+    for k, v in payload.items():
+        if inc is not None and isinstance(v, int) and not isinstance(v, bool):
+            if k in _PRICES:
+                v = v * inc[0]
+            elif k in _QTYS:
+                v = v * inc[1]
+        parts.append(f"{k}={v}")
+    return " ".join(parts)
 
 
 @log_app.command("show")
@@ -87,8 +138,15 @@ def show(
     stream: Annotated[
         str | None, typer.Option("--stream", help="Only this stream (prefix* allowed).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 0,
-    tz: Annotated[str, typer.Option(help="Zone to show times in.")] = "UTC",
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help=f"At most this many rows (0: all; default {DEFAULT_ROWS} in tables, all with --json)."
+        ),
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="Zone to show times in (default: the log's first venue's).")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the log's entries, filtered by valid time, type and stream."""
@@ -96,48 +154,86 @@ def show(
     t_to = parse_instant(to, what="--to") if to else None
     if t_from is not None and t_to is not None and t_from > t_to:
         raise BadInput(f"--from {from_!r} is after --to {to!r}")
-    try:
-        iso(0, tz)
-    except Exception:
-        raise BadInput(f"--tz {tz!r} is not a time zone (use a name like Asia/Tokyo)") from None
-    if limit < 0:
+    if tz is not None:
+        parse_zone(tz, "--tz")
+    if limit is not None and limit < 0:
         raise BadInput(f"--limit {limit} is negative")
+    cap = limit if limit is not None else (0 if json else DEFAULT_ROWS)
     types = set(type_ or ())
     store = open_existing(log)
-    rows: list[dict[str, Any]] = []
     seen_types: set[str] = set()
-    for e in entries(store):
-        seen_types.add(e["type"])
-        if t_from is not None and e["valid_time"] < t_from:
-            continue
-        if t_to is not None and e["valid_time"] > t_to:
-            continue
-        if types and e["type"] not in types:
-            continue
-        if not _stream_matches(stream, e["stream"]):
-            continue
-        if not limit or len(rows) < limit:
+    lo = t_from if t_from is not None else -(1 << 63)
+    hi = t_to if t_to is not None else (1 << 63) - 1
+
+    def keep(raw: RawEntry) -> bool:
+        seen_types.add(raw.type)
+        return (
+            lo <= raw.valid_time <= hi
+            and (not types or raw.type in types)
+            and _stream_matches(stream, raw.stream)
+        )
+
+    try:
+        rows: list[dict[str, Any]] = []
+        more = False
+        for e in entries(store, keep):
+            if cap and len(rows) >= cap:
+                more = True
+                break
             rows.append(e)
-    store.close()
-    unknown = sorted(types - seen_types - set(record_types()))
-    if unknown:
-        raise BadInput(f"--type {unknown[0]!r} is not a record type (none in this log, none known)")
+        unknown = sorted(types - set(record_types()))
+        if unknown and not more:
+            unknown = sorted(set(unknown) - seen_types)
+        elif unknown:  # stopped early: look at the rest of the log's types before refusing
+            unknown = sorted(set(unknown) - {r.type for r in store.read_raw(1)})
+        if unknown:
+            raise BadInput(f"--type {unknown[0]!r} is not a record type (none in this log, none known)")
+        zone = tz if tz is not None or json else _zone(store)
+        units = {} if json else _increments(store)
+    finally:
+        store.close()
     if json:
         enc = msgspec.json.Encoder()
         for e in rows:
             typer.echo(enc.encode(e).decode())
         return
-    table = Table(title=f"{log}: {len(rows)} entries", show_lines=False)
-    for col in ("seq", "valid time", "stream", "type", "payload"):
-        table.add_column(col, overflow="fold")
-    for e in rows:
-        payload = e["payload"]
-        text = (
-            " ".join(f"{k}={v}" for k, v in payload.items()) if isinstance(payload, dict) else str(payload)
+    shown = f"the first {len(rows)} entries (--limit 0 for all)" if more else f"{len(rows)} entries"
+    title = f"{log}: {shown}, times in {zone}"
+    cells = [
+        (
+            str(e["seq"]),
+            iso(e["valid_time"], zone),
+            e["stream"],
+            e["type"],
+            _payload_text(e["payload"], units),
         )
-        table.add_row(str(e["seq"]), iso(e["valid_time"], tz), e["stream"], e["type"], text)
-    # Piped to a file or a test, rich assumes 80 columns and folds cells; wide rows read better.
-    (out if out.is_terminal else Console(highlight=False, width=200)).print(table)
+        for e in rows
+    ]
+    if len(cells) > PLAIN_ABOVE:
+        _plain(title, cells)
+        return
+    table = Table(title=title, show_lines=False)
+    for col in ("seq", "valid time", "stream", "type"):
+        table.add_column(col, no_wrap=True)
+    # On a terminal each entry stays one line, cut to its width; piped, payloads are kept whole.
+    table.add_column("payload", overflow="ellipsis" if out.is_terminal else "fold", no_wrap=out.is_terminal)
+    for c in cells:
+        table.add_row(*c)
+    # Piped to a file or a test, rich assumes 80 columns and folds cells; wide rows read better
+    # (COLUMNS, read now, still decides).
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else 200
+    (out if out.is_terminal else Console(highlight=False, width=width)).print(table)
+
+
+def _plain(title: str, cells: list[tuple[str, str, str, str, str]]) -> None:
+    """Many rows as aligned plain lines: a rich table lays out every cell first, which took
+    most of a minute for 8.5k trades; this is one formatted line per entry."""
+    head = ("seq", "valid time", "stream", "type", "payload")
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(head[:4])]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+    lines = [title, fmt.format(*head), *(fmt.format(*c) for c in cells)]
+    typer.echo("\n".join(lines))
 
 
 @log_app.command("verify")
@@ -203,7 +299,10 @@ def _check_head(store: EventStore, v: Verdict, want: str) -> Verdict:
         if raw.hash.hex().startswith(want):
             return v  # the recorded head is an earlier entry: later appends, nothing lost
     return Verdict(
-        False, v.count, v.head_hash, v.count + 1,
+        False,
+        v.count,
+        v.head_hash,
+        v.count + 1,
         f"expected head {want} is not in this log (it ends at seq {v.count}): "
         "entries were removed from the end, or this is another log",
     )

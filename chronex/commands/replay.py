@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
@@ -20,7 +19,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from chronex.errors import BadInput, CheckFailed
-from chronex.timearg import parse_date, parse_instant
+from chronex.outpath import output_file
+from chronex.timearg import parse_date, parse_instant, parse_zone
 from sim.replay import (
     ReplayError,
     as_of,
@@ -42,8 +42,19 @@ err = Console(stderr=True, highlight=False)
 
 
 def open_existing(path: str) -> EventStore:
-    """A log that must exist and be a Chronex log (else one line and exit 2)."""
-    return open_log(path, FixedClock(0), create=False)
+    """A log that must exist and be a Chronex log (else one line and exit 2), opened read-only:
+    reading never changes the log's bytes (the replay cache lives beside it, see --cache)."""
+    return open_log(path, FixedClock(0), readonly=True)
+
+
+CacheOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cache",
+        help="Folder for the replay cache (default: LOG.replay beside the log, or the user's "
+        "cache folder when the log's folder is read-only).",
+    ),
+]
 
 
 def log_zone(store: EventStore) -> tuple[str, date | None]:
@@ -91,8 +102,10 @@ _NEW_FILE = "choose a new file for the new log"
 
 
 def _fresh_out(path: str) -> None:
-    p = Path(path)
-    if "://" not in path and p.exists() and p.stat().st_size > 0:
+    if "://" in path:
+        return
+    p = output_file(path, "--out")
+    if p.exists() and p.stat().st_size > 0:
         raise BadInput(f"--out {path}: already exists (choose a new file for the new log)")
 
 
@@ -127,6 +140,7 @@ def replay(
         int | None, typer.Option(help="Snapshot interval of the replay cache (entries).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    cache: CacheOption = None,
 ) -> None:
     """Reconstruct the state at a valid time (as known at a recorded time), re-run or rebase a log."""
     modes = sum(x for x in (as_of_ is not None, rerun_, rebase_ is not None))
@@ -145,17 +159,13 @@ def replay(
             if not v.ok:
                 raise CheckFailed(f"{log}: {v}")
         zone, day = log_zone(store)
-        show_tz = tz or zone
-        try:
-            iso(0, show_tz)
-        except Exception:
-            raise BadInput(f"--tz {show_tz!r} is not a time zone (use a name like Asia/Tokyo)") from None
+        show_tz = parse_zone(tz, "--tz") if tz else zone
         if as_of_ is not None:
             t = parse_instant(as_of_, on=day, what="--as-of")
             r = parse_instant(known_at, on=day, what="--known-at") if known_at else None
             with progress_bar("indexing the log (once)", quiet or json) as tick:
-                idx = ensure_index(store, every=snapshot_every, progress=tick)
-            state = as_of(store, t, r, index=idx, tz=show_tz)
+                idx = ensure_index(store, every=snapshot_every, progress=tick, cache=cache)
+            state = as_of(store, t, r, index=idx, tz=show_tz, cache=cache)
             _show_state(state, show_tz, json, levels)
             return
         cfg = recorded_config(store)
@@ -227,7 +237,7 @@ def _show_state(state: Any, tz: str, json: bool, levels: int) -> None:
     if json:
         typer.echo(msgspec.json.encode(data, order="deterministic").decode())
         return
-    out.print(f"[bold]{state.basis.describe(tz)}[/bold]")
+    out.print(f"[bold]{state.basis.describe(tz)}[/bold]", soft_wrap=True)
     out.print("phases: " + ", ".join(f"{v} {p}" for v, p in data["phases"].items()))
     for b in data["books"]:
         px, qx = _units(state, b["instrument"])

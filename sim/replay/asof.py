@@ -4,8 +4,8 @@ Bitemporal rule (docs/replay.md): the state at valid time T as known at recorded
 fold, in seq order, of every event with ``valid_time <= T`` and ``recorded_time <= R`` (no R: all
 corrections count). Corrections carry the valid time they amend, so they fold into the past.
 
-Fast path. A one-time pass over the log (``ensure_index``, cached in the log's snapshot table
-under ``replay/...``) stores every component's state each ``every`` entries, with the running
+Fast path. A one-time pass over the log (``ensure_index``, cached beside the log, never in it:
+see ``sim.replay.cache``) stores every component's state each ``every`` entries, with the running
 maxima of valid and recorded time at that seq, and lists the *late* entries (valid or recorded
 time below an earlier entry's: the corrections). A snapshot at seq S is usable for (T, R) iff
 every entry up to S passes the filter, i.e. both running maxima are within (T, R); the answer is
@@ -22,25 +22,27 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from sim.replay import blobs
 from sim.replay import state as cstate
+from sim.replay.cache import cache_for
 from sim.replay.config import recorded_config
 from sim.replay.errors import ReplayError
 from sim.replay.ledger import Ledger
 from system.bootstrap import SystemConfig, build_components
 from system.clock import iso
 from system.eventlog.codec import LoggedEvent, chain_hash
-from system.eventlog.store import EventStore, LogCorrupted, Snapshot
+from system.eventlog.store import EventStore, Snapshot
 from system.runtime import Component
 from system.runtime.manifest import code_version
 
 INDEX = "replay/index"
 DEFAULT_EVERY = 5_000
-_INDEX_VERSION = 3
+_INDEX_VERSION = 4  # 4: engine snapshots hold orders caught mid-match
 
 
 class Point(msgspec.Struct, array_like=True, frozen=True):
@@ -83,10 +85,13 @@ class Basis(msgspec.Struct, frozen=True):
 
     def describe(self, tz: str = "UTC") -> str:
         known = "" if self.known_at is None else f", as known at {iso(self.known_at, tz)}"
+        # Commands are logged inputs that fold into nothing: the events folded are fewer than
+        # the entries read, so say which range they came from rather than a sum that won't add.
+        source = "from the start" if self.snapshot_seq == 0 else f"from snapshot seq {self.snapshot_seq}"
         return (
-            f"as of {iso(self.as_of, tz)}{known}: folded up to seq {self.seq} "
-            f"(snapshot seq {self.snapshot_seq} + {self.folded} events), log head seq {self.head_seq} "
-            f"{self.head_hash[:16]}"
+            f"as of {iso(self.as_of, tz)}{known}: folded up to seq {self.seq} ({source}, then "
+            f"{self.folded} events of entries {self.snapshot_seq + 1}..{self.seq}), log head seq "
+            f"{self.head_seq} {self.head_hash[:16]}"
         )
 
 
@@ -120,12 +125,11 @@ def _hash_at(store: EventStore, seq: int) -> bytes | None:
     return None
 
 
-def load_index(store: EventStore) -> TimeIndex | None:
-    snap = store.load_snapshot(INDEX)
-    if snap is None:
+def load_index(cache: EventStore) -> TimeIndex | None:
+    """The index a cache holds (None: none, or one that does not check out)."""
+    snap = cache.load_snapshot(INDEX)
+    if snap is None or chain_hash(b"", snap.state) != snap.state_hash:
         return None
-    if chain_hash(b"", snap.state) != snap.state_hash:
-        raise LogCorrupted(snap.seq, "the replay index does not match its state hash")
     try:
         return msgspec.msgpack.decode(snap.state, type=TimeIndex)
     except msgspec.DecodeError:
@@ -142,10 +146,13 @@ def ensure_index(
     *,
     every: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache: str | Path | None = None,
 ) -> TimeIndex:
     """The log's replay index, built (one checked pass over the log) or extended if the log grew.
 
     ``every`` is the snapshot interval in entries; None keeps a cached index's (or the default).
+    ``cache`` is the folder of the cache (None: beside the log, see ``sim.replay.cache``); the
+    log itself is only read.
 
     Raises ``ReplayError`` for an empty log and ``LogCorrupted`` if an entry does not chain.
     """
@@ -155,7 +162,8 @@ def ensure_index(
     cfg = config if config is not None else recorded_config(store)
     comps = components(cfg)
     names = _names(comps)
-    idx = load_index(store)
+    cs = _cache(store, cache)
+    idx = load_index(cs)
     if (
         idx is not None
         and idx.version == _INDEX_VERSION
@@ -166,12 +174,25 @@ def ensure_index(
     ):
         if idx.head_seq == head.seq:
             return idx
-        return _build(store, comps, names, idx.every, progress, resume=idx)
-    return _build(store, comps, names, every or DEFAULT_EVERY, progress, resume=None)
+        try:
+            return _build(store, cs, comps, names, idx.every, progress, resume=idx)
+        except blobs.CacheMismatch:
+            comps = components(cfg)  # the failed resume may have restored part of them
+    # Nothing usable: start an empty cache (blobs of another log or version are never reused).
+    cs = _cache(store, cache, fresh=idx is not None)
+    return _build(store, cs, comps, names, every or DEFAULT_EVERY, progress, resume=None)
+
+
+def _cache(store: EventStore, cache: str | Path | None, fresh: bool = False) -> EventStore:
+    try:
+        return cache_for(store, cache, fresh=fresh)
+    except ValueError as e:
+        raise ReplayError(str(e)) from None
 
 
 def _build(
     store: EventStore,
+    cs: EventStore,
     comps: list[Component],
     names: list[str],
     every: int,
@@ -186,7 +207,7 @@ def _build(
     mv = mr = -(1 << 62)
     if resume is not None and resume.points and snapshottable:
         last = resume.points[-1]
-        _restore(store, comps, names, last, list(range(len(comps))))
+        _restore(cs, comps, names, last, list(range(len(comps))))
         points = list(resume.points)
         late = [x for x in resume.late if x[0] <= last.seq]
         start = last.seq + 1
@@ -217,7 +238,7 @@ def _build(
             for name, c in zip(names, comps, strict=True):
                 blob = cstate.dump(c)
                 assert blob is not None
-                hashes.append(blobs.save(store, f"replay/{name}", seq, blob, pack))
+                hashes.append(blobs.save(cs, f"replay/{name}", seq, blob, pack))
             points.append(Point(seq, mv, mr, hashes))
         if progress is not None and seq % 50_000 == 0:
             progress(seq, total)
@@ -227,15 +248,15 @@ def _build(
     idx = TimeIndex(
         _INDEX_VERSION, code_version(), names, seq, last_hash, every, lo_v, mv, lo_r, mr, points, late
     )
-    _save(store, INDEX, seq, msgspec.msgpack.encode(idx))
+    _save(cs, INDEX, seq, msgspec.msgpack.encode(idx))
     return idx
 
 
 def _restore(
-    store: EventStore, comps: list[Component], names: list[str], point: Point, keep: list[int]
+    cs: EventStore, comps: list[Component], names: list[str], point: Point, keep: list[int]
 ) -> None:
     for name, c, k in zip(names, comps, keep, strict=True):
-        cstate.load(c, blobs.load(store, f"replay/{name}", point.seq, point.hashes[k]))
+        cstate.load(c, blobs.load(cs, f"replay/{name}", point.seq, point.hashes[k]))
 
 
 @contextmanager
@@ -305,16 +326,42 @@ def as_of(
     use_snapshots: bool = True,
     tz: str = "UTC",
     only: Collection[str] | None = None,
+    cache: str | Path | None = None,
 ) -> AsOf:
     """The state at ``valid_time`` as known at ``known_at`` (None: with every correction).
 
     ``only`` names the components to rebuild (``"engine"`` for books and open orders, ``"risk"``,
     ``"ledger"``...); the others are left out of the answer, which saves restoring and folding
     them. Each one rebuilt is exactly what the full answer holds: components fold independently.
+    ``cache`` is the cache folder ``ensure_index`` was given (None: the default place).
     """
     cfg = config if config is not None else recorded_config(store)
-    idx = index if index is not None else ensure_index(store, cfg)
+    idx = index if index is not None else ensure_index(store, cfg, cache=cache)
     check_range(idx, valid_time, known_at, tz)
+    try:
+        return _answer(store, idx, cfg, valid_time, known_at, use_snapshots, only, cache)
+    except blobs.CacheMismatch:
+        # The cache changed under its index (another process rebuilt it, or it was damaged):
+        # rebuild it from the log and answer from the new one.
+        fresh = ensure_index(store, cfg, every=idx.every, cache=_reset(store, cache))
+        return _answer(store, fresh, cfg, valid_time, known_at, use_snapshots, only, cache)
+
+
+def _reset(store: EventStore, cache: str | Path | None) -> str | Path | None:
+    _cache(store, cache, fresh=True)
+    return cache
+
+
+def _answer(
+    store: EventStore,
+    idx: TimeIndex,
+    cfg: SystemConfig,
+    valid_time: int,
+    known_at: int | None,
+    use_snapshots: bool,
+    only: Collection[str] | None,
+    cache: str | Path | None,
+) -> AsOf:
     comps = components(cfg)
     names = _names(comps)
     if only is not None:
@@ -325,12 +372,14 @@ def as_of(
         comps, names = [comps[i] for i in keep], [names[i] for i in keep]
     else:
         keep = list(range(len(comps)))
+    cs = _cache(store, cache) if use_snapshots and idx.points else store
     with _no_gc():
-        return _as_of(store, idx, cfg, comps, names, keep, valid_time, known_at, use_snapshots)
+        return _as_of(store, cs, idx, cfg, comps, names, keep, valid_time, known_at, use_snapshots)
 
 
 def _as_of(
     store: EventStore,
+    cs: EventStore,  # where the snapshots are
     idx: TimeIndex,
     cfg: SystemConfig,
     comps: list[Component],
@@ -357,7 +406,7 @@ def _as_of(
                 break
     if point is not None:
         start = point.seq
-        _restore(store, comps, names, point, keep)
+        _restore(cs, comps, names, point, keep)
     fold = _fold_into(comps)
     folded = 0
     last = start

@@ -229,16 +229,42 @@ def frames(store: EventStore, what: Iterable[str] = WHATS, interval: str = "1min
     return {w: makers[w]() for w in what}
 
 
-def export(store: EventStore, directory: str | Path, what: Iterable[str], fmt: str) -> list[Path]:
-    """Write each frame as ``DIR/<what>.<fmt>`` (parquet or csv); returns the paths written."""
+INTEGRITY_KEY = b"chronex.integrity"
+
+
+def export(
+    store: EventStore, directory: str | Path, what: Iterable[str], fmt: str, *, warning: str | None = None
+) -> list[Path]:
+    """Write each frame as ``DIR/<what>.<fmt>`` (parquet or csv); returns the paths written.
+
+    ``warning`` (a tampered log's verdict) heads each file: a ``# `` first line in CSV (read it
+    back with ``pd.read_csv(p, comment="#")``), the ``chronex.integrity`` key of the Parquet
+    schema's metadata."""
     d = Path(directory)
+    built = frames(store, what)  # everything is computed before the first file is created
     d.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, df in frames(store, what).items():
+    for name, df in built.items():
         p = d / f"{name}.{fmt}"
         if fmt == "parquet":
-            df.to_parquet(p, index=False)
+            _parquet(df, p, warning)
         else:
-            df.to_csv(p, index=False)
+            with p.open("w", encoding="utf-8", newline="") as f:
+                if warning is not None:
+                    f.write(f"# {warning}\n")
+                df.to_csv(f, index=False)
         paths.append(p)
     return paths
+
+
+def _parquet(df: pd.DataFrame, p: Path, warning: str | None) -> None:
+    if warning is None:
+        df.to_parquet(p, index=False)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[INTEGRITY_KEY] = warning.encode()
+    pq.write_table(table.replace_schema_metadata(meta), p)

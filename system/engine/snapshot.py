@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from system.engine.book import LEVEL, MARKET_Q, PARKED, STOP, Book, Order
+from system.engine.book import LEVEL, MARKET_Q, NOWHERE, PARKED, STOP, Book, Order
 from system.engine.orders import OrderType, SelfTradePrevention, Side, TimeInForce
 from system.engine.phases import Phase
 from system.engine.refdata import Instrument
@@ -48,7 +48,9 @@ class BookState(msgspec.Struct, frozen=True):
     reference: int | None
     halt_until: int | None
     band_window: list[tuple[int, int]]
-    orders: list[OrderState]  # bids best first, asks best first, market queues, stops, parked
+    orders: list[OrderState]  # bids best first, asks best first, market queues, stops, parked,
+    # then orders still matching (NOWHERE): a snapshot taken between a command's events holds
+    # the incoming market/IOC/FOK order whose trades and cancel are yet to be folded.
 
 
 class EngineSnapshot(msgspec.Struct, frozen=True):
@@ -68,21 +70,34 @@ def _state(o: Order) -> OrderState:
     )  # fmt: skip
 
 
-def _book_orders(book: Book, orders: dict[int, Order]) -> list[Order]:
+def _book_orders(book: Book, stops: list[Order], matching: list[Order]) -> list[Order]:
     out: list[Order] = []
     for side in (book.bids, book.asks):
         for lvl in side.sorted_levels():
             out.extend(lvl.live_orders())
     out.extend(book.bids.market_orders())
     out.extend(book.asks.market_orders())
-    stops = (o for o in orders.values() if o.inst == book.id and o.where == STOP)
     out.extend(sorted(stops, key=lambda o: o.id))
     out.extend(book.parked)
+    out.extend(sorted(matching, key=lambda o: o.id))
     return out
+
+
+def _unplaced(orders: dict[int, Order]) -> tuple[dict[str, list[Order]], dict[str, list[Order]]]:
+    """Per book, the open orders no queue holds: stops, and orders in the middle of matching."""
+    stops: dict[str, list[Order]] = {}
+    matching: dict[str, list[Order]] = {}
+    for o in orders.values():
+        if o.where == STOP:
+            stops.setdefault(o.inst, []).append(o)
+        elif o.where == NOWHERE:
+            matching.setdefault(o.inst, []).append(o)
+    return stops, matching
 
 
 def snapshot(engine: EngineState) -> EngineSnapshot:
     books = []
+    stops, matching = _unplaced(engine.orders)
     for _, b in sorted(engine.books.items()):
         books.append(
             BookState(
@@ -92,7 +107,7 @@ def snapshot(engine: EngineState) -> EngineSnapshot:
                 b.reference,
                 b.halt_until,
                 list(b.band_window),
-                [_state(o) for o in _book_orders(b, engine.orders)],
+                [_state(o) for o in _book_orders(b, stops.get(b.id, []), matching.get(b.id, []))],
             )
         )
     return EngineSnapshot(
@@ -149,3 +164,4 @@ def restore(engine: EngineState, state: EngineSnapshot) -> None:
             elif s.where == PARKED:
                 o.where = PARKED
                 book.parked.append(o)
+            # NOWHERE: matching when the snapshot was taken; only ``engine.orders`` holds it.

@@ -68,8 +68,9 @@ __all__ = [
     "verify",
 ]
 
-Opener = Callable[[str, str, Clock, bool], EventStore]
-"""``opener(url, rest_after_scheme, clock, create)`` -> a store: how a scheme opens its backend."""
+Opener = Callable[[str, str, Clock, bool, bool], EventStore]
+"""``opener(url, rest_after_scheme, clock, create, readonly)`` -> a store: how a scheme opens its
+backend. ``readonly`` stores refuse to write and never create anything."""
 
 _SCHEMES: dict[str, Opener] = {}
 _DROPPERS: dict[str, Callable[[str], None]] = {}
@@ -91,31 +92,35 @@ def schemes() -> list[str]:
     return sorted(_SCHEMES)
 
 
-def _open_memory(url: str, rest: str, clock: Clock, create: bool) -> EventStore:
+def _open_memory(url: str, rest: str, clock: Clock, create: bool, readonly: bool) -> EventStore:
     from system.eventlog.memory import MemoryEventStore
 
     return MemoryEventStore(clock, url=url)
 
 
-def _open_sqlite(url: str, rest: str, clock: Clock, create: bool) -> EventStore:
+def _open_sqlite(url: str, rest: str, clock: Clock, create: bool, readonly: bool) -> EventStore:
     from system.eventlog.sqlite import SQLiteEventStore
 
     path = rest[1:] if rest.startswith("/") else rest  # sqlite:///rel or sqlite:////abs
-    return SQLiteEventStore(Path(path), clock, create=create)
+    return SQLiteEventStore(Path(path), clock, create=create and not readonly, readonly=readonly)
 
 
-def _open_postgres(url: str, rest: str, clock: Clock, create: bool) -> EventStore:
+def _open_postgres(url: str, rest: str, clock: Clock, create: bool, readonly: bool) -> EventStore:
     try:
         from system.eventlog.postgres import PostgresEventStore
     except ImportError:
         raise UnsupportedLogURL(
             f"{url.split('@')[-1]}: the PostgreSQL backend needs psycopg: pip install 'chronex[postgres]'"
         ) from None
-    return PostgresEventStore(url, clock, create=create)
+    # A PostgreSQL reader takes no lock and, with create=False, creates nothing; only an append
+    # takes the writer's advisory lock, and read commands never append.
+    return PostgresEventStore(url, clock, create=create and not readonly)
 
 
 register_scheme("memory", _open_memory)
 register_scheme("sqlite", _open_sqlite)
+
+
 def _drop_postgres(url: str) -> None:
     from system.eventlog.postgres import drop_log as drop
 
@@ -136,21 +141,23 @@ def drop_log(url: str) -> None:
     dropper(url)
 
 
-def open_log(url: str | Path, clock: Clock, *, create: bool = True) -> EventStore:
+def open_log(url: str | Path, clock: Clock, *, create: bool = True, readonly: bool = False) -> EventStore:
     """Open an event log.
 
     ``memory://`` is in-process; a plain path or ``sqlite:///path`` is a SQLite file;
     ``postgresql://user@host/db?schema=name`` is a PostgreSQL schema (see docs/operators.md).
-    With ``create=False`` the log must already exist (what read-only commands want).
+    With ``create=False`` the log must already exist. ``readonly=True`` (implies ``create=False``)
+    is what read commands use: nothing can write through the store (SQLite opens the file
+    ``mode=ro``), so a log on read-only media can be read and reading never changes its bytes.
     """
     text = str(url)
     scheme, sep, rest = text.partition("://")
     if not sep:
-        return _open_sqlite(text, "/" + text, clock, create)
+        return _open_sqlite(text, "/" + text, clock, create, readonly)
     scheme = scheme.lower()
     opener = _SCHEMES.get(scheme)
     if opener is not None:
-        return opener(text, rest, clock, create)
+        return opener(text, rest, clock, create, readonly)
     if scheme in _PLANNED:
         raise UnsupportedLogURL(f"{text}: the {scheme} backend is not available in this release")
     known = ", ".join(f"{s}://" for s in schemes())

@@ -73,11 +73,15 @@ class SQLiteEventStore(EventStore):
         create: bool = True,
         durability: str = "normal",
         stream_index: bool = False,
+        readonly: bool = False,
     ) -> None:
         super().__init__()
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self.clock = clock
+        self.readonly = readonly
+        if readonly:
+            create = False
         if not create and not self.path.exists():
             raise NotAnEventLog(f"{self.path}: no such file")
         if self.path.is_dir():
@@ -104,13 +108,26 @@ class SQLiteEventStore(EventStore):
         # No pragma that writes (journal_mode) until the file is known to be ours: opening someone
         # else's database by mistake must leave it untouched.
         try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            if self.readonly:
+                db = sqlite3.connect(
+                    self._readonly_uri(), uri=True, isolation_level=None, check_same_thread=False
+                )
+            else:
+                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA busy_timeout=10000")
             db.execute(f"PRAGMA synchronous={self._durability.upper()}")
             db.execute("PRAGMA cache_size=-65536")
         except sqlite3.DatabaseError as e:
             raise NotAnEventLog(f"{self.path}: not a Chronex event log ({e})") from None
         return db
+
+    def _readonly_uri(self) -> str:
+        """``mode=ro``: SQLite never writes the file. With no ``-wal`` beside it no writer has the
+        log open and nothing is pending in a WAL, so ``immutable=1`` also spares the ``-shm``/``-wal``
+        files a WAL reader would otherwise create beside it (impossible on read-only media)."""
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        wal = self.path.with_name(self.path.name + "-wal")
+        return uri if wal.exists() else uri + "&immutable=1"
 
     def _reader(self) -> sqlite3.Connection:
         # Every thread reads on a connection of its own, never on the writer's: a reader then sees
@@ -155,7 +172,8 @@ class SQLiteEventStore(EventStore):
                 f"{self.path}: log format version {meta.get('format_version')} is not supported "
                 f"(this release reads {FORMAT_VERSION})"
             )
-        self._db.execute("PRAGMA journal_mode=WAL")  # persistent in the file; a no-op when set
+        if not self.readonly:
+            self._db.execute("PRAGMA journal_mode=WAL")  # persistent in the file; a no-op when set
 
     # -- cached head, invalidated when another connection commits ---------------------------------
     def _refresh(self) -> None:

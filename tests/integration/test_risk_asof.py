@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.replay import as_of, ensure_index
+from sim.replay.cache import cache_for
 from sim.replay.synthetic import Flow, continuous_windows, day_config, run_day, tokyo
 from sim.world import World
 from system.corrections import BustTrade
@@ -46,7 +47,8 @@ def test_a_risk_configured_day_is_indexed_with_snapshots_of_every_component(worl
     kinds = {e.type for e in store.read(1)}
     assert {"MarkPriceSet", "TradeExecuted", "TradeBusted", "MarginWarning", "MarginCall"} <= kinds
     for name in idx.components:
-        assert store.load_snapshot(f"replay/{name}", idx.points[-1].seq) is not None
+        assert cache_for(store).load_snapshot(f"replay/{name}", idx.points[-1].seq) is not None
+    assert not store.list_snapshots(f"replay/{idx.components[0]}")  # the log is only read
 
 
 @settings(

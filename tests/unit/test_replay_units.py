@@ -46,12 +46,13 @@ def test_rebase_shift_keeps_day_offsets(off: int) -> None:
 
 
 def test_override_sets_fields_by_instrument_id_and_new_tables() -> None:
-    """--set addresses instruments by id and creates tables for engines configured as plain data."""
+    """--set addresses instruments by id and creates tables for engines configured as plain data;
+    a number given for a risk amount (a decimal string in its schema) is kept as the text typed."""
     cfg = override(
         day_config(), ["instruments.XTKS:7203.max_qty=500", "risk.accounts.ACC-1.max_order_qty=700"]
     )
     assert cfg.instruments[0].max_qty == 500 and cfg.instruments[1].max_qty == 0
-    assert cfg.risk == {"accounts": {"ACC-1": {"max_order_qty": 700}}}
+    assert cfg.risk == {"accounts": {"ACC-1": {"max_order_qty": "700"}}}
 
 
 @pytest.mark.parametrize(
