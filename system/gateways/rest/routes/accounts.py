@@ -14,7 +14,7 @@ from system.gateways.rest.problems import PROBLEMS, Problem
 from system.gateways.rest.routes.deps import gateway
 from system.gateways.rest.schemas import AccountEventOut, BalanceOut, MarginOut, PnlOut, PositionOut
 from system.gateways.rest.security import EVERYONE, allow, check_account
-from system.risk.money import fmt_money
+from system.risk.money import decimal_money
 from system.risk.projections import AccountsProjection
 
 router = APIRouter(prefix="/v1/accounts/{account}", tags=["accounts"], responses=PROBLEMS)
@@ -30,7 +30,8 @@ def _ledger(gw: RestGateway, who: ApiKey, account: str) -> AccountsProjection:
 
 
 def _money(p: AccountsProjection, value: int, currency: str) -> str:
-    return fmt_money(value, currency, p.config.currencies)
+    # Plain decimal text (no thousands separators): the wire carries numbers, not reports.
+    return format(decimal_money(value, currency, p.config.currencies).normalize(), "f")
 
 
 @router.get("/positions", response_model=list[PositionOut], summary="Open and traded positions")
