@@ -24,7 +24,9 @@ def test_books_l1_l2_l3_follow_the_orders() -> None:
         l1 = (await c.get(f"/v1/books/{INST}/l1", headers=ADMIN)).json()
         assert (l1["bid"], l1["bid_qty"], l1["ask"], l1["ask_qty"]) == ("999.5", "5", "1000", "60")
         l2 = (await c.get(f"/v1/books/{INST}/l2", params={"depth": 1}, headers=ADMIN)).json()
-        assert l2["asks"] == [{"price": "1000", "qty": "60", "count": 1}] and l2["seq"] == gw.marketdata.position
+        assert (
+            l2["asks"] == [{"price": "1000", "qty": "60", "count": 1}] and l2["seq"] == gw.marketdata.position
+        )
         l3 = (await c.get(f"/v1/books/{INST}/l3", headers=ADMIN)).json()
         assert [(o["price"], o["visible"], o["account"]) for o in l3["bids"]] == [("999.5", "5", "A")]
 
@@ -67,7 +69,9 @@ def test_bars_per_interval() -> None:
     async def t(c: httpx.AsyncClient, gw: RestGateway) -> None:
         await _trade(c, "10")
         bars = (await c.get(f"/v1/bars/{INST}", params={"interval": "1m"}, headers=ADMIN)).json()
-        assert [(b["open"], b["close"], b["volume"], b["trades"]) for b in bars] == [("1000", "1000", "10", 1)]
+        assert [(b["open"], b["close"], b["volume"], b["trades"]) for b in bars] == [
+            ("1000", "1000", "10", 1)
+        ]
         r = await c.get(f"/v1/bars/{INST}", params={"interval": "7m"}, headers=ADMIN)
         assert r.status_code == 422
 
