@@ -106,7 +106,7 @@ class RestGateway:
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            build_app(self), log_level="warning", lifespan="off", access_log=False, ws="websockets"
+            build_app(self), log_level="warning", lifespan="off", access_log=False, ws="websockets-sansio"
         )
         self._uvicorn = _Uvicorn(config)
         self._task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))

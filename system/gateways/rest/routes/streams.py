@@ -221,7 +221,9 @@ def _resume(from_seq: int | None, last_event_id: str | None) -> int | None:
     return from_seq
 
 
-_SSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {}}, "description": "events, one per log entry, id = seq"}}
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "events, one per log entry, id = seq"}
+}
 
 
 @router.get(
