@@ -160,7 +160,7 @@ def register(app: typer.Typer) -> None:
         runner: Annotated[str, typer.Option("--runner", help="behave or pytest")] = "behave",
         report: Annotated[Path, typer.Option("--report", help="where reports go")] = Path("reports"),
         driver: Annotated[
-            str | None, typer.Option("--driver", help="how steps reach the system (inprocess or fix)")
+            str | None, typer.Option("--driver", help="how steps reach the system (inprocess, fix or rest)")
         ] = None,
         target: Annotated[
             str | None,

@@ -77,7 +77,7 @@ def test_the_matrix_covers_every_endpoint() -> None:
         covered.add((method, p))
     assert routes == covered
     ws = {r.path for r in streams.router.routes if isinstance(r, APIWebSocketRoute)}
-    assert ws == {"/v1/streams/accounts/{account}", "/v1/streams/instruments/{instrument}"}
+    assert ws == {"/v1/streams/accounts/{account}", "/v1/streams/instruments/{instrument:path}"}
 
 
 @pytest.mark.parametrize("role", sorted(ALL))

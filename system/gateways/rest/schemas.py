@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from system.engine.orders import OrderType, SelfTradePrevention, Side, TimeInForce
 from system.engine.phases import Phase
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-*]+$")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=30, allow_inf_nan=False)]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/\-*]+$")]
+# Zero and negative amounts reach the engine, which rejects them with its reason (as over FIX).
+Amount = Annotated[Decimal, Field(max_digits=30, allow_inf_nan=False)]
 DecimalText = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
 
 
@@ -34,6 +35,9 @@ class SubmitOrderBody(_In):
     stop_price: Amount | None = None
     tif: TimeInForce = TimeInForce.DAY
     expire_time: datetime | None = Field(None, description="GTD: when the order expires")
+    expire_time_ns: Annotated[int, Field(ge=0, lt=2**63)] | None = Field(
+        None, description="GTD: the same instant in ns since the epoch (exact; wins over expire_time)"
+    )
     post_only: bool = False
     display_qty: Amount | None = Field(None, description="an iceberg: the quantity shown at a time")
     stp: SelfTradePrevention = SelfTradePrevention.NONE

@@ -57,7 +57,7 @@ async def instruments(gw: Gw, who: Anyone) -> list[InstrumentOut]:
     ]
 
 
-@router.get("/books/{instrument}/l1", response_model=L1Out, summary="Best bid and offer")
+@router.get("/books/{instrument:path}/l1", response_model=L1Out, summary="Best bid and offer")
 async def l1(instrument: str, gw: Gw, who: Anyone) -> L1Out:
     inst = gw.instrument(instrument)
     md = gw.marketdata
@@ -73,7 +73,7 @@ async def l1(instrument: str, gw: Gw, who: Anyone) -> L1Out:
     )
 
 
-@router.get("/books/{instrument}/l2", response_model=L2Out, summary="Depth by price level")
+@router.get("/books/{instrument:path}/l2", response_model=L2Out, summary="Depth by price level")
 async def l2(
     instrument: str, gw: Gw, who: Anyone, depth: Annotated[int | None, Query(ge=1, le=1000)] = None
 ) -> L2Out:
@@ -88,7 +88,7 @@ async def l2(
     )
 
 
-@router.get("/books/{instrument}/l3", response_model=L3Out, summary="Every displayed order, by priority")
+@router.get("/books/{instrument:path}/l3", response_model=L3Out, summary="Every displayed order, by priority")
 async def l3(instrument: str, gw: Gw, who: Anyone) -> L3Out:
     inst = gw.instrument(instrument)
     md = gw.marketdata
@@ -134,7 +134,7 @@ async def trades(
     return [trade_out(t, gw.instrument(t.instrument), vis) for t in rows]
 
 
-@router.get("/bars/{instrument}", response_model=list[BarOut], summary="OHLC bars")
+@router.get("/bars/{instrument:path}", response_model=list[BarOut], summary="OHLC bars")
 async def bars(
     instrument: str,
     gw: Gw,

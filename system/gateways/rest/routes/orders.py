@@ -49,6 +49,12 @@ def _own_order(gw: RestGateway, who: ApiKey, order_id: int) -> OrderRow:
     return o
 
 
+def _expiry(body: SubmitOrderBody) -> int | None:
+    if body.expire_time_ns is not None:
+        return body.expire_time_ns
+    return None if body.expire_time is None else ns_of(body.expire_time)
+
+
 @router.post("", status_code=201, response_model=CommandAnswer, summary="Submit an order")
 async def submit(
     body: SubmitOrderBody, gw: Gw, who: Annotated[ApiKey, Security(allow(*TRADING))], key: IdemKey = None
@@ -61,12 +67,12 @@ async def submit(
         client_order_id=cid,
         instrument=inst.id,
         side=body.side,
-        qty=qty_units(inst, body.qty) or 0,
+        qty=qty_units(inst, body.qty) or 0,  # zero or negative: the engine's rejection
         order_type=body.order_type,
         price=price_units(inst, body.price),
         stop_price=price_units(inst, body.stop_price, "stop_price"),
         tif=body.tif,
-        expire_time=None if body.expire_time is None else ns_of(body.expire_time),
+        expire_time=_expiry(body),
         post_only=body.post_only,
         display_qty=qty_units(inst, body.display_qty, "display_qty") or 0,
         stp=body.stp,

@@ -188,7 +188,7 @@ async def ws_account(
     await _ws(ws, _account_stream, account, from_seq)
 
 
-@router.websocket("/instruments/{instrument}")
+@router.websocket("/instruments/{instrument:path}")
 async def ws_instrument(
     ws: WebSocket, instrument: str, from_seq: Annotated[int | None, Query(ge=0)] = None
 ) -> None:
@@ -244,7 +244,7 @@ async def sse_account(
 
 
 @router.get(
-    "/instruments/{instrument}/sse",
+    "/instruments/{instrument:path}/sse",
     response_class=StreamingResponse,
     responses=_SSE,
     summary="A book's events (SSE)",
