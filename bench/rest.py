@@ -194,13 +194,13 @@ def main() -> None:
     sub: dict[str, list[float]] = {"rate": [], "p50": [], "p99": []}
     try:
         for r in range(args.rounds):
-            q = _collect(*_spawn(_queries, rest, args.query_rate, s), s + 120)
+            q = _collect(*_spawn(_queries, rest, args.query_rate, s), s + 600)
             alone["p50"].append(_pct(q["lat"], 0.5))
             alone["p99"].append(_pct(q["lat"], 0.99))
             alone["rate"].append(len(q["lat"]) / s)
             fp, fa = _spawn(_fix_load, srv.fix_port, args.sessions, s + 1, args.fix_rate)
             time.sleep(1.0)  # the FIX sessions log on and the flow is running
-            q = _collect(*_spawn(_queries, rest, args.query_rate, s), s + 120)
+            q = _collect(*_spawn(_queries, rest, args.query_rate, s), s + 600)
             f = _collect(fp, fa, s + 120)
             loaded["p50"].append(_pct(q["lat"], 0.5))
             loaded["p99"].append(_pct(q["lat"], 0.99))
