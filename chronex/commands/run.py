@@ -195,7 +195,7 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option("--report", help="where reports go (a folder of output, not code)")
         ] = Path("out"),
         driver: Annotated[
-            str | None, typer.Option("--driver", help="how steps reach the system (inprocess or fix)")
+            str | None, typer.Option("--driver", help="how steps reach the system (inprocess, fix or rest)")
         ] = None,
         target: Annotated[
             str | None,

@@ -177,7 +177,9 @@ def _instruments(venue: str, refs: list[str]) -> tuple[Any, ...]:
         raise BadInput(str(e)) from None
 
 
-async def _serve(server: Server, admin: AdminServer, fix: Any, ready: dict[str, Any]) -> None:
+async def _serve(
+    server: Server, admin: AdminServer, fix: Any, ready: dict[str, Any], rest: Any = None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -188,11 +190,17 @@ async def _serve(server: Server, admin: AdminServer, fix: Any, ready: dict[str, 
     if fix is not None:
         await fix.start()
         ready["fix_port"] = fix.port
+    if rest is not None:
+        await rest.start()
+        ready["rest_port"] = rest.port
     server.info.update(ready)
     print(json.dumps(ready), flush=True)
     await stop.wait()
     # Graceful: no new input, sessions logged out, queued work finished, the log closed.
     await admin.stop()
+    if rest is not None:
+        with contextlib.suppress(Exception):
+            await rest.stop()
     if fix is not None:
         with contextlib.suppress(Exception):
             await fix.stop()
@@ -218,6 +226,8 @@ def serve(
     snapshot_every: Annotated[int, typer.Option(help="Snapshot the components every N log entries.")] = 5000,
     calendar: Annotated[bool, typer.Option(help="Let the venue's calendar drive the phases.")] = True,
     allow_reset: Annotated[bool, typer.Option(help="Accept the admin 'reset' op (BDD driver).")] = False,
+    rest_port: Annotated[int | None, typer.Option(help="REST and streaming port (0: any free one).")] = None,
+    api_keys: Annotated[str | None, typer.Option(help="API keys TOML for REST (roles, accounts).")] = None,
 ) -> None:
     """Serve a venue: the sequencer, the admin channel and the FIX gateway over one log."""
     from sim.replay import recorded_config
@@ -242,6 +252,7 @@ def serve(
     url = log or "memory://"
     if "://" not in url and not Path(url).parent.exists():
         raise BadInput(f"--log {url!r}: directory {str(Path(url).parent)!r} does not exist")
+    keys = _api_keys(rest_port, api_keys)
     held = _lock(url)
     venues = (insts[0].venue,) if insts and calendar else ()
     cfg = SystemConfig(
@@ -272,9 +283,14 @@ def serve(
     server = Server(host, mode, factory=world_host if allow_reset else None, group_commit=not allow_reset)
     admin = AdminServer(server, port=admin_port)
     fix = _fix_gateway(server, sessions, fix_port, fix_profile, wall)
+    rest = None
+    if rest_port is not None:
+        from system.gateways.rest import RestGateway
+
+        rest = RestGateway(server, keys, port=rest_port)
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
     try:
-        asyncio.run(_serve(server, admin, fix, ready))
+        asyncio.run(_serve(server, admin, fix, ready, rest))
     finally:
         if held is not None:
             held.close()
@@ -291,6 +307,24 @@ def _fix_gateway(
     try:
         return build_acceptor(server, sessions=sessions, port=port, profile=profile, wall=wall)
     except ValueError as e:
+        raise BadInput(str(e)) from None
+
+
+def _api_keys(port: int | None, path: str | None) -> Any:
+    """The REST keys, checked before anything is opened (a bad file is exit 2, nothing served)."""
+    if port is None:
+        if path is not None:
+            raise BadInput("--api-keys needs --rest-port")
+        return None
+    if path is None:
+        raise BadInput("--rest-port needs --api-keys (a TOML of keys and roles, see docs/rest.md)")
+    if not 0 <= port <= 65535:
+        raise BadInput(f"--rest-port {port} is not a port (0-65535)")
+    from system.gateways.rest import KeysFileError, load_keys
+
+    try:
+        return load_keys(path)
+    except KeysFileError as e:
         raise BadInput(str(e)) from None
 
 

@@ -1,7 +1,8 @@
 """Drivers: how steps reach the system. Pick one with ``--driver NAME`` or ``CHRONEX_DRIVER``.
 
 ``inprocess`` holds the system in this process; ``fix`` reaches ``chronex serve`` over FIX and
-its admin channel (a wire driver: scenarios tagged ``@inprocess`` are skipped with a reason).
+its admin channel, ``rest`` over the REST gateway and the admin channel (wire drivers: scenarios
+tagged ``@inprocess`` are skipped with a reason).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import os
 from steps.drivers.base import BookPoint, Driver, Reply, Setup, WireDriver
 from steps.errors import StepInputError
 
-AVAILABLE = ("inprocess", "fix")
-PLANNED = ("rest",)  # joins when the gateway exists; scenarios do not change
-WIRE = ("fix",)
+AVAILABLE = ("inprocess", "fix", "rest")
+PLANNED: tuple[str, ...] = ()  # drivers named before they exist; scenarios do not change
+WIRE = ("fix", "rest")
 INPROCESS_TAG = "inprocess"
 SKIP_REASON = "needs the system in this process (tagged @inprocess); skipped over the wire"
 
@@ -48,7 +49,7 @@ def check_driver(name: str) -> str:
             f"available: {', '.join(AVAILABLE)}"
         )
     raise StepInputError(
-        f"unknown driver {name!r} (available: {', '.join(AVAILABLE)}; planned: {', '.join(PLANNED)})"
+        f"unknown driver {name!r} (available: {', '.join(AVAILABLE)})"
     )
 
 
@@ -65,6 +66,10 @@ def make_driver(name: str | None = None) -> Driver:
         from steps.drivers.fix import FixDriver
 
         return FixDriver()
+    if n == "rest":
+        from steps.drivers.rest import RestDriver
+
+        return RestDriver()
     from steps.drivers.inprocess import InProcessDriver
 
     return InProcessDriver()

@@ -178,7 +178,7 @@ class FixDriver(Driver):
 
     def start(self, setup: Setup) -> None:
         self._setup = setup
-        host, port = _shared_server()
+        host, port = self._address()
         self._admin = AdminClient(host, port)
         config = SystemConfig(
             seed=setup.seed,
@@ -195,10 +195,14 @@ class FixDriver(Driver):
         self._instruments = {i.id: i for i in setup.instruments}
         self._projections = build_projections(config)
         self._projected = 0
-        fix_port = int(self.admin.call("ping")["fix_port"])
-        self._connect(host, fix_port)
+        self._connect(host)
 
-    def _connect(self, host: str, port: int) -> None:
+    def _address(self) -> tuple[str, int]:
+        """The admin address of the server this driver talks to."""
+        return _shared_server()
+
+    def _connect(self, host: str) -> None:
+        port = int(self.admin.call("ping")["fix_port"])
         ours = {"sender_comp_id": SESSION, "target_comp_id": "CHRONEX", "sending_time_tolerance_s": 0}
         cfg = parse_sessions({"session": [ours]}).sessions[0]
         loop = asyncio.new_event_loop()

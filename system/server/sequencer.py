@@ -220,6 +220,14 @@ class Sequencer:
         eng = self.host.engine
         return eng.books[instrument].inst if eng.has_instrument(instrument) else None
 
+    def projection(self, kind: type[Any]) -> Any:
+        """The host's read model (projection) of type ``kind``, None when its build has none.
+        Read it on this loop only, like the other queries."""
+        for p in self.host.runtime.projections:
+            if isinstance(p, kind):
+                return p
+        return None
+
     def knows(self, session: str, client_id: str) -> bool:
         """Whether ``session`` already used ``client_id`` for a logged command."""
         return command_id(session, client_id) in self._digests

@@ -92,6 +92,18 @@ def test_features_run_over_fix_and_inprocess_scenarios_are_skipped(tmp_path: Pat
     assert "Positions, P&L and margin" in r.stdout
 
 
+def test_features_run_over_rest_and_inprocess_scenarios_are_skipped(tmp_path: Path) -> None:
+    """`--driver rest` sends orders through the REST gateway of `chronex serve` (an instrument id
+    with a slash included); @inprocess scenarios are skipped with their reason, as over FIX."""
+    r = chronex(
+        "run", "features/matching/cancel_replace.feature", "features/matching/other_venues.feature",
+        "features/sim/background.feature", "--driver", "rest", "--report", str(tmp_path),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "needs the system in this process (tagged @inprocess)" in r.stdout
+    assert "Cancels and replaces" in r.stdout
+
+
 def test_target_needs_the_fix_driver(tmp_path: Path) -> None:
     """--target without --driver fix is bad input, one line, exit 2."""
     r = chronex("run", "features/matching", "--target", "127.0.0.1:1", "--report", str(tmp_path))

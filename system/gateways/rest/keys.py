@@ -1,0 +1,95 @@
+"""API keys and their roles, read once from a TOML file (``chronex serve --api-keys keys.toml``).
+
+    [[key]]
+    key = "trader-1-secret"       # what the client sends in the X-API-Key header
+    name = "alice"                 # who it is (the REST session name: rest-alice)
+    role = "trader"                # trader | qa-admin | auditor
+    accounts = ["ACC1", "ACC2"]    # a trader's own accounts (ignored for the other roles)
+
+Roles:
+
+- ``trader``: orders, queries and streams of its own accounts only; books, trades of its accounts,
+  bars and calendars;
+- ``qa-admin``: everything a trader may do, for any account, plus the clock, venues and the kill
+  switch;
+- ``auditor``: read-only over every account, the as-of state and log verification; never an order.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+
+import msgspec
+
+
+class Role(StrEnum):
+    TRADER = "trader"
+    QA_ADMIN = "qa-admin"
+    AUDITOR = "auditor"
+
+
+class ApiKey(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    key: str
+    name: str
+    role: Role
+    accounts: tuple[str, ...] = ()
+
+    @property
+    def session(self) -> str:
+        """The session its commands are scoped to (their idempotency keys live there)."""
+        return f"rest-{self.name}"
+
+    def may_see(self, account: str) -> bool:
+        return self.role is not Role.TRADER or account in self.accounts
+
+
+class _File(msgspec.Struct, forbid_unknown_fields=True):
+    key: list[ApiKey] = msgspec.field(default_factory=list)
+
+
+class KeysFileError(ValueError):
+    """The keys file is missing or malformed; the message names the file and the problem."""
+
+
+class KeyRing:
+    """The configured keys, by key text."""
+
+    def __init__(self, keys: list[ApiKey]) -> None:
+        self._by_key: dict[str, ApiKey] = {}
+        names: set[str] = set()
+        for k in keys:
+            if not k.key:
+                raise KeysFileError(f"key {k.name!r} has an empty key")
+            if k.key in self._by_key:
+                raise KeysFileError(f"key of {k.name!r} is listed twice")
+            if k.name in names:
+                raise KeysFileError(f"name {k.name!r} is used by two keys")
+            if "/" in k.name:
+                raise KeysFileError(f"name {k.name!r} may not hold '/'")
+            if k.role is Role.TRADER and not k.accounts:
+                raise KeysFileError(f"trader {k.name!r} has no accounts")
+            names.add(k.name)
+            self._by_key[k.key] = k
+
+    def get(self, key: str) -> ApiKey | None:
+        return self._by_key.get(key)
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+def load_keys(path: str | Path) -> KeyRing:
+    p = Path(path)
+    if not p.is_file():
+        raise KeysFileError(f"--api-keys {str(p)!r}: no such file")
+    try:
+        data = tomllib.loads(p.read_text())
+        parsed = msgspec.convert(data, type=_File)
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as e:
+        raise KeysFileError(f"--api-keys {str(p)!r}: {e}") from None
+    try:
+        return KeyRing(parsed.key)
+    except KeysFileError as e:
+        raise KeysFileError(f"--api-keys {str(p)!r}: {e}") from None

@@ -1,0 +1,65 @@
+"""`chronex serve --rest-port`: the ready line names the port, orders and queries answer over HTTP
+with the roles of the keys file, SIGTERM stops it cleanly; bad REST flags exit 2 with one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from system.server.process import ServeProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = ROOT / "config" / "api-keys.example.toml"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from chronex.cli import entry; entry()", "serve", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_serve_with_rest_port_answers_over_http(tmp_path: Path) -> None:
+    srv = ServeProcess(
+        ["--venue", "XTKS", "--instruments", "7203", "--no-calendar", "--log", str(tmp_path / "day.db"),
+         "--start", "2031-01-06T09:00+09:00", "--rest-port", "0", "--api-keys", str(KEYS)],
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{srv.info['rest_port']}"
+        with httpx.Client(base_url=base, timeout=30) as c:
+            assert c.get("/openapi.json").json()["info"]["title"] == "Chronex REST"
+            alice = {"X-API-Key": "trader-acc1-key"}
+            body = {
+                "account": "ACC1",
+                "instrument": "XTKS:7203",
+                "side": "BUY",
+                "qty": "100",
+                "price": "2500",
+            }
+            r = c.post("/v1/orders", json=body, headers=alice)
+            assert r.status_code == 201, r.text
+            r = c.post("/v1/orders", json=body | {"account": "ACC2"}, headers=alice)
+            assert r.status_code == 403
+            l2 = c.get("/v1/books/XTKS:7203/l2", headers={"X-API-Key": "auditor-key"}).json()
+            assert l2["bids"] == [{"price": "2500", "qty": "100", "count": 1}]
+            assert c.get("/v1/audit/verify", headers={"X-API-Key": "auditor-key"}).json()["ok"]
+    finally:
+        assert srv.terminate() == 0
+
+
+def test_bad_rest_flags_exit_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "keys.toml"
+    bad.write_text('[[key]]\nkey = "k"\nname = "t"\nrole = "trader"\n')
+    for args, word in [
+        (["--rest-port", "0"], "--rest-port needs --api-keys"),
+        (["--api-keys", str(KEYS)], "--api-keys needs --rest-port"),
+        (["--rest-port", "0", "--api-keys", "nope.toml"], "no such file"),
+        (["--rest-port", "0", "--api-keys", str(bad)], "trader 't' has no accounts"),
+    ]:
+        r = _cli(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert word in r.stderr and "Traceback" not in r.stderr
