@@ -842,6 +842,11 @@ def build_acceptor(
     app = OrderEntry(server, cfg)
     log_url = str(server.host.store.url)
     if store is None:
+        if "://" in log_url and not log_url.startswith(("memory", "sqlite:///")):
+            raise ValueError(
+                "--fix-port over a server log needs --fix-store file:DIR (the FIX session store: "
+                "sequence numbers and sent messages)"
+            )
         store = "memory:" if log_url.startswith("memory") else f"file:{_store_dir(log_url)}"
     return FixAcceptor(
         cfg, app, _ServerClock(server), store_factory(store), port=port, timer_clock=wall,
