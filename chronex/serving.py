@@ -31,6 +31,40 @@ def _reader(url: str, store: EventStore) -> Callable[[], EventStore]:
     return lambda: open_log(url, FixedClock(0), create=False)
 
 
+def venue_reference(venue: str, t: int) -> dict[str, Any]:
+    """What Redis caches of a venue first listed at ``t``: its profile and its calendar for the
+    trade dates from ``t``'s to two weeks on (integers ns UTC; the same log gives the same data)."""
+    from datetime import timedelta
+
+    from sim.clock import venue_calendar
+    from sim.markets import ProfileError, load_profile
+
+    out: dict[str, Any] = {}
+    try:
+        p = load_profile(venue)
+        out[f"venue:{venue}"] = {
+            "name": p.name, "description": p.description, "calendar": p.calendar,
+            "instruments": list(p.ids), "factors": [[f, vol] for f, vol in p.factors],
+        }  # fmt: skip
+    except ProfileError:
+        pass
+    try:
+        cal = venue_calendar(venue)
+    except Exception:  # a venue without a calendar: nothing to cache
+        return out
+    first = cal.trade_date(t)
+    sessions = cal.sessions(first, first + timedelta(days=14))
+    out[f"calendar:{venue}"] = {
+        "venue": venue, "tz": cal.tz, "from": first.isoformat(),
+        "sessions": [
+            {"trade_date": s.trade_date.isoformat(), "open": s.open, "close": s.close,
+             "breaks": [list(b) for b in s.breaks], "projected": s.projected}
+            for s in sessions
+        ],
+    }  # fmt: skip
+    return out
+
+
 def attach_services(
     server: Server,
     url: str,
@@ -71,7 +105,7 @@ def attach_services(
             q = dict(urllib.parse.parse_qsl(u.query))
             ns = q.pop("namespace", "chronex")
             plain = urllib.parse.urlunsplit(u._replace(query=urllib.parse.urlencode(q)))
-            return RedisReadModels(plain, namespace=ns)
+            return RedisReadModels(plain, namespace=ns, reference=venue_reference)
 
         made.append(("--redis", make_redis))
     if influx is not None:
