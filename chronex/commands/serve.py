@@ -138,12 +138,30 @@ def world_host(spec: dict[str, Any]) -> WorldHost:
     return WorldHost(ServedWorld(config, start_ns=int(spec["start_ns"]), log=str(log)), history=True)
 
 
+def _is_file(log: str) -> bool:
+    """A SQLite file (path or sqlite:/// URL), as opposed to memory:// or a server's URL."""
+    return "://" not in log or log.startswith("sqlite:///")
+
+
+def _exists(log: str) -> bool:
+    """Whether ``log`` already holds a log to resume (a file, or a server schema with entries)."""
+    if log.startswith("memory://"):
+        return False
+    if _is_file(log):
+        return Path(log.removeprefix("sqlite:///")).exists()
+    try:
+        store = open_log(log, WallClock(), create=False)
+    except Exception:
+        return False
+    try:
+        return store.head().seq > 0
+    finally:
+        store.close()
+
+
 def _resume_time(log: str, start_ns: int) -> int:
     """Where the clock starts over an existing log: never before the last entry's time."""
-    if log.startswith("memory://"):
-        return start_ns
-    path = Path(log.removeprefix("sqlite:///"))
-    if not path.exists():
+    if not _exists(log):
         return start_ns
     store = open_log(log, WallClock(), create=False)
     try:
@@ -155,8 +173,9 @@ def _resume_time(log: str, start_ns: int) -> int:
 
 
 def _lock(log: str) -> TextIO | None:
-    """Hold ``<log>.lock`` exclusively: two servers must never append to one live log."""
-    if log.startswith("memory://"):
+    """Hold ``<log>.lock`` exclusively: two servers must never append to one live log. A
+    PostgreSQL log needs no file: its store refuses a second writer (an advisory lock)."""
+    if not _is_file(log):
         return None
     path = Path(log.removeprefix("sqlite:///") + ".lock")
     fh = path.open("w")
@@ -228,6 +247,19 @@ def serve(
     allow_reset: Annotated[bool, typer.Option(help="Accept the admin 'reset' op (BDD driver).")] = False,
     rest_port: Annotated[int | None, typer.Option(help="REST and streaming port (0: any free one).")] = None,
     api_keys: Annotated[str | None, typer.Option(help="API keys TOML for REST (roles, accounts).")] = None,
+    archive: Annotated[str | None, typer.Option(help="Live archive: postgresql://...?schema=NAME.")] = None,
+    nats: Annotated[str | None, typer.Option(help="Publish the log to JetStream: nats://host:4222.")] = None,
+    redis: Annotated[str | None, typer.Option(help="Redis read models: redis://host:6379.")] = None,
+    influx: Annotated[
+        str | None, typer.Option(help="OHLC bars to InfluxDB 1.x: http://host:8086/db.")
+    ] = None,
+    otlp: Annotated[str | None, typer.Option(help="OTLP/HTTP collector for traces and metrics.")] = None,
+    trace: Annotated[str | None, typer.Option(help="'console': print spans and metrics.")] = None,
+    fix_store: Annotated[str | None, typer.Option(help="FIX message store: file:DIR or memory:.")] = None,
+    status: Annotated[
+        bool, typer.Option(help="Print a running server's status (--admin-port) and exit.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="With --status: one JSON object.")] = False,
 ) -> None:
     """Serve a venue: the sequencer, the admin channel and the FIX gateway over one log."""
     from sim.replay import recorded_config
@@ -235,6 +267,13 @@ def serve(
     from system.pricing.tomlfile import ConfigError
     from system.risk import load_risk
 
+    if status:
+        from chronex.serving import print_status
+
+        if not admin_port:
+            raise BadInput("--status needs --admin-port PORT of the running server")
+        print_status(admin_port, as_json=json_out)
+        return
     if clock not in ("virtual", "paced", "wall"):
         raise BadInput(f"--clock {clock!r} is not a clock mode (use virtual, paced or wall)")
     wall = WallClock()
@@ -265,7 +304,7 @@ def serve(
         label=f"serve {venue}",
     )
     t0 = _resume_time(url, start_ns)
-    if url != "memory://" and Path(url.removeprefix("sqlite:///")).exists():
+    if _exists(url):
         # A restart: the system is the one the log was made with, not today's flags.
         probe = open_log(url, WallClock(), create=False)
         try:
@@ -280,24 +319,51 @@ def serve(
     except (ClockModeError, ValueError, ZeroDivisionError) as e:
         world.close()
         raise BadInput(f"--speed {speed!r}: {e}") from None
-    server = Server(host, mode, factory=world_host if allow_reset else None, group_commit=not allow_reset)
-    admin = AdminServer(server, port=admin_port)
-    fix = _fix_gateway(server, sessions, fix_port, fix_profile, wall)
-    rest = None
-    if rest_port is not None:
-        from system.gateways.rest import RestGateway
+    from chronex.serving import attach_services, tracing
 
-        rest = RestGateway(server, keys, port=rest_port)
+    try:
+        telemetry, shutdown = tracing(otlp, trace)
+    except BadInput:
+        world.close()
+        raise
+    server = Server(
+        host,
+        mode,
+        factory=world_host if allow_reset else None,
+        group_commit=not allow_reset,
+        telemetry=telemetry,
+    )
+    services = []
+    try:
+        services = attach_services(server, url, archive=archive, nats=nats, redis=redis, influx=influx)
+        admin = AdminServer(server, port=admin_port)
+        fix = _fix_gateway(server, sessions, fix_port, fix_profile, wall, fix_store)
+        rest = None
+        if rest_port is not None:
+            from system.gateways.rest import RestGateway
+
+            rest = RestGateway(server, keys, port=rest_port)
+    except BadInput:
+        world.close()
+        raise
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
     try:
         asyncio.run(_serve(server, admin, fix, ready, rest))
     finally:
+        for bg in services:  # what the sequencer queued for them goes out before the exit
+            bg.close()
+        shutdown()
         if held is not None:
             held.close()
 
 
 def _fix_gateway(
-    server: Server, sessions: str | None, port: int | None, profile: str | None, wall: Any
+    server: Server,
+    sessions: str | None,
+    port: int | None,
+    profile: str | None,
+    wall: Any,
+    store: str | None = None,
 ) -> Any:
     """The FIX acceptor over this server, or None when no FIX port was asked for."""
     if port is None:
@@ -305,7 +371,7 @@ def _fix_gateway(
     from system.gateways.fix.orders import build_acceptor
 
     try:
-        return build_acceptor(server, sessions=sessions, port=port, profile=profile, wall=wall)
+        return build_acceptor(server, sessions=sessions, port=port, profile=profile, wall=wall, store=store)
     except ValueError as e:
         raise BadInput(str(e)) from None
 
@@ -330,4 +396,3 @@ def _api_keys(port: int | None, path: str | None) -> Any:
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
-

@@ -1,5 +1,6 @@
-"""Redis read models: reference data (instruments), top of book and positions, shared with
-readers in other processes, and rebuilt from the log after a flush.
+"""Redis read models: reference data (instruments; venue profiles and calendars when given a
+``reference``), top of book and positions, shared with readers in other processes, and rebuilt
+from the log after a flush.
 
 Versioned keys. Each batch the writer handles becomes version ``seq`` (its last entry): every
 value it changed is written once, immutable, under ``<ns>:v:<seq>:<model>:<key>``, and in the
@@ -15,7 +16,7 @@ the subscription replays the log from seq 1 into it. Redis holds nothing the log
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -27,6 +28,12 @@ from system.eventlog.codec import LoggedEvent
 _json = msgspec.json.Encoder()
 
 
+Reference = Callable[[str, int], dict[str, Any]]
+"""``reference(venue, t)``: logical key -> value for a venue first listed at ``t`` (its profile as
+``venue:<V>``, its calendar as ``calendar:<V>``). The composition root supplies it: the calendars
+and profiles live in sim/, which system/ does not import."""
+
+
 def _key(ns: str, version: int, logical: str) -> str:
     return f"{ns}:v:{version}:{logical}"
 
@@ -36,9 +43,16 @@ class RedisReadModels:
     ``position:<account>:<instrument>`` (JSON values)."""
 
     def __init__(
-        self, url: str, *, namespace: str = "chronex", name: str = "redis-cache", keep_s: int = 300
+        self,
+        url: str,
+        *,
+        namespace: str = "chronex",
+        name: str = "redis-cache",
+        keep_s: int = 300,
+        reference: Reference | None = None,
     ) -> None:
         self.name = name
+        self.reference = reference
         self.ns = namespace
         self.keep_s = keep_s
         self.r = redis.Redis.from_url(url)
@@ -48,6 +62,7 @@ class RedisReadModels:
     def _reset(self) -> None:
         self.market = MarketData(max_tape=0)
         self.positions: dict[tuple[str, str], list[int]] = {}
+        self._venues: set[str] = set()
 
     def position(self) -> int:
         raw = self.r.get(f"{self.ns}:position")
@@ -72,6 +87,10 @@ class RedisReadModels:
             if t == "InstrumentListed":
                 changed[f"instrument:{r.instrument.id}"] = r.instrument
                 books.add(r.instrument.id)
+                venue = r.instrument.venue
+                if self.reference is not None and venue not in self._venues:
+                    self._venues.add(venue)
+                    changed.update(self.reference(venue, ev.valid_time))
             elif t == "TradeExecuted" or t == "LateTradeReported" or t == "TradeBusted":
                 sign = -1 if t == "TradeBusted" else 1
                 self._fill(changed, r.buy_account, r.instrument, sign * r.qty, sign * r.qty * r.price)

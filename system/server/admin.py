@@ -8,7 +8,7 @@ views as their msgpack. Nothing here is Python-specific: any client that speaks 
 a server, which is what the BDD ``fix`` driver and the later REST gateway do.
 
 Ops (see docs/serve.md for the table): now, set, advance, run_until, run_until_phase, execute,
-events, head, book, phase, order, open_orders, add_venue, snapshot, reset, ping.
+events, head, book, phase, order, open_orders, add_venue, snapshot, reset, ping, status.
 """
 
 from __future__ import annotations
@@ -178,6 +178,14 @@ async def _reset(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
 @op("ping")
 async def _ping(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
     return {**srv.info, "clock": srv.mode.name}
+
+
+@op("status")
+async def _status(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
+    """Components, gateways, subscribers and their lag (``chronex serve --status``)."""
+    from system.telemetry.status import status_of
+
+    return status_of(srv)
 
 
 _EXPECTED = (

@@ -142,6 +142,8 @@ class Sequencer:
         host.runtime.projections.append(self._tap)
         self._digests: dict[str, bytes] = {}
         self.executed = 0
+        # OpenTelemetry (system/telemetry): None costs one test per request on the hot path.
+        self.telemetry: Any = None
         self._fold_ids()
 
     def _fold_ids(self) -> None:
@@ -272,6 +274,7 @@ class Sequencer:
         results: list[tuple[_Item, Any]] = []
         runtime = self.host.runtime
         execute = self.host.execute
+        tel = self.telemetry
         batch = contextlib.ExitStack()
         in_batch = False
         with batch:
@@ -299,18 +302,28 @@ class Sequencer:
                     why = f"command id {cid!r} was already used for a different command"
                     results.append((it, Result(cid, error=why)))
                     continue
+                span = tel.executing(runtime, cid, cmd) if tel is not None else None
                 try:
                     out = execute(cmd, command_id=cid)
                 except CommandFailed as e:
+                    if span is not None:
+                        tel.executed(span, str(e))
                     results.append((it, Result(cid, error=str(e))))
                     continue
+                if span is not None:
+                    tel.executed(span)
                 if SEP in cid:
                     self._digests[cid] = digest
                 if out.duplicate:
                     results.append((it, Result(cid, list(out.events), True, seq=out.command_seq)))
                 else:
                     results.append((it, _PENDING))
+            if tel is not None and in_batch:
+                with tel.append([it.cid for it, res in results if res is _PENDING]):
+                    batch.close()
         self.executed += n
+        if tel is not None:
+            return self._replied_traced(tel, n, results)
         by_cid = self._publish()
         for it, res in results:
             if it.reply is None:
@@ -321,14 +334,33 @@ class Sequencer:
             it.reply(res)
         return n
 
-    def _publish(self) -> dict[str, tuple[int, list[LoggedEvent]]]:
+    def _replied_traced(self, tel: Any, n: int, results: list[tuple[_Item, Any]]) -> int:
+        """``step``'s routing and replies with a span per subscriber and each trace closed."""
+        tel.counted(n)
+        cids = [it.cid for it, _ in results if it.session]
+        by_cid = self._publish(tel, cids)
+        for it, res in results:
+            if res is _PENDING:
+                seq, evs = by_cid.get(it.cid, (0, []))
+                res = Result(it.cid, evs, seq=seq)
+            if it.reply is not None:
+                it.reply(res)
+            if isinstance(res, Result):
+                tel.finish(it.cid, res.seq, res.error, res.duplicate)
+        return n
+
+    def _publish(self, tel: Any = None, cids: Sequence[str] = ()) -> dict[str, tuple[int, list[LoggedEvent]]]:
         """Hand what was appended to the subscriptions; group it by command id for the replies."""
         logged = self._tap.logged
         if not logged:
             return {}
         self._tap.logged = []
         for sub in self._subscriptions:
-            sub.deliver(logged)
+            if tel is None:
+                sub.deliver(logged)
+            else:
+                with tel.phase(f"subscriber.{sub.subscriber.name}", cids):
+                    sub.deliver(logged)
         by_cid: dict[str, tuple[int, list[LoggedEvent]]] = {}
         cur: list[LoggedEvent] | None = None
         for ev in logged:
@@ -351,3 +383,12 @@ class Sequencer:
     @property
     def subscriptions(self) -> Sequence[Subscription]:
         return tuple(self._subscriptions)
+
+    @property
+    def head_seq(self) -> int:
+        """The seq of the last entry appended through this sequencer (or found at start)."""
+        return self._tap.position
+
+    @property
+    def queued(self) -> int:
+        return len(self._inbound)

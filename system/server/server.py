@@ -70,8 +70,10 @@ class Server:
         factory: HostFactory | None = None,
         max_batch: int = 512,
         group_commit: bool = True,
+        telemetry: Any = None,
     ) -> None:
         self.host = host
+        self.telemetry = telemetry  # system.telemetry.Telemetry, handed to every sequencer
         self.mode = mode
         self._factory = factory
         self._max_batch = max_batch
@@ -84,6 +86,7 @@ class Server:
 
     def _wire(self, host: ServerHost) -> Sequencer:
         seq = Sequencer(host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit)
+        seq.telemetry = self.telemetry
         self.router.fold(host.store)
         seq.subscribe(self.router, catch_up=False)
         return seq

@@ -106,6 +106,7 @@ import os, sys, threading, time
 from system.clock import FixedClock
 from system.eventlog import open_log
 from system.feed.nats import FileLeaderLock, JetStreamFollower
+from system.feed.pglock import PostgresLeaderLock
 from system.server.subscription import SQLitePositions
 sys.path.insert(0, sys.argv[6])
 from test_nats_failover import FeedTick  # noqa: F401 - the record type, to decode the feed
@@ -127,7 +128,9 @@ class Applied:
                           [(e.seq, e.hash, os.getpid(), time.time()) for e in batch])
             self.p.save(self.name, batch[-1].seq)
 
-lock = FileLeaderLock(lockfile)
+# A PostgreSQL URL: the cross-host advisory lock; otherwise a file on this host.
+lock = (PostgresLeaderLock(lockfile, "dashboard-" + stream) if lockfile.startswith("postgresql")
+        else FileLeaderLock(lockfile))
 print("STANDBY", flush=True)
 lock.acquire()
 store = open_log(log, FixedClock(0), create=False)
@@ -140,10 +143,11 @@ f.run(threading.Event())
 """
 
 
-def start_child(tmp: Path, stream: str, log: str) -> subprocess.Popen[str]:
+def start_child(tmp: Path, stream: str, log: str, lock: str | None = None) -> subprocess.Popen[str]:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    args = [URL, stream, str(tmp / "leader.lock"), str(tmp / "applied.db"), log, str(Path(__file__).parent)]
+    lock = lock or str(tmp / "leader.lock")
+    args = [URL, stream, lock, str(tmp / "applied.db"), log, str(Path(__file__).parent)]
     p = subprocess.Popen([sys.executable, "-c", CHILD, *args], stdout=subprocess.PIPE, text=True, env=env)
     assert p.stdout is not None
     assert p.stdout.readline().strip() == "STANDBY"
@@ -177,7 +181,7 @@ def applied(db: Path) -> list[tuple[int, int, float]]:
         c.close()
 
 
-def one_round(tmp: Path, stream: str, root: str) -> dict[str, float]:
+def one_round(tmp: Path, stream: str, root: str, lock: str | None = None) -> dict[str, float]:
     from system.feed.nats import NatsPublisher
 
     log = str(tmp / "log.db")
@@ -199,8 +203,8 @@ def one_round(tmp: Path, stream: str, root: str) -> dict[str, float]:
     writing = threading.Event()
     writer = threading.Thread(target=write, args=(writing,))
     writer.start()
-    a = start_child(tmp, stream, log)
-    b = start_child(tmp, stream, log)
+    a = start_child(tmp, stream, log, lock)
+    b = start_child(tmp, stream, log, lock)
     procs = [a, b]
     try:
         wait_line(a, "ACTIVE", 20)
@@ -242,17 +246,22 @@ def one_round(tmp: Path, stream: str, root: str) -> dict[str, float]:
         store.close()
 
 
+@pytest.mark.parametrize("lock", ["file", "postgresql"])
 def test_standby_takes_over_after_kill_9_with_nothing_missed_or_repeated(
-    tmp_path: Path, names: tuple[str, str]
+    tmp_path: Path, names: tuple[str, str], lock: str, request: pytest.FixtureRequest
 ) -> None:
     """kill -9 of the active subscriber while the log grows: the standby applies from the stored
-    position within 2 s, and the applied table holds every seq exactly once."""
+    position within 2 s, and the applied table holds every seq exactly once. The leader lock is a
+    file (one host) or a PostgreSQL advisory lock (across hosts)."""
     stream, root = names
+    lock_url = None
+    if lock == "postgresql":
+        lock_url = request.getfixturevalue("pg_log_url")()  # skips naming the URL to provide
     results = []
     for r in range(ROUNDS):
         tmp = tmp_path / f"round{r}"
         tmp.mkdir()
-        results.append(one_round(tmp, f"{stream}R{r}", f"{root}r{r}"))
+        results.append(one_round(tmp, f"{stream}R{r}", f"{root}r{r}", lock_url))
         _drop_stream(f"{stream}R{r}")
     worst = max(x["first_apply"] for x in results)
     assert worst < 2.0, results
@@ -308,8 +317,15 @@ def test_a_gap_in_the_feed_is_read_from_the_log(tmp_path: Path, names: tuple[str
         js = nc.jetstream()
         for s in seqs:
             e = entries[s]
-            await js.publish(subject_for(e.stream, root), raw[s], headers={
-                "Chronex-Seq": str(s), "Chronex-Hash": e.hash.hex(), "Chronex-Prev": e.prev_hash.hex()})
+            await js.publish(
+                subject_for(e.stream, root),
+                raw[s],
+                headers={
+                    "Chronex-Seq": str(s),
+                    "Chronex-Hash": e.hash.hex(),
+                    "Chronex-Prev": e.prev_hash.hex(),
+                },
+            )
         await nc.close()
 
     asyncio.run(publish([*range(1, 11), 8, *range(16, 21)]))  # 11-15 lost, 8 delivered twice

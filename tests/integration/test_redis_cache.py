@@ -168,3 +168,32 @@ def test_a_flush_is_rebuilt_from_the_log(day: EventStore, ns: str) -> None:
     assert sub.poll() == day.head().seq
     assert cached(ns) == before
     w.close()
+
+
+def test_venue_profile_and_calendar_are_cached_under_versioned_keys(day: EventStore, ns: str) -> None:
+    """With the composition root's reference data, a listed venue's profile and its calendar
+    (XTKS: the 15:30 close, the lunch break) are read back like any other model, and come back
+    after a flush."""
+    from chronex.serving import venue_reference
+    from system.cache.redis import RedisReader, RedisReadModels
+
+    models = RedisReadModels(URL, namespace=ns, reference=venue_reference)
+    Subscription(day, models).poll()
+    reader = RedisReader(URL, namespace=ns)
+    try:
+        venue = reader.get("venue:XTKS")
+        assert venue["calendar"] == "XTKS" and "XTKS:7203" in venue["instruments"]
+        cal = reader.get("calendar:XTKS")
+        assert cal["tz"] == "Asia/Tokyo" and cal["from"] == "2027-01-04"
+        first = cal["sessions"][0]
+        assert first["trade_date"] == "2027-01-04" and first["breaks"]  # the lunch break
+        close = datetime.fromtimestamp(first["close"] / 1e9, ZoneInfo("Asia/Tokyo"))
+        assert (close.hour, close.minute) == (15, 30)
+        version, snap = reader.snapshot("calendar:")
+        assert version == day.head().seq and set(snap) == {"calendar:XTKS"}
+        flush(models.r, ns)
+        Subscription(day, models).poll()  # position gone: rebuilt from the log
+        assert reader.get("calendar:XTKS") == cal
+    finally:
+        reader.close()
+        models.close()

@@ -1,19 +1,28 @@
-"""kill -9 of `chronex serve` under FIX load, then a restart over the same log: every order an
-ExecutionReport was sent for is in the log, no fill is duplicated, the server's FIX sequence
-numbers continue, and a ResendRequest after the restart is served from the stored messages."""
+"""kill -9 of `chronex serve` under FIX load, then a restart over the same log (SQLite and
+PostgreSQL): every order an ExecutionReport was sent for is in the log, no fill is duplicated, the
+restarted server's state equals a fold of the log, its FIX sequence numbers continue, and a
+ResendRequest after the restart is served from the stored messages."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
+import pytest
+
+from sim.replay import recorded_config
+from system.bootstrap import build_components
 from system.clock import FixedClock
-from system.engine import OrderAccepted, TradeExecuted
+from system.engine import MatchingEngine, OrderAccepted, TradeExecuted
 from system.eventlog import open_log, verify
 from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.config import parse_sessions
 from system.gateways.fix.orders import chronex_dictionary
+from system.runtime import rebuild
+from system.server.admin import AdminClient
 from system.server.process import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,12 +49,34 @@ class Client:
         self.got.append(msg)
 
 
-def _serve(tmp: Path) -> ServeProcess:
+def _serve(tmp: Path, log: str) -> ServeProcess:
     return ServeProcess(
-        ["--venue", "XTKS", "--instruments", "7203", "--no-calendar", "--log", str(tmp / "day.db"),
-         "--fix-port", "0", "--sessions", str(tmp / "sessions.toml"), "--start", "2031-01-06T10:00+09:00"],
+        ["--venue", "XTKS", "--instruments", "7203", "--no-calendar", "--log", log,
+         "--fix-port", "0", "--sessions", str(tmp / "sessions.toml"), "--start", "2031-01-06T10:00+09:00",
+         "--fix-store", f"file:{tmp / 'server-fix'}"],
         cwd=ROOT,
     )  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "day.db")
+    make: Callable[[], str] = request.getfixturevalue("pg_log_url")
+    return make()
+
+
+def _folded_state(log: str) -> tuple[bytes, bytes]:
+    """The book and open orders a fresh fold of the log gives (what a restart must equal)."""
+    store = open_log(log, FixedClock(0), create=False)
+    try:
+        cfg = recorded_config(store)
+        comps = rebuild(store, lambda: build_components(cfg), snapshots=False)
+    finally:
+        store.close()
+    eng = next(c for c in comps if isinstance(c, MatchingEngine))
+    enc = msgspec.msgpack.encode
+    return enc(eng.book("XTKS:7203")), enc(sorted(eng.open_orders(None, None), key=lambda o: o.order_id))
 
 
 def _initiator(tmp: Path, client: Client, port: int) -> FixInitiator:
@@ -61,12 +92,14 @@ def _initiator(tmp: Path, client: Client, port: int) -> FixInitiator:
 def _order(i: int) -> list[tuple[int, str | bytes | int]]:
     side, account = ("1", "A") if i % 2 == 0 else ("2", "B")
     return [(11, f"o{i}"), (1, account), (55, "XTKS:7203"), (54, side), (60, "20310106-01:00:00"),
-            (38, "100"), (40, "2"), (44, "2500")]  # fmt: skip
+            (38, "200" if side == "1" else "100"), (40, "2"), (44, "2500")]  # fmt: skip
 
 
-def test_kill_9_under_load_loses_no_reported_order_and_duplicates_no_fill(tmp_path: Path) -> None:
+def test_kill_9_under_load_loses_no_reported_order_and_duplicates_no_fill(
+    tmp_path: Path, log_url: str
+) -> None:
     (tmp_path / "sessions.toml").write_text(SESSIONS, encoding="utf-8")
-    srv = _serve(tmp_path)
+    srv = _serve(tmp_path, log_url)
     before = Client()
 
     async def load() -> None:
@@ -93,11 +126,12 @@ def test_kill_9_under_load_loses_no_reported_order_and_duplicates_no_fill(tmp_pa
     max_seq = max(int(m.get(34) or 0) for m in before.got)
     assert len(reported) >= 100
 
-    log = open_log(tmp_path / "day.db", FixedClock(0), create=False)
+    log = open_log(log_url, FixedClock(0), create=False)
     try:
         assert verify(log).ok
         accepted = [e.record.client_order_id for e in log.read(1) if isinstance(e.record, OrderAccepted)]
         trades = [e.record for e in log.read(1) if isinstance(e.record, TradeExecuted)]
+        head_at_kill = log.head()
     finally:
         log.close()
     assert reported <= set(accepted), "an order was reported to the client but is not in the log"
@@ -105,8 +139,19 @@ def test_kill_9_under_load_loses_no_reported_order_and_duplicates_no_fill(tmp_pa
     assert len({t.trade_id for t in trades}) == len(trades)
     assert len(fills_sent) == len(set(fills_sent)) and len(fills_sent) <= 2 * len(trades)
 
-    # Restart over the same log and FIX store; make the client ask for everything again.
-    srv = _serve(tmp_path)
+    # Restart over the same log and FIX store: it appends nothing and holds the log's state.
+    srv = _serve(tmp_path, log_url)
+    assert srv.info["seq"] == head_at_kill.seq
+    book, open_orders = _folded_state(log_url)
+    admin = AdminClient("127.0.0.1", srv.admin_port)
+    try:
+        served_open = sorted(admin.open_orders(), key=lambda o: o.order_id)
+        assert msgspec.msgpack.encode(admin.book("XTKS:7203")) == book
+        assert msgspec.msgpack.encode(served_open) == open_orders
+        assert served_open, "buys for 200 against sells for 100 leave resting bids"
+    finally:
+        admin.close()
+    # Make the client ask for everything again.
     after = Client()
     ours = parse_sessions(
         {"session": [{"sender_comp_id": "LOAD", "target_comp_id": "CHRONEX", "sending_time_tolerance_s": 0}]}
@@ -139,7 +184,7 @@ def test_kill_9_under_load_loses_no_reported_order_and_duplicates_no_fill(tmp_pa
     fresh = next(m for m in after.got if m.get_str(11) == "o100000" and m.get(43) != b"Y")
     assert int(fresh.get(34) or 0) > max_seq, "the server's sequence numbers started again"
 
-    log = open_log(tmp_path / "day.db", FixedClock(0), create=False)
+    log = open_log(log_url, FixedClock(0), create=False)
     try:
         accepted = [e.record.client_order_id for e in log.read(1) if isinstance(e.record, OrderAccepted)]
         trades = [e.record for e in log.read(1) if isinstance(e.record, TradeExecuted)]

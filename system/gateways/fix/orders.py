@@ -55,7 +55,7 @@ from system.gateways.fix.dictionary import Dictionary, FieldDef, load_dictionary
 from system.gateways.fix.message import FixMessage
 from system.gateways.fix.reasons import BusinessReject, BusinessRejectReason
 from system.gateways.fix.session import FixSession
-from system.server.sequencer import Result
+from system.server.sequencer import Result, command_id
 from system.server.server import Server
 
 STP_TAG = 7928
@@ -386,6 +386,11 @@ class OrderEntry:
                 if oid is not None and oid in self.orders:
                     self._send_er(session, self.orders[oid], "I", "status after a possible duplicate")
 
+        tel = self.server.sequencer.telemetry
+        if tel is not None:
+            tel.receive(
+                "fix", "NewOrderSingle", command_id(k, clid), **{"fix.session": k, "fix.cl_ord_id": clid}
+            )
         self.server.sequencer.submit(k, clid, cmd, done)
 
     def _find(self, session: FixSession, msg: FixMessage) -> FixOrder | None:
@@ -459,6 +464,10 @@ class OrderEntry:
             if res.error is not None:
                 self._cancel_reject(session, clid, orig, o, 99, res.error, replace)
 
+        tel = self.server.sequencer.telemetry
+        if tel is not None:
+            kind = "OrderCancelReplaceRequest" if replace else "OrderCancelRequest"
+            tel.receive("fix", kind, command_id(k, client_id), **{"fix.session": k, "fix.cl_ord_id": clid})
         self.server.sequencer.submit(k, client_id, cmd, done)
 
     def _unknown_target(self, msg: FixMessage, session: FixSession, replace: bool) -> Any:
@@ -833,6 +842,11 @@ def build_acceptor(
     app = OrderEntry(server, cfg)
     log_url = str(server.host.store.url)
     if store is None:
+        if "://" in log_url and not log_url.startswith(("memory", "sqlite:///")):
+            raise ValueError(
+                "--fix-port over a server log needs --fix-store file:DIR (the FIX session store: "
+                "sequence numbers and sent messages)"
+            )
         store = "memory:" if log_url.startswith("memory") else f"file:{_store_dir(log_url)}"
     return FixAcceptor(
         cfg, app, _ServerClock(server), store_factory(store), port=port, timer_clock=wall,

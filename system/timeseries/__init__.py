@@ -1,0 +1,1 @@
+"""Time-series sinks fed from the log (InfluxDB bars and metrics)."""
