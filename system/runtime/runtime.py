@@ -7,6 +7,7 @@ time logged with the command), so re-executing the logged inputs reproduces the 
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +42,8 @@ class Context:
         self.correlation_id = correlation_id
         self.causation_id = command_id
         self.now = now
-        self.emitted: list[NewEvent] = []
+        # The command's own entry first, then what it emits: the batch append() takes as it is.
+        self.emitted: list[NewEvent] = [NewEvent(command, now, correlation_id, command_id)]
 
     def emit(self, event: Event, *, valid_time: int | None = None) -> None:
         """Record ``event`` as an outcome of this command and apply it to every component now.
@@ -114,9 +116,15 @@ class Runtime:
         self.projections: list[Projection] = list(projections)
         self._id_prefix = id_prefix
         self._next_id = 0
-        self._done: dict[str, tuple[int, int]] = {}  # command id -> (first seq, last seq)
+        # Idempotency: command id -> (first seq, last seq). Generated ids (prefix-1, prefix-2, ...)
+        # keep their pair in one array indexed by the counter (16 bytes a command, no dict entry,
+        # key string or tuple); other ids, and generated ones that arrive out of order, use _done.
+        self._done: dict[str, tuple[int, int]] = {}
+        self._gen = array("q")  # [first, last] of generated id n at 2n-2, 2n-1
+        self._id_head = f"{id_prefix}-"
+        self._last_command: tuple[str, int, int] | None = None  # (id, counter, seq) while folding
         self._react_queue: deque[Event] = deque()
-        self._pending: list[tuple[str, list[NewEvent]]] | None = None
+        self._pending: list[tuple[str, int, list[NewEvent]]] | None = None
         self.snapshot_every = snapshot_every
         self._last_snapshot_seq = 0
         self._install(build())
@@ -153,17 +161,46 @@ class Runtime:
     def _fold(self, ev: LoggedEvent) -> None:
         rec = ev.record
         if rec.kind == "command":
-            self._done[ev.causation_id] = (ev.seq, ev.seq)
-            self._last_command = ev.causation_id
-            n = _counter_of(ev.causation_id, self._id_prefix)
-            if n is not None and n >= self._next_id:
+            cid = ev.causation_id
+            n = _counter_of(cid, self._id_prefix) or 0
+            self._last_command = (cid, n, ev.seq)
+            if n >= self._next_id:
                 self._next_id = n
+            self._remember(cid, n, ev.seq, ev.seq)
             return
-        last = getattr(self, "_last_command", None)
-        if last is not None and ev.causation_id == last:
-            first, _ = self._done[last]
-            self._done[last] = (first, ev.seq)
+        last = self._last_command
+        if last is not None and ev.causation_id == last[0]:
+            self._remember(last[0], last[1], last[2], ev.seq)
         self._apply_record(rec)  # type: ignore[arg-type]
+
+    def _remember(self, cid: str, n: int, first: int, last: int) -> None:
+        """Record command ``cid``'s seqs; ``n`` is its counter if it is a generated id, else 0."""
+        gen = self._gen
+        if n:
+            i = 2 * n - 2
+            if i <= len(gen):
+                if i < len(gen):  # stored before (unflushed, or its last seq grows on catch-up)
+                    gen[i] = first
+                    gen[i + 1] = last
+                else:
+                    gen.append(first)
+                    gen.append(last)
+                if self._done:  # an explicit id that took this name before: the latest run wins
+                    self._done.pop(cid, None)
+                return
+            # a gap (an explicit id with our prefix jumped the counter): the dict keeps it
+        self._done[cid] = (first, last)
+
+    def _seqs_of(self, cid: str) -> tuple[int, int] | None:
+        """(first seq, last seq) of command ``cid`` if it was executed, else None."""
+        got = self._done.get(cid)
+        if got is not None or not cid.startswith(self._id_head):
+            return got
+        n = _counter_of(cid, self._id_prefix)
+        gen = self._gen
+        if n is None or n < 1 or 2 * n > len(gen):
+            return None
+        return gen[2 * n - 2], gen[2 * n - 1]
 
     def _apply_record(self, rec: Event) -> None:
         for fn in self._appliers.get(type(rec), ()):
@@ -185,11 +222,13 @@ class Runtime:
         the stored outcome without running again."""
         if command_id is None:
             self._next_id += 1
-            cid = f"{self._id_prefix}-{self._next_id}"
-        elif command_id in self._done:
+            n = self._next_id
+            cid = f"{self._id_head}{n}"
+        elif self._seqs_of(command_id) is not None:
             return self._duplicate(command_id)
         else:
             cid = command_id
+            n = 0
         now = self.clock.now_ns()
         ctx = Context(self, command, cid, correlation_id or cid, now)
         try:
@@ -209,22 +248,23 @@ class Runtime:
             self._recover()
             raise CommandFailed(f"{type(command).__name__} {cid} failed: {e!r}") from e
         batch = ctx.emitted
-        batch.insert(0, NewEvent(command, now, ctx.correlation_id, cid))
         pending = self._pending
         if pending is not None:
-            pending.append((cid, batch))
-            self._done[cid] = _UNFLUSHED
+            pending.append((cid, n, batch))
+            self._remember(cid, n, -1, -1)
             if len(pending) >= self._max_pending:
                 self.flush()
             return Outcome(-1, [])
         logged = self._append(batch)
-        self._done[cid] = (logged[0].seq, logged[-1].seq)
+        self._remember(cid, n, logged[0].seq, logged[-1].seq)
         return Outcome(logged[0].seq, logged[1:])
 
     def _duplicate(self, command_id: str) -> Outcome:
-        if self._done[command_id][0] < 0:
+        seqs = self._seqs_of(command_id)
+        if seqs is not None and seqs[0] < 0:
             self.flush()  # the first attempt is still in the batch buffer
-        first, last = self._done[command_id]
+            seqs = self._seqs_of(command_id)
+        first, last = seqs  # type: ignore[misc]
         events = list(self.store.read(first, last))
         return Outcome(first, events[1:], duplicate=True)
 
@@ -260,6 +300,8 @@ class Runtime:
     def _recover(self) -> None:
         self._pending = [] if self._pending is not None else None
         self._done.clear()
+        self._gen = array("q")
+        self._last_command = None
         self._install(self._build())
         self._catch_up_components_only()
 
@@ -285,11 +327,12 @@ class Runtime:
         if not pending:
             return
         self._pending = []
-        batch = [ne for _, b in pending for ne in b]
+        batch = [ne for _, _, b in pending for ne in b]
         logged = self._append(batch)
         i = 0
-        for cid, b in pending:
-            self._done[cid] = (logged[i].seq, logged[i + len(b) - 1].seq)
+        remember = self._remember
+        for cid, n, b in pending:
+            remember(cid, n, logged[i].seq, logged[i + len(b) - 1].seq)
             i += len(b)
         self._pending = [] if self._pending is not None else None
 
@@ -325,9 +368,6 @@ class Runtime:
             self.store.save_snapshot(Snapshot(c.name, seq, blob, chain_hash(b"", blob)))
         self._last_snapshot_seq = seq
         return seq
-
-
-_UNFLUSHED = (-1, -1)
 
 
 def _counter_of(command_id: str, prefix: str) -> int | None:
