@@ -116,13 +116,11 @@ class Runtime:
         self.projections: list[Projection] = list(projections)
         self._id_prefix = id_prefix
         self._next_id = 0
-        # Idempotency: command id -> (first seq, last seq). Generated ids (prefix-1, prefix-2, ...)
-        # keep their pair in one array indexed by the counter (16 bytes a command, no dict entry,
-        # key string or tuple); other ids, and generated ones that arrive out of order, use _done.
-        self._done: dict[str, tuple[int, int]] = {}
-        self._gen = array("q")  # [first, last] of generated id n at 2n-2, 2n-1
+        self._done = CommandSeqs(id_prefix)  # command id -> (first seq, last seq)
         self._id_head = f"{id_prefix}-"
-        self._last_command: tuple[str, int, int] | None = None  # (id, counter, seq) while folding
+        # While folding the log: the last command's id, and its (counter, first seq).
+        self._last_command: str | None = None
+        self._last_key = (0, 0)
         self._react_queue: deque[Event] = deque()
         self._pending: list[tuple[str, int, list[NewEvent]]] | None = None
         self.snapshot_every = snapshot_every
@@ -163,44 +161,17 @@ class Runtime:
         if rec.kind == "command":
             cid = ev.causation_id
             n = _counter_of(cid, self._id_prefix) or 0
-            self._last_command = (cid, n, ev.seq)
+            self._last_command = cid
+            self._last_key = (n, ev.seq)
             if n >= self._next_id:
                 self._next_id = n
-            self._remember(cid, n, ev.seq, ev.seq)
+            self._done.remember(cid, n, ev.seq, ev.seq)
             return
         last = self._last_command
-        if last is not None and ev.causation_id == last[0]:
-            self._remember(last[0], last[1], last[2], ev.seq)
+        if last is not None and ev.causation_id == last:
+            n, first = self._last_key
+            self._done.remember(last, n, first, ev.seq)
         self._apply_record(rec)  # type: ignore[arg-type]
-
-    def _remember(self, cid: str, n: int, first: int, last: int) -> None:
-        """Record command ``cid``'s seqs; ``n`` is its counter if it is a generated id, else 0."""
-        gen = self._gen
-        if n:
-            i = 2 * n - 2
-            if i <= len(gen):
-                if i < len(gen):  # stored before (unflushed, or its last seq grows on catch-up)
-                    gen[i] = first
-                    gen[i + 1] = last
-                else:
-                    gen.append(first)
-                    gen.append(last)
-                if self._done:  # an explicit id that took this name before: the latest run wins
-                    self._done.pop(cid, None)
-                return
-            # a gap (an explicit id with our prefix jumped the counter): the dict keeps it
-        self._done[cid] = (first, last)
-
-    def _seqs_of(self, cid: str) -> tuple[int, int] | None:
-        """(first seq, last seq) of command ``cid`` if it was executed, else None."""
-        got = self._done.get(cid)
-        if got is not None or not cid.startswith(self._id_head):
-            return got
-        n = _counter_of(cid, self._id_prefix)
-        gen = self._gen
-        if n is None or n < 1 or 2 * n > len(gen):
-            return None
-        return gen[2 * n - 2], gen[2 * n - 1]
 
     def _apply_record(self, rec: Event) -> None:
         for fn in self._appliers.get(type(rec), ()):
@@ -224,7 +195,7 @@ class Runtime:
             self._next_id += 1
             n = self._next_id
             cid = f"{self._id_head}{n}"
-        elif self._seqs_of(command_id) is not None:
+        elif self._done.get(command_id) is not None:
             return self._duplicate(command_id)
         else:
             cid = command_id
@@ -251,20 +222,18 @@ class Runtime:
         pending = self._pending
         if pending is not None:
             pending.append((cid, n, batch))
-            self._remember(cid, n, -1, -1)
+            self._done.remember(cid, n, -1, -1)
             if len(pending) >= self._max_pending:
                 self.flush()
             return Outcome(-1, [])
         logged = self._append(batch)
-        self._remember(cid, n, logged[0].seq, logged[-1].seq)
+        self._done.remember(cid, n, logged[0].seq, logged[-1].seq)
         return Outcome(logged[0].seq, logged[1:])
 
     def _duplicate(self, command_id: str) -> Outcome:
-        seqs = self._seqs_of(command_id)
-        if seqs is not None and seqs[0] < 0:
+        if self._done[command_id][0] < 0:
             self.flush()  # the first attempt is still in the batch buffer
-            seqs = self._seqs_of(command_id)
-        first, last = seqs  # type: ignore[misc]
+        first, last = self._done[command_id]
         events = list(self.store.read(first, last))
         return Outcome(first, events[1:], duplicate=True)
 
@@ -300,7 +269,6 @@ class Runtime:
     def _recover(self) -> None:
         self._pending = [] if self._pending is not None else None
         self._done.clear()
-        self._gen = array("q")
         self._last_command = None
         self._install(self._build())
         self._catch_up_components_only()
@@ -330,7 +298,7 @@ class Runtime:
         batch = [ne for _, _, b in pending for ne in b]
         logged = self._append(batch)
         i = 0
-        remember = self._remember
+        remember = self._done.remember
         for cid, n, b in pending:
             remember(cid, n, logged[i].seq, logged[i + len(b) - 1].seq)
             i += len(b)
@@ -368,6 +336,69 @@ class Runtime:
             self.store.save_snapshot(Snapshot(c.name, seq, blob, chain_hash(b"", blob)))
         self._last_snapshot_seq = seq
         return seq
+
+
+class CommandSeqs:
+    """Command id -> (first seq, last seq) of its entries: what an idempotent retry returns.
+
+    Generated ids (``prefix-1``, ``prefix-2``, ...) keep their pair in one array indexed by the
+    counter: 16 bytes a command, and no dict entry, key string or GC-tracked tuple. Other ids,
+    and generated ones after a gap in the counter, use a dict. Reads and writes by id (``in``,
+    ``[]``, ``get``) see both; the command path calls ``remember`` with the counter it has.
+    """
+
+    __slots__ = ("_by_id", "_gen", "_head", "_prefix")
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        self._head = f"{prefix}-"
+        self._by_id: dict[str, tuple[int, int]] = {}
+        self._gen = array("q")  # first, last of generated id n at 2n-2, 2n-1
+
+    def remember(self, cid: str, n: int, first: int, last: int) -> None:
+        """Record command ``cid``'s seqs; ``n`` is its counter if it is a generated id, else 0."""
+        gen = self._gen
+        if n:
+            i = 2 * n - 2
+            if i <= len(gen):
+                if i < len(gen):  # stored before (unflushed, or its last seq grows on catch-up)
+                    gen[i] = first
+                    gen[i + 1] = last
+                else:
+                    gen.append(first)
+                    gen.append(last)
+                if self._by_id:  # an explicit id that took this name before: the latest run wins
+                    self._by_id.pop(cid, None)
+                return
+            # a gap (an explicit id with our prefix jumped the counter): the dict keeps it
+        self._by_id[cid] = (first, last)
+
+    def get(self, cid: str) -> tuple[int, int] | None:
+        """(first seq, last seq) of command ``cid`` if it was executed, else None."""
+        got = self._by_id.get(cid)
+        if got is not None or not cid.startswith(self._head):
+            return got
+        n = _counter_of(cid, self._prefix)
+        gen = self._gen
+        if n is None or n < 1 or 2 * n > len(gen):
+            return None
+        return gen[2 * n - 2], gen[2 * n - 1]
+
+    def __contains__(self, cid: object) -> bool:
+        return isinstance(cid, str) and self.get(cid) is not None
+
+    def __getitem__(self, cid: str) -> tuple[int, int]:
+        got = self.get(cid)
+        if got is None:
+            raise KeyError(cid)
+        return got
+
+    def __setitem__(self, cid: str, seqs: tuple[int, int]) -> None:
+        self.remember(cid, _counter_of(cid, self._prefix) or 0, *seqs)
+
+    def clear(self) -> None:
+        self._by_id.clear()
+        self._gen = array("q")
 
 
 def _counter_of(command_id: str, prefix: str) -> int | None:
