@@ -7,6 +7,7 @@ time logged with the command), so re-executing the logged inputs reproduces the 
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +42,8 @@ class Context:
         self.correlation_id = correlation_id
         self.causation_id = command_id
         self.now = now
-        self.emitted: list[NewEvent] = []
+        # The command's own entry first, then what it emits: the batch append() takes as it is.
+        self.emitted: list[NewEvent] = [NewEvent(command, now, correlation_id, command_id)]
 
     def emit(self, event: Event, *, valid_time: int | None = None) -> None:
         """Record ``event`` as an outcome of this command and apply it to every component now.
@@ -114,9 +116,13 @@ class Runtime:
         self.projections: list[Projection] = list(projections)
         self._id_prefix = id_prefix
         self._next_id = 0
-        self._done: dict[str, tuple[int, int]] = {}  # command id -> (first seq, last seq)
+        self._done = CommandSeqs(id_prefix)  # command id -> (first seq, last seq)
+        self._id_head = f"{id_prefix}-"
+        # While folding the log: the last command's id, and its (counter, first seq).
+        self._last_command: str | None = None
+        self._last_key = (0, 0)
         self._react_queue: deque[Event] = deque()
-        self._pending: list[tuple[str, list[NewEvent]]] | None = None
+        self._pending: list[tuple[str, int, list[NewEvent]]] | None = None
         self.snapshot_every = snapshot_every
         self._last_snapshot_seq = 0
         self._install(build())
@@ -153,16 +159,18 @@ class Runtime:
     def _fold(self, ev: LoggedEvent) -> None:
         rec = ev.record
         if rec.kind == "command":
-            self._done[ev.causation_id] = (ev.seq, ev.seq)
-            self._last_command = ev.causation_id
-            n = _counter_of(ev.causation_id, self._id_prefix)
-            if n is not None and n >= self._next_id:
+            cid = ev.causation_id
+            n = _counter_of(cid, self._id_prefix) or 0
+            self._last_command = cid
+            self._last_key = (n, ev.seq)
+            if n >= self._next_id:
                 self._next_id = n
+            self._done.remember(cid, n, ev.seq, ev.seq)
             return
-        last = getattr(self, "_last_command", None)
+        last = self._last_command
         if last is not None and ev.causation_id == last:
-            first, _ = self._done[last]
-            self._done[last] = (first, ev.seq)
+            n, first = self._last_key
+            self._done.remember(last, n, first, ev.seq)
         self._apply_record(rec)  # type: ignore[arg-type]
 
     def _apply_record(self, rec: Event) -> None:
@@ -190,11 +198,13 @@ class Runtime:
         the stored outcome without running again."""
         if command_id is None:
             self._next_id += 1
-            cid = f"{self._id_prefix}-{self._next_id}"
-        elif command_id in self._done:
+            n = self._next_id
+            cid = f"{self._id_head}{n}"
+        elif self._done.get(command_id) is not None:
             return self._duplicate(command_id)
         else:
             cid = command_id
+            n = 0
         now = self.clock.now_ns()
         ctx = Context(self, command, cid, correlation_id or cid, now)
         try:
@@ -214,16 +224,15 @@ class Runtime:
             self._recover()
             raise CommandFailed(f"{type(command).__name__} {cid} failed: {e!r}") from e
         batch = ctx.emitted
-        batch.insert(0, NewEvent(command, now, ctx.correlation_id, cid))
         pending = self._pending
         if pending is not None:
-            pending.append((cid, batch))
-            self._done[cid] = _UNFLUSHED
+            pending.append((cid, n, batch))
+            self._done.remember(cid, n, -1, -1)
             if len(pending) >= self._max_pending:
                 self.flush()
             return Outcome(-1, [])
         logged = self._append(batch)
-        self._done[cid] = (logged[0].seq, logged[-1].seq)
+        self._done.remember(cid, n, logged[0].seq, logged[-1].seq)
         return Outcome(logged[0].seq, logged[1:])
 
     def _duplicate(self, command_id: str) -> Outcome:
@@ -265,6 +274,7 @@ class Runtime:
     def _recover(self) -> None:
         self._pending = [] if self._pending is not None else None
         self._done.clear()
+        self._last_command = None
         self._install(self._build())
         self._catch_up_components_only()
 
@@ -290,11 +300,12 @@ class Runtime:
         if not pending:
             return
         self._pending = []
-        batch = [ne for _, b in pending for ne in b]
+        batch = [ne for _, _, b in pending for ne in b]
         logged = self._append(batch)
         i = 0
-        for cid, b in pending:
-            self._done[cid] = (logged[i].seq, logged[i + len(b) - 1].seq)
+        remember = self._done.remember
+        for cid, n, b in pending:
+            remember(cid, n, logged[i].seq, logged[i + len(b) - 1].seq)
             i += len(b)
         self._pending = [] if self._pending is not None else None
 
@@ -332,7 +343,67 @@ class Runtime:
         return seq
 
 
-_UNFLUSHED = (-1, -1)
+class CommandSeqs:
+    """Command id -> (first seq, last seq) of its entries: what an idempotent retry returns.
+
+    Generated ids (``prefix-1``, ``prefix-2``, ...) keep their pair in one array indexed by the
+    counter: 16 bytes a command, and no dict entry, key string or GC-tracked tuple. Other ids,
+    and generated ones after a gap in the counter, use a dict. Reads and writes by id (``in``,
+    ``[]``, ``get``) see both; the command path calls ``remember`` with the counter it has.
+    """
+
+    __slots__ = ("_by_id", "_gen", "_head", "_prefix")
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        self._head = f"{prefix}-"
+        self._by_id: dict[str, tuple[int, int]] = {}
+        self._gen = array("q")  # first, last of generated id n at 2n-2, 2n-1
+
+    def remember(self, cid: str, n: int, first: int, last: int) -> None:
+        """Record command ``cid``'s seqs; ``n`` is its counter if it is a generated id, else 0."""
+        gen = self._gen
+        if n:
+            i = 2 * n - 2
+            if i <= len(gen):
+                if i < len(gen):  # stored before (unflushed, or its last seq grows on catch-up)
+                    gen[i] = first
+                    gen[i + 1] = last
+                else:
+                    gen.append(first)
+                    gen.append(last)
+                if self._by_id:  # an explicit id that took this name before: the latest run wins
+                    self._by_id.pop(cid, None)
+                return
+            # a gap (an explicit id with our prefix jumped the counter): the dict keeps it
+        self._by_id[cid] = (first, last)
+
+    def get(self, cid: str) -> tuple[int, int] | None:
+        """(first seq, last seq) of command ``cid`` if it was executed, else None."""
+        got = self._by_id.get(cid)
+        if got is not None or not cid.startswith(self._head):
+            return got
+        n = _counter_of(cid, self._prefix)
+        gen = self._gen
+        if n is None or n < 1 or 2 * n > len(gen):
+            return None
+        return gen[2 * n - 2], gen[2 * n - 1]
+
+    def __contains__(self, cid: object) -> bool:
+        return isinstance(cid, str) and self.get(cid) is not None
+
+    def __getitem__(self, cid: str) -> tuple[int, int]:
+        got = self.get(cid)
+        if got is None:
+            raise KeyError(cid)
+        return got
+
+    def __setitem__(self, cid: str, seqs: tuple[int, int]) -> None:
+        self.remember(cid, _counter_of(cid, self._prefix) or 0, *seqs)
+
+    def clear(self) -> None:
+        self._by_id.clear()
+        self._gen = array("q")
 
 
 def _counter_of(command_id: str, prefix: str) -> int | None:
