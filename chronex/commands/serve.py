@@ -218,6 +218,9 @@ def serve(
     snapshot_every: Annotated[int, typer.Option(help="Snapshot the components every N log entries.")] = 5000,
     calendar: Annotated[bool, typer.Option(help="Let the venue's calendar drive the phases.")] = True,
     allow_reset: Annotated[bool, typer.Option(help="Accept the admin 'reset' op (BDD driver).")] = False,
+    warm: Annotated[
+        bool, typer.Option("--warm-start/--cold-start", help="Restart from the latest snapshots.")
+    ] = True,
 ) -> None:
     """Serve a venue: the sequencer, the admin channel and the FIX gateway over one log."""
     from sim.replay import recorded_config
@@ -262,7 +265,7 @@ def serve(
                 cfg = recorded_config(probe)
         finally:
             probe.close()
-    world = ServedWorld(cfg, start_ns=t0, log=url)
+    world = ServedWorld(cfg, start_ns=t0, log=url, warm_start=warm)
     host = WorldHost(world)
     try:
         mode = make_clock_mode(clock, world.clock, wall, start_ns=t0, speed=speed)

@@ -83,8 +83,14 @@ class Server:
         self.info: dict[str, Any] = {}  # what the process announced (ports), for the admin ping
 
     def _wire(self, host: ServerHost) -> Sequencer:
-        seq = Sequencer(host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit)
-        self.router.fold(host.store)
+        seq = Sequencer(
+            host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit, fold=False
+        )
+        # One pass over the log for who owns each order and which session ids it holds.
+        router = self.router
+        for ev in host.store.read(1):
+            router.learn(ev)
+            seq.learn(ev)
         seq.subscribe(self.router, catch_up=False)
         return seq
 
