@@ -154,21 +154,23 @@ class Runtime:
         component's snapshot is not applied to it again. Command ids and projections (which keep
         no snapshot) still see every entry, so retries and read models match a cold start."""
         since = _restore(self.store, self.components, None)
+        low, high = min(since, default=0), max(since, default=0)
         tables = [c.appliers() for c in self.components]
         projections = self.projections
         done = self._done
         for ev in self.store.read(1):
             rec = ev.record
-            if rec.kind == "command":
-                self._fold(ev)
+            if ev.seq > high or rec.kind == "command":
+                self._fold(ev)  # past every snapshot: the cold path
             else:
                 last = getattr(self, "_last_command", None)
                 if last is not None and ev.causation_id == last:
                     done[last] = (done[last][0], ev.seq)
-                for n, table in zip(since, tables, strict=True):
-                    if ev.seq > n:
-                        for fn in table.get(type(rec), ()):
-                            fn(rec)
+                if ev.seq > low:  # some components are past their snapshot, others not yet
+                    for n, table in zip(since, tables, strict=True):
+                        if ev.seq > n:
+                            for fn in table.get(type(rec), ()):
+                                fn(rec)
             for p in projections:
                 p.handle(ev)
         self._last_snapshot_seq = max(since, default=0)
