@@ -218,6 +218,9 @@ def serve(
     snapshot_every: Annotated[int, typer.Option(help="Snapshot the components every N log entries.")] = 5000,
     calendar: Annotated[bool, typer.Option(help="Let the venue's calendar drive the phases.")] = True,
     allow_reset: Annotated[bool, typer.Option(help="Accept the admin 'reset' op (BDD driver).")] = False,
+    faults: Annotated[
+        str | None, typer.Option(help="FIX fault plan TOML: drop, delay, duplicate, garble, disconnect.")
+    ] = None,
     warm: Annotated[
         bool, typer.Option("--warm-start/--cold-start", help="Restart from the latest snapshots.")
     ] = True,
@@ -275,6 +278,10 @@ def serve(
     server = Server(host, mode, factory=world_host if allow_reset else None, group_commit=not allow_reset)
     admin = AdminServer(server, port=admin_port)
     fix = _fix_gateway(server, sessions, fix_port, fix_profile, wall)
+    if fix is not None:
+        server.gateways["fix"] = fix
+    if faults is not None:
+        _install_faults(fix, faults)
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
     try:
         asyncio.run(_serve(server, admin, fix, ready))
@@ -294,6 +301,18 @@ def _fix_gateway(
     try:
         return build_acceptor(server, sessions=sessions, port=port, profile=profile, wall=wall)
     except ValueError as e:
+        raise BadInput(str(e)) from None
+
+
+def _install_faults(fix: Any, path: str) -> None:
+    """``--faults FILE`` on the FIX gateway, measured on the server's clock."""
+    from system.gateways.fix.faults import FaultConfigError, load_faults
+
+    if fix is None:
+        raise BadInput(f"--faults {path!r} needs --fix-port (faults act on the FIX links)")
+    try:
+        fix.install_faults(load_faults(Path(path), fix.clock))
+    except FaultConfigError as e:
         raise BadInput(str(e)) from None
 
 

@@ -81,6 +81,7 @@ class Server:
         self._task: asyncio.Task[None] | None = None
         self.on_reset: list[Callable[[], None]] = []  # gateways drop their read models here
         self.info: dict[str, Any] = {}  # what the process announced (ports), for the admin ping
+        self.gateways: dict[str, Any] = {}  # by name ("fix"), for admin ops that reach a gateway
 
     def _wire(self, host: ServerHost) -> Sequencer:
         seq = Sequencer(
