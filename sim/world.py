@@ -47,6 +47,7 @@ class World:
         clock: VirtualClock | None = None,
         sessions: bool = True,
         until_ns: int | None = None,
+        warm_start: bool = False,
     ) -> None:
         self.config = config
         self.clock = clock if clock is not None else VirtualClock(start_ns)
@@ -58,9 +59,9 @@ class World:
         )
         if self.pricing is not None:
             with venue_sessions(self.calendars):  # bars align to the venues' sessions
-                self.system = TradingSystem(config, self.store, self.clock)
+                self.system = TradingSystem(config, self.store, self.clock, warm_start=warm_start)
         else:
-            self.system = TradingSystem(config, self.store, self.clock)
+            self.system = TradingSystem(config, self.store, self.clock, warm_start=warm_start)
         self.system.start()
         self._expiry: Timer | None = None
         self._recompute: Timer | None = None

@@ -79,13 +79,14 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from steps.drivers import INPROCESS_TAG, skip_reason
+    from steps.drivers import INPROCESS_TAG, WIRE_TAG, skip_reason
 
-    reason = skip_reason(config.getoption("--driver", None), [INPROCESS_TAG])
-    if reason is not None:
-        for it in items:
-            if it.get_closest_marker(INPROCESS_TAG):
-                it.add_marker(pytest.mark.skip(reason=reason))
+    for tag in (INPROCESS_TAG, WIRE_TAG):
+        reason = skip_reason(config.getoption("--driver", None), [tag])
+        if reason is not None:
+            for it in items:
+                if it.get_closest_marker(tag):
+                    it.add_marker(pytest.mark.skip(reason=reason))
     expr = config.getoption("-m", "") or ""
     if any(t in expr for t in DEMO_TAGS):
         return

@@ -95,7 +95,9 @@ def record_catalogue() -> dict[str, str]:
 class TradingSystem:
     """The runtime with its components and read models, over one log and one clock."""
 
-    def __init__(self, config: SystemConfig, store: EventStore, clock: Clock) -> None:
+    def __init__(
+        self, config: SystemConfig, store: EventStore, clock: Clock, *, warm_start: bool = False
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
@@ -106,6 +108,7 @@ class TradingSystem:
             lambda: build_components(config),
             projections=self.projections,
             snapshot_every=config.snapshot_every,
+            warm_start=warm_start,
         )
         for p in self.projections:
             follow = getattr(p, "follow", None)

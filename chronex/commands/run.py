@@ -166,19 +166,21 @@ def _print_summary(rows: list[dict[str, object]], report: Path, html: Path) -> N
 
 
 def _print_wire_skips(results: list[dict[str, Any]], driver: str | None) -> None:
-    """Scenarios a wire driver skipped, by tag and reason (they need the system in-process)."""
-    from steps.drivers import INPROCESS_TAG, skip_reason
+    """Scenarios skipped by driver, by tag and reason: @inprocess ones over the wire (they need the
+    system in this process), @wire ones in process (they need the FIX link)."""
+    from steps.drivers import INPROCESS_TAG, WIRE_TAG, skip_reason
 
-    reason = skip_reason(driver, [INPROCESS_TAG])
-    if reason is None:
-        return
-    skipped = [r for r in results if INPROCESS_TAG in (r.get("tags") or []) and r.get("status") != "passed"]
-    if not skipped:
-        return
-    head = f"Skipped over the wire: {len(skipped)} of {len(results)} scenarios, @{INPROCESS_TAG}: {reason}"
-    out.print(head, soft_wrap=True)
-    for r in skipped:
-        out.print(f"  @{INPROCESS_TAG} {r['location']}  {r['scenario']}", soft_wrap=True)
+    for tag, where in ((INPROCESS_TAG, "over the wire"), (WIRE_TAG, "in process")):
+        reason = skip_reason(driver, [tag])
+        if reason is None:
+            continue
+        skipped = [r for r in results if tag in (r.get("tags") or []) and r.get("status") != "passed"]
+        if not skipped:
+            continue
+        head = f"Skipped {where}: {len(skipped)} of {len(results)} scenarios, @{tag}: {reason}"
+        out.print(head, soft_wrap=True)
+        for r in skipped:
+            out.print(f"  @{tag} {r['location']}  {r['scenario']}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -260,6 +260,12 @@ def serve(
         bool, typer.Option(help="Print a running server's status (--admin-port) and exit.")
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="With --status: one JSON object.")] = False,
+    faults: Annotated[
+        str | None, typer.Option(help="FIX fault plan TOML: drop, delay, duplicate, garble, disconnect.")
+    ] = None,
+    warm: Annotated[
+        bool, typer.Option("--warm-start/--cold-start", help="Restart from the latest snapshots.")
+    ] = True,
 ) -> None:
     """Serve a venue: the sequencer, the admin channel and the FIX gateway over one log."""
     from sim.replay import recorded_config
@@ -312,7 +318,7 @@ def serve(
                 cfg = recorded_config(probe)
         finally:
             probe.close()
-    world = ServedWorld(cfg, start_ns=t0, log=url)
+    world = ServedWorld(cfg, start_ns=t0, log=url, warm_start=warm)
     host = WorldHost(world)
     try:
         mode = make_clock_mode(clock, world.clock, wall, start_ns=t0, speed=speed)
@@ -338,6 +344,10 @@ def serve(
         services = attach_services(server, url, archive=archive, nats=nats, redis=redis, influx=influx)
         admin = AdminServer(server, port=admin_port)
         fix = _fix_gateway(server, sessions, fix_port, fix_profile, wall, fix_store)
+        if fix is not None:
+            server.gateways["fix"] = fix
+        if faults is not None:
+            _install_faults(fix, faults)
         rest = None
         if rest_port is not None:
             from system.gateways.rest import RestGateway
@@ -391,6 +401,18 @@ def _api_keys(port: int | None, path: str | None) -> Any:
     try:
         return load_keys(path)
     except KeysFileError as e:
+        raise BadInput(str(e)) from None
+
+
+def _install_faults(fix: Any, path: str) -> None:
+    """``--faults FILE`` on the FIX gateway, measured on the server's clock."""
+    from system.gateways.fix.faults import FaultConfigError, load_faults
+
+    if fix is None:
+        raise BadInput(f"--faults {path!r} needs --fix-port (faults act on the FIX links)")
+    try:
+        fix.install_faults(load_faults(Path(path), fix.clock))
+    except FaultConfigError as e:
         raise BadInput(str(e)) from None
 
 

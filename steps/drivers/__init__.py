@@ -17,6 +17,8 @@ PLANNED: tuple[str, ...] = ()  # drivers named before they exist; scenarios do n
 WIRE = ("fix", "rest")
 INPROCESS_TAG = "inprocess"
 SKIP_REASON = "needs the system in this process (tagged @inprocess); skipped over the wire"
+WIRE_TAG = "wire"
+WIRE_SKIP_REASON = "needs the FIX wire (tagged @wire: faults on the link); skipped in process"
 
 __all__ = [
     "AVAILABLE",
@@ -24,6 +26,8 @@ __all__ = [
     "PLANNED",
     "SKIP_REASON",
     "WIRE",
+    "WIRE_SKIP_REASON",
+    "WIRE_TAG",
     "BookPoint",
     "Driver",
     "Reply",
@@ -55,8 +59,12 @@ def check_driver(name: str) -> str:
 
 def skip_reason(driver: str | None, tags: object) -> str | None:
     """Why a scenario with ``tags`` cannot run on ``driver`` (None: it can)."""
-    if driver_name(driver) in WIRE and INPROCESS_TAG in set(tags):  # type: ignore[call-overload]
+    names = set(tags)  # type: ignore[call-overload]
+    wire = driver_name(driver) in WIRE
+    if wire and INPROCESS_TAG in names:
         return SKIP_REASON
+    if not wire and WIRE_TAG in names:
+        return WIRE_SKIP_REASON
     return None
 
 

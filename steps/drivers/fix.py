@@ -138,11 +138,23 @@ class _Client:
                 self.order_ids[int(oid)] = clid
             self.cond.notify_all()
 
-    def wait(self, clid: str, rejects_before: int) -> FixMessage:
+    def wait(self, clid: str, rejects_before: int, nudge: Callable[[], None] | None = None) -> FixMessage:
+        """The first answer for ``clid``. A client that hears nothing for a second sends a
+        TestRequest (``nudge``): its sequence number lets either side find a gap a fault made."""
         with self.cond:
-            ok = self.cond.wait_for(
-                lambda: clid in self.by_clid or len(self.business_rejects) > rejects_before, TIMEOUT_S
-            )
+            ok = False
+            for _ in range(int(TIMEOUT_S)):
+                ok = self.cond.wait_for(
+                    lambda: clid in self.by_clid or len(self.business_rejects) > rejects_before, 1.0
+                )
+                if ok:
+                    break
+                if nudge is not None:
+                    self.cond.release()
+                    try:
+                        nudge()
+                    finally:
+                        self.cond.acquire()
             if not ok:
                 raise DriverUnavailable(f"no FIX answer for ClOrdID {clid!r} in {TIMEOUT_S:.0f} s")
             if clid in self.by_clid:
@@ -169,6 +181,7 @@ class FixDriver(Driver):
         self._instruments: dict[str, Instrument] = {}
         self._projections: list[Any] = []
         self._projected = 0
+        self._faults: list[dict[str, Any]] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -231,6 +244,26 @@ class FixDriver(Driver):
         loop.call_soon_threadsafe(send)
         done.wait(TIMEOUT_S)
 
+    def _test_request(self) -> None:
+        self._n += 1
+        self._send("1", [(112, f"nudge-{self._n}")])
+
+    # -- faults on the link (the server applies them, in its clock's time) ----------------------
+    def install_faults(self, faults: list[dict[str, Any]]) -> None:
+        """Add ``faults`` (``[[fault]]`` tables of a fault plan) to the scenario's plan."""
+        self._faults = [*self._faults, *faults]
+        self.admin.call("faults", plan={"fault": self._faults})
+
+    def fix_status(self) -> dict[str, Any]:
+        """The server's FIX sessions (state, next sequence numbers) and the faults fired so far."""
+        return self.admin.call("fix_status")
+
+    def client_seqs(self) -> tuple[int, int]:
+        """Our side's next outgoing and next expected incoming MsgSeqNum."""
+        assert self._session is not None
+        st = self._session.store
+        return st.next_sender_seq, st.next_target_seq
+
     def close(self) -> None:
         if self._initiator is not None and self._loop is not None:
             try:
@@ -277,7 +310,7 @@ class FixDriver(Driver):
         before = self._head()
         rejects = len(self._client.business_rejects)
         self._send(msg_type, body)
-        self._client.wait(clid, rejects)
+        self._client.wait(clid, rejects, self._test_request)
         return self._caused_by(f"{SESSION}/{client_id}", before)
 
     def _events_seen(self, before: int) -> None:

@@ -109,7 +109,10 @@ class Runtime:
         projections: Iterable[Projection] = (),
         id_prefix: str = "cmd",
         snapshot_every: int = 0,
+        warm_start: bool = False,
     ) -> None:
+        """``warm_start``: start each component from its latest snapshot and fold only the tail
+        into it (a restart over a long log); the state equals a cold full fold."""
         self.store = store
         self.clock = clock
         self._build = build
@@ -126,7 +129,10 @@ class Runtime:
         self.snapshot_every = snapshot_every
         self._last_snapshot_seq = 0
         self._install(build())
-        self._catch_up()
+        if warm_start:
+            self._catch_up_warm()
+        else:
+            self._catch_up()
 
     # -- wiring ----------------------------------------------------------------------------------
     def _install(self, components: Sequence[Component]) -> None:
@@ -155,6 +161,32 @@ class Runtime:
             self._fold(ev)
             for p in self.projections:
                 p.handle(ev)
+
+    def _catch_up_warm(self) -> None:
+        """``_catch_up`` with the components restored from snapshots: an entry at or before a
+        component's snapshot is not applied to it again. Command ids and projections (which keep
+        no snapshot) still see every entry, so retries and read models match a cold start."""
+        since = _restore(self.store, self.components, None)
+        low, high = min(since, default=0), max(since, default=0)
+        tables = [c.appliers() for c in self.components]
+        projections = self.projections
+        done = self._done
+        for ev in self.store.read(1):
+            rec = ev.record
+            if ev.seq > high or rec.kind == "command":
+                self._fold(ev)  # past every snapshot: the cold path
+            else:
+                last = getattr(self, "_last_command", None)
+                if last is not None and ev.causation_id == last:
+                    done[last] = (done[last][0], ev.seq)
+                if ev.seq > low:  # some components are past their snapshot, others not yet
+                    for n, table in zip(since, tables, strict=True):
+                        if ev.seq > n:
+                            for fn in table.get(type(rec), ()):
+                                fn(rec)
+            for p in projections:
+                p.handle(ev)
+        self._last_snapshot_seq = max(since, default=0)
 
     def _fold(self, ev: LoggedEvent) -> None:
         rec = ev.record
@@ -413,6 +445,23 @@ def _counter_of(command_id: str, prefix: str) -> int | None:
     return None
 
 
+def _restore(store: EventStore, components: Sequence[Component], to_seq: int | None) -> list[int]:
+    """Restore each component that has a snapshot at or before ``to_seq`` from its latest one;
+    returns the seq each now stands at (0: no snapshot, fold from the start)."""
+    start: list[int] = []
+    for c in components:
+        seq = 0
+        if c.snapshot_state() is not None:
+            snap = store.load_snapshot(c.name, to_seq)
+            if snap is not None:
+                if chain_hash(b"", snap.state) != snap.state_hash:
+                    raise LogCorrupted(snap.seq, f"snapshot {c.name!r} does not match its state hash")
+                c.restore_state(msgspec.msgpack.decode(snap.state))
+                seq = snap.seq
+        start.append(seq)
+    return start
+
+
 def rebuild(
     store: EventStore,
     build: Callable[[], Sequence[Component]],
@@ -428,17 +477,7 @@ def rebuild(
     hash raises ``LogCorrupted``.
     """
     components = list(build())
-    start: list[int] = []
-    for c in components:
-        seq = 0
-        if snapshots and c.snapshot_state() is not None:
-            snap = store.load_snapshot(c.name, to_seq)
-            if snap is not None:
-                if chain_hash(b"", snap.state) != snap.state_hash:
-                    raise LogCorrupted(snap.seq, f"snapshot {c.name!r} does not match its state hash")
-                c.restore_state(msgspec.msgpack.decode(snap.state))
-                seq = snap.seq
-        start.append(seq)
+    start = _restore(store, components, to_seq) if snapshots else [0] * len(components)
     tables = [c.appliers() for c in components]
     for ev in store.read(min(start, default=0) + 1, to_seq):
         if ev.record.kind == "command":

@@ -172,7 +172,37 @@ async def _snapshot(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
 @op("reset")
 async def _reset(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
     await srv.reset(dict(req["spec"]))
+    fix = srv.gateways.get("fix")
+    if fix is not None and hasattr(fix, "install_faults"):
+        fix.install_faults(None)  # a scenario's faults end with it
     return {"now": srv.mode.now_ns()}
+
+
+def _fix(srv: Server) -> Any:
+    fix = srv.gateways.get("fix")
+    if fix is None or not hasattr(fix, "install_faults"):
+        raise AdminError("this server has no FIX order-entry gateway (start it with --fix-port)")
+    return fix
+
+
+@op("faults")
+async def _faults(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
+    """Install a fault plan on the FIX gateway (the TOML's shape: ``{"fault": [...]}``); an empty
+    plan removes the faults. Answers how many it holds and what the previous plan fired."""
+    from system.gateways.fix.faults import parse_faults
+
+    fix = _fix(srv)
+    plan = dict(req["plan"])
+    old = fix.faults
+    fix.install_faults(parse_faults(plan, fix.clock, "admin faults") if plan.get("fault") else None)
+    return {"faults": len(plan.get("fault", [])), "fired": list(old.fired) if old is not None else []}
+
+
+@op("fix_status")
+async def _fix_status(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
+    """The FIX sessions' states and sequence numbers, and what the fault plan has fired."""
+    fix = _fix(srv)
+    return {"sessions": fix.status(), "fired": list(fix.faults.fired) if fix.faults is not None else []}
 
 
 @op("ping")

@@ -81,6 +81,11 @@ class Router:
             self._learn(ev)
         self._pos = store.head().seq
 
+    def learn(self, ev: LoggedEvent) -> None:
+        """``fold`` one entry at a time (a start-up pass shared with the sequencer's ids)."""
+        self._learn(ev)
+        self._pos = ev.seq
+
     def _learn(self, ev: LoggedEvent) -> str | None:
         rec = ev.record
         if isinstance(rec, OrderAccepted):

@@ -125,8 +125,16 @@ class Sequencer:
     """Owns ``host``: executes submitted commands in batches, routes what they appended."""
 
     def __init__(
-        self, host: Host, clock: ClockMode, *, max_batch: int = 512, group_commit: bool = True
+        self,
+        host: Host,
+        clock: ClockMode,
+        *,
+        max_batch: int = 512,
+        group_commit: bool = True,
+        fold: bool = True,
     ) -> None:
+        """``fold=False``: the caller feeds the log to ``learn`` itself (one pass shared with the
+        router at start-up)."""
         self.host = host
         # False: every command is its own append (a test server whose host records the book after
         # each command); True: one append per drained batch.
@@ -144,13 +152,14 @@ class Sequencer:
         self.executed = 0
         # OpenTelemetry (system/telemetry): None costs one test per request on the hot path.
         self.telemetry: Any = None
-        self._fold_ids()
+        if fold:
+            for ev in self.store.read(1):
+                self.learn(ev)
 
-    def _fold_ids(self) -> None:
-        """Remember which session command ids the log already holds, and what they asked."""
-        for ev in self.store.read(1):
-            if ev.record.kind == "command" and SEP in ev.causation_id:
-                self._digests[ev.causation_id] = _digest(ev.record)  # type: ignore[arg-type]
+    def learn(self, ev: LoggedEvent) -> None:
+        """Remember a session command id the log already holds, and what it asked."""
+        if ev.record.kind == "command" and SEP in ev.causation_id:
+            self._digests[ev.causation_id] = _digest(ev.record)  # type: ignore[arg-type]
 
     # -- ingress ---------------------------------------------------------------------------------
     def submit(

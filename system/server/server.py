@@ -83,11 +83,18 @@ class Server:
         self._task: asyncio.Task[None] | None = None
         self.on_reset: list[Callable[[], None]] = []  # gateways drop their read models here
         self.info: dict[str, Any] = {}  # what the process announced (ports), for the admin ping
+        self.gateways: dict[str, Any] = {}  # by name ("fix"), for admin ops that reach a gateway
 
     def _wire(self, host: ServerHost) -> Sequencer:
-        seq = Sequencer(host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit)
+        seq = Sequencer(
+            host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit, fold=False
+        )
         seq.telemetry = self.telemetry
-        self.router.fold(host.store)
+        # One pass over the log for who owns each order and which session ids it holds.
+        router = self.router
+        for ev in host.store.read(1):
+            router.learn(ev)
+            seq.learn(ev)
         seq.subscribe(self.router, catch_up=False)
         return seq
 

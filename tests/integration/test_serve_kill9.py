@@ -52,6 +52,7 @@ class Client:
 def _serve(tmp: Path, log: str) -> ServeProcess:
     return ServeProcess(
         ["--venue", "XTKS", "--instruments", "7203", "--no-calendar", "--log", log,
+         "--snapshot-every", "25",  # the restart warm-starts from a snapshot and folds a tail
          "--fix-port", "0", "--sessions", str(tmp / "sessions.toml"), "--start", "2031-01-06T10:00+09:00",
          "--fix-store", f"file:{tmp / 'server-fix'}"],
         cwd=ROOT,

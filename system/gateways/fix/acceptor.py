@@ -92,6 +92,23 @@ class FixAcceptor:
         self._conns[conn] = self.timer_clock.now_ns()
         return conn
 
+    def install_faults(self, plan: FaultPlan | None) -> None:
+        """Use ``plan`` on live connections and new ones (None: remove every fault)."""
+        self.faults = plan
+        for conn in self._conns:
+            conn.use_faults(plan)
+
+    def status(self) -> dict[str, dict[str, object]]:
+        """Each session's state and next sequence numbers, by ``SENDER->TARGET`` (ours first)."""
+        return {
+            f"{s.session_id.sender_comp_id}->{s.session_id.target_comp_id}": {
+                "state": s.state.name,
+                "next_out": s.store.next_sender_seq,
+                "next_in": s.store.next_target_seq,
+            }
+            for s in self.sessions.values()
+        }
+
     def _closed(self, conn: FixConnection) -> None:
         self._conns.pop(conn, None)
 

@@ -66,6 +66,13 @@ class FixConnection(asyncio.Protocol):
         if self.session is not None:
             self.session.attach(self)
 
+    def use_faults(self, plan: FaultPlan | None) -> None:
+        """Apply ``plan`` from now on (None: no faults), replacing the one the link had."""
+        if self.faults is not None:
+            self.faults.cancel()
+        self._plan = plan
+        self.faults = plan.for_link(self) if plan is not None and self.transport is not None else None
+
     def data_received(self, data: bytes) -> None:
         frames = self._framer.feed(data)
         if self.faults is not None:

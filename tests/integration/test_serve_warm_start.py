@@ -1,0 +1,138 @@
+"""A restart of the served system over its log warm-starts from the latest snapshots and comes
+out identical to a cold full fold and to the live state before the restart: every component, every
+read model, the command ids (retries) and the router's order ownership."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from chronex.commands.serve import ServedWorld, WorldHost
+from system.bootstrap import SystemConfig
+from system.engine import CancelOrder, OrderAccepted, Side, SubmitOrder
+from system.engine.testkit import instrument
+from system.eventlog.codec import canonical
+from system.server.clockmode import ClockMode
+from system.server.server import Server
+
+T0 = 1_925_434_800 * 10**9  # 2031-01-06 10:00 JST
+INSTS = ("XTKS:7203", "XTKS:6758")
+
+
+def _config() -> SystemConfig:
+    return SystemConfig(instruments=tuple(instrument(i) for i in INSTS), venues=(), snapshot_every=40)
+
+
+def _server(log: str, *, warm: bool) -> Server:
+    world = ServedWorld(_config(), start_ns=T0, log=log, sessions=False, warm_start=warm)
+    host = WorldHost(world)
+    return Server(host, ClockMode(world.clock))
+
+
+def _trade(srv: Server, n: int) -> None:
+    """Two sessions quote, cross and cancel on two books; each batch is one append."""
+    seq = srv.sequencer
+    for i in range(n):
+        inst = INSTS[i % 2]
+        price = 2500 + (i % 7) - 3
+        seq.submit("S1", f"b{i}", SubmitOrder("A", f"b{i}", inst, Side.BUY, 100, price=price))
+        seq.submit("S2", f"s{i}", SubmitOrder("B", f"s{i}", inst, Side.SELL, 200, price=price + 1))
+        if i % 3 == 0:
+            seq.submit("S2", f"x{i}", SubmitOrder("B", f"x{i}", inst, Side.SELL, 150, price=price - 2))
+        seq.step()
+        if i % 5 == 4:
+            seq.submit("S1", f"c{i}", CancelOrder("A", f"b{i - 1}", INSTS[(i - 1) % 2]))
+            seq.step()
+
+
+def _plain(obj: Any) -> Any:
+    """A read model as plain data: objects by their attributes, functions by name."""
+
+    def hook(o: Any) -> Any:
+        if isinstance(o, deque):
+            return list(o)
+        if callable(o):
+            return getattr(o, "__qualname__", type(o).__name__)
+        if hasattr(o, "__dict__"):
+            return {k: v for k, v in vars(o).items() if not k.startswith("_subscr")}
+        if hasattr(o, "__slots__"):
+            return {k: getattr(o, k) for k in o.__slots__ if hasattr(o, k)}
+        raise TypeError(f"cannot digest {type(o).__name__}")
+
+    return msgspec.json.encode(msgspec.to_builtins(obj, enc_hook=hook, str_keys=True), order="sorted")
+
+
+def _state(srv: Server) -> dict[str, Any]:
+    rt = srv.host.runtime
+    out: dict[str, Any] = {f"component {c.name}": canonical(c.snapshot_state()) for c in rt.components}
+    for p in rt.projections:
+        if type(p).__name__ != "_Tap":  # the sequencer's own hand-off, rebuilt empty each start
+            out[f"projection {p.name}"] = _plain(p)
+    out["command ids"] = sorted(rt._done.items())
+    out["next command id"] = rt._next_id
+    out["session ids"] = sorted(srv.sequencer._digests.items())
+    out["owners"] = sorted(srv.router.owner.items())
+    out["router position"] = srv.router.position()
+    out["head"] = srv.host.store.head()
+    return out
+
+
+def test_a_warm_restart_equals_a_cold_fold_and_the_live_state(tmp_path: Path) -> None:
+    """Warm (snapshots + tail) and cold (whole log) restarts hold the state the server had."""
+    log = str(tmp_path / "day.db")
+    live = _server(log, warm=False)
+    _trade(live, 120)
+    snap = live.host.store.load_snapshot("engine", None)
+    assert snap is not None
+    _trade(live, 7)  # a tail after the latest snapshot
+    head = live.host.store.head().seq
+    assert head > snap.seq
+    before = _state(live)
+    assert before["owners"] and before["session ids"]
+    live.host.close()
+
+    warm = _server(log, warm=True)
+    assert warm.host.runtime._last_snapshot_seq > 0  # it did start from snapshots
+    after_warm = _state(warm)
+    warm.host.close()
+    cold = _server(log, warm=False)
+    after_cold = _state(cold)
+    cold.host.close()
+
+    for key, value in before.items():
+        assert after_warm[key] == value, f"warm start differs in {key}"
+        assert after_cold[key] == value, f"cold start differs in {key}"
+
+
+def test_a_warm_restart_routes_fills_and_refuses_reused_ids_like_the_live_server(tmp_path: Path) -> None:
+    """After a warm restart a fill reaches the session that owns the resting order, a retried id
+    returns the stored outcome, and a reused id with another order is refused."""
+    log = str(tmp_path / "day.db")
+    live = _server(log, warm=False)
+    _trade(live, 60)
+    live.sequencer.submit("S1", "rest", SubmitOrder("A", "rest", INSTS[0], Side.BUY, 100, price=2000))
+    live.sequencer.step()
+    live.host.runtime.snapshot()
+    live.host.close()
+
+    srv = _server(log, warm=True)
+    got: dict[str, list[Any]] = {"S1": [], "S2": []}
+    srv.router.attach("S1", got["S1"].append)
+    srv.router.attach("S2", got["S2"].append)
+    results: list[Any] = []
+    sell = SubmitOrder("B", "hit", INSTS[0], Side.SELL, 100, price=2000)
+    srv.sequencer.submit("S2", "hit", sell, results.append)
+    for qty in (100, 999):  # the stored order again, then another order under its id
+        buy = SubmitOrder("A", "rest", INSTS[0], Side.BUY, qty, price=2000)
+        srv.sequencer.submit("S1", "rest", buy, results.append)
+    srv.sequencer.step()
+    fills_s1 = [e for e in got["S1"] if type(e.record).__name__ == "TradeExecuted"]
+    assert fills_s1, "the resting order's owner did not hear of its fill"
+    hit, retry, reused = results
+    assert hit.error is None
+    assert retry.duplicate and isinstance(retry.events[0].record, OrderAccepted)
+    assert reused.error is not None and "different command" in reused.error
+    srv.host.close()
