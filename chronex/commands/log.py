@@ -16,10 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chronex.commands.replay import log_zone
 from chronex.errors import BadInput, CheckFailed
 from chronex.timearg import parse_instant, parse_zone
-from sim.replay.config import recorded_config
 from system.clock import FixedClock, iso
 from system.eventlog import EventStore, LoggedEvent, RawEntry, Verdict, open_log, record_types, verify
 from system.eventlog.codec import body_decoder, decode_record
@@ -97,6 +95,9 @@ PLAIN_ABOVE = 500  # rows beyond which a table is printed as plain aligned lines
 
 def _increments(store: EventStore) -> dict[str, tuple[Decimal, Decimal]]:
     """Instrument id -> (price increment, qty increment) from the run's configuration."""
+    # Imported here: `log verify` must start without the replayer, the engine or the calendars.
+    from sim.replay.config import recorded_config
+
     try:
         return {
             i.id: (Decimal(i.price_increment), Decimal(i.qty_increment))
@@ -107,6 +108,8 @@ def _increments(store: EventStore) -> dict[str, tuple[Decimal, Decimal]]:
 
 
 def _zone(store: EventStore) -> str:
+    from chronex.commands.replay import log_zone
+
     try:
         return log_zone(store)[0]
     except Exception:  # a log from elsewhere (no or foreign configuration): UTC

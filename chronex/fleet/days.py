@@ -78,8 +78,9 @@ def simulate_day(task: DayTask, out_dir: str) -> DayResult:
         sampler = day.simulator.sample_books(every_s=task.sample_every_s)
         day.run()
         day.world.runtime.flush()
-        head = day.world.store.head()
         stats = tuple(_instrument_stats(day, iid, sampler.samples) for iid in day.profile.ids)
+        day.finish()  # RunFinished: the log says its run ended, as `chronex sim` writes it
+        head = day.world.store.head()
     finally:
         day.close()
     publish(tmp, final)

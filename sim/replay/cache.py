@@ -70,8 +70,12 @@ def location(store: EventStore, cache_dir: str | Path | None = None) -> Path | N
             raise ValueError(f"--cache {cache_dir}: not a folder")
         if not _writable_dir(d):
             raise ValueError(f"--cache {cache_dir}: cannot create or write to this folder")
-    if log is None:
-        return None if cache_dir is None else Path(cache_dir) / f"{_key(store.url)}{SUFFIX}"
+    if log is None:  # a log on a server (PostgreSQL): the cache is keyed by its URL
+        named = f"{_key(store.url)}{SUFFIX}"
+        if cache_dir is not None:
+            return Path(cache_dir) / named
+        user = _user_dir()
+        return user / named if _writable_dir(user) else None
     full = log.resolve()
     named = f"{full.name}.{_key(str(full))}{SUFFIX}"
     if cache_dir is not None:

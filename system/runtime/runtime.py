@@ -433,6 +433,10 @@ class CommandSeqs:
     def __setitem__(self, cid: str, seqs: tuple[int, int]) -> None:
         self.remember(cid, _counter_of(cid, self._prefix) or 0, *seqs)
 
+    def __len__(self) -> int:
+        """How many commands are remembered: an id lives either in the array or in the dict."""
+        return len(self._gen) // 2 + len(self._by_id)
+
     def clear(self) -> None:
         self._by_id.clear()
         self._gen = array("q")

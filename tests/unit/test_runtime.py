@@ -315,6 +315,7 @@ def test_every_command_id_dedupes_live_and_after_reopening(ids: list[str | None]
             logged[last][1].append(e.seq)
     head = rt.store.head().seq
     for runtime in (rt, make(rt.store)):
+        assert runtime.commands_seen == len(logged)  # one per distinct id, wherever it is kept
         for cid, (seq, events) in logged.items():
             out = runtime.execute(RtDeposit("A", 1), command_id=cid)
             assert out.duplicate and out.command_seq == seq
