@@ -433,6 +433,13 @@ class CommandSeqs:
     def __setitem__(self, cid: str, seqs: tuple[int, int]) -> None:
         self.remember(cid, _counter_of(cid, self._prefix) or 0, *seqs)
 
+    def items(self) -> Iterator[tuple[str, tuple[int, int]]]:
+        """Every remembered id with its (first seq, last seq): generated ids first, in order."""
+        gen = self._gen
+        for i in range(0, len(gen), 2):
+            yield f"{self._head}{i // 2 + 1}", (gen[i], gen[i + 1])
+        yield from self._by_id.items()
+
     def __len__(self) -> int:
         """How many commands are remembered: an id lives either in the array or in the dict."""
         return len(self._gen) // 2 + len(self._by_id)

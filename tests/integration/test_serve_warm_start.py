@@ -4,6 +4,7 @@ read model, the command ids (retries) and the router's order ownership."""
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import msgspec
 from chronex.commands.serve import ServedWorld, WorldHost
 from system.bootstrap import SystemConfig
 from system.engine import CancelOrder, OrderAccepted, Side, SubmitOrder
+from system.engine.snapshot import snapshot
 from system.engine.testkit import instrument
 from system.eventlog.codec import canonical
 from system.server.clockmode import ClockMode
@@ -48,10 +50,15 @@ def _trade(srv: Server, n: int) -> None:
             seq.step()
 
 
+_LOCKS = (type(threading.Lock()), type(threading.RLock()))
+
+
 def _plain(obj: Any) -> Any:
     """A read model as plain data: objects by their attributes, functions by name."""
 
     def hook(o: Any) -> Any:
+        if isinstance(o, _LOCKS):  # a subscription's lock is not state
+            return None
         if isinstance(o, deque):
             return list(o)
         if callable(o):
@@ -70,7 +77,11 @@ def _state(srv: Server) -> dict[str, Any]:
     out: dict[str, Any] = {f"component {c.name}": canonical(c.snapshot_state()) for c in rt.components}
     for p in rt.projections:
         if type(p).__name__ != "_Tap":  # the sequencer's own hand-off, rebuilt empty each start
-            out[f"projection {p.name}"] = _plain(p)
+            # A read model that follows a component (MarketData follows the engine) holds the
+            # runtime it follows: compare what it answers (the engine's state in snapshot form;
+            # heaps may hold different stale entries after a restore, which no answer shows).
+            followed = isinstance(getattr(type(p), "state", None), property)
+            out[f"projection {p.name}"] = canonical(snapshot(p.state)) if followed else _plain(p)
     out["command ids"] = sorted(rt._done.items())
     out["next command id"] = rt._next_id
     out["session ids"] = sorted(srv.sequencer._digests.items())
