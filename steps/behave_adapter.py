@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from steps.context import Scenario
-from steps.drivers import check_driver, driver_name
+from steps.drivers import check_driver, driver_name, skip_reason
 from steps.errors import StepFailed
 from steps.recorder import Recorder
 from steps.registry import StepDef, load, run_step
@@ -73,6 +73,9 @@ def before_scenario(context: Any, scenario: Any) -> None:
         f"{scenario.location.filename}:{scenario.location.line}",
     )
     context.chronex = ctx
+    reason = skip_reason(context.chronex_driver, scenario.effective_tags)
+    if reason is not None:
+        scenario.skip(reason)
 
 
 def before_step(context: Any, step: Any) -> None:

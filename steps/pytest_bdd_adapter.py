@@ -51,7 +51,9 @@ for _sd in load():
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--driver", default=None, help="how steps reach the system: inprocess (CHRONEX_DRIVER)")
+    parser.addoption(
+        "--driver", default=None, help="how steps reach the system: inprocess or fix (CHRONEX_DRIVER)"
+    )
 
 
 _config: list[pytest.Config] = []
@@ -77,6 +79,13 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from steps.drivers import INPROCESS_TAG, skip_reason
+
+    reason = skip_reason(config.getoption("--driver", None), [INPROCESS_TAG])
+    if reason is not None:
+        for it in items:
+            if it.get_closest_marker(INPROCESS_TAG):
+                it.add_marker(pytest.mark.skip(reason=reason))
     expr = config.getoption("-m", "") or ""
     if any(t in expr for t in DEMO_TAGS):
         return

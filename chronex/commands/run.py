@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -132,6 +132,22 @@ def _print_summary(rows: list[dict[str, object]], report: Path, html: Path) -> N
         out.print(f"Logs of failed scenarios: {report / 'failed'}")
 
 
+def _print_wire_skips(results: list[dict[str, Any]], driver: str | None) -> None:
+    """Scenarios a wire driver skipped, by tag and reason (they need the system in-process)."""
+    from steps.drivers import INPROCESS_TAG, skip_reason
+
+    reason = skip_reason(driver, [INPROCESS_TAG])
+    if reason is None:
+        return
+    skipped = [r for r in results if INPROCESS_TAG in (r.get("tags") or []) and r.get("status") != "passed"]
+    if not skipped:
+        return
+    head = f"Skipped over the wire: {len(skipped)} of {len(results)} scenarios, @{INPROCESS_TAG}: {reason}"
+    out.print(head, soft_wrap=True)
+    for r in skipped:
+        out.print(f"  @{INPROCESS_TAG} {r['location']}  {r['scenario']}", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
@@ -144,7 +160,11 @@ def register(app: typer.Typer) -> None:
         runner: Annotated[str, typer.Option("--runner", help="behave or pytest")] = "behave",
         report: Annotated[Path, typer.Option("--report", help="where reports go")] = Path("reports"),
         driver: Annotated[
-            str | None, typer.Option("--driver", help="how steps reach the system (inprocess)")
+            str | None, typer.Option("--driver", help="how steps reach the system (inprocess or fix)")
+        ] = None,
+        target: Annotated[
+            str | None,
+            typer.Option("--target", help="fix driver: HOST:ADMIN_PORT of `chronex serve --allow-reset`"),
         ] = None,
         jobs: Annotated[int, typer.Option("--jobs", help="parallel workers (pytest runner)")] = 2,
     ) -> None:
@@ -175,6 +195,13 @@ def register(app: typer.Typer) -> None:
         os.environ["CHRONEX_REPORT_DIR"] = str(report)
         if driver:
             os.environ["CHRONEX_DRIVER"] = driver
+        if target is not None:
+            _, sep, port = target.rpartition(":")
+            if not sep or not port.isdigit():
+                raise BadInput(f"--target {target!r} is not HOST:PORT")
+            if driver_name(driver) != "fix":
+                raise BadInput("--target needs --driver fix")
+            os.environ["CHRONEX_FIX_TARGET"] = target
         rc = (
             _behave(targets, exprs, report, driver)
             if runner == "behave"
@@ -184,6 +211,7 @@ def register(app: typer.Typer) -> None:
         html = write_report(report)
         rows = summary(results)
         _print_failures(results)
+        _print_wire_skips(results, driver)
         _print_summary(rows, report, html)
         total = rows[-1]
         if not results:

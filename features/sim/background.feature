@@ -1,4 +1,5 @@
-@sim @xtks
+# @inprocess: the simulators are simpy processes attached to the world in this process.
+@sim @xtks @inprocess
 Feature: Simulated markets in the background
   Market makers, noise and momentum traders (sim.markets) trade on the scenario's clock through the
   same command path as the scenario's own orders.

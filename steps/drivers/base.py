@@ -31,7 +31,7 @@ from typing import Any
 from steps.errors import DriverUnavailable
 from system.corrections import BustTrade, CorrectPrice, CorrectTrade, ReportLateTrade
 from system.engine import BookView, Instrument, OrderView, Phase
-from system.eventlog import LoggedEvent
+from system.eventlog import LoggedEvent, Verdict
 
 
 @dataclass
@@ -157,8 +157,16 @@ class RebaseView:
     rejections: list[Rejection]
 
 
-class Driver(ABC):
+class WireDriver(ABC):
+    """The wire-safe core of the port: what any transport (in-process, FIX, REST) can serve.
+
+    Commands and their replies, books and orders read through server queries, the log, and clock
+    control. Audit questions (``as_of``, ``rerun``, ``rebase``, ``replay_book``) answer from the
+    log alone, so a wire driver that can read the log serves them too.
+    """
+
     name: str = ""
+    wire: bool = False  # True: the system is in another process; @inprocess scenarios are skipped
 
     @abstractmethod
     def start(self, setup: Setup) -> None: ...
@@ -245,10 +253,28 @@ class Driver(ABC):
         """The recorded order flow replayed onto ``new_date`` under that date's calendar."""
         raise DriverUnavailable(f"the {self.name} driver cannot rebase its log")
 
-    # -- optional capabilities -------------------------------------------------------------------
     def replay_book(self, instrument: str, as_of_ns: int) -> BookView:
         """The book rebuilt from the log as of valid time ``as_of_ns``."""
         raise DriverUnavailable(f"the {self.name} driver cannot replay")
+
+    def verify_log(self) -> Verdict:
+        """``system.eventlog.verify`` over the system's log (every entry chains to the one before)."""
+        raise DriverUnavailable(f"the {self.name} driver cannot read its log to verify it")
+
+    def log_path(self) -> Path | None:
+        return None
+
+    def close(self) -> None:  # noqa: B027 - drivers holding nothing need not override
+        """Release the system; the log file stays."""
+
+
+class Driver(WireDriver):
+    """The whole port: the wire-safe core plus in-process extras.
+
+    The extras hand out live objects of the system under test, so only a driver holding it in
+    this process can serve them; a wire driver raises ``DriverUnavailable``. Scenarios whose steps
+    need them carry the ``@inprocess`` tag and are skipped over the wire.
+    """
 
     def component(self, kind: type[Any]) -> Any:
         """A running component (risk, pricing) for its read models."""
@@ -260,9 +286,3 @@ class Driver(ABC):
     def world(self) -> Any:
         """The in-process world (simulators attach to it)."""
         raise DriverUnavailable(f"the {self.name} driver has no in-process world")
-
-    def log_path(self) -> Path | None:
-        return None
-
-    def close(self) -> None:  # noqa: B027 - drivers holding nothing need not override
-        """Release the system; the log file stays."""

@@ -3,45 +3,32 @@ SQLite file in the scenario's own directory (or memory)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sim.clock.scheduler import SessionScheduler
-from sim.clock.virtual import VirtualClock
-from sim.replay import override, recorded_config
-from sim.replay import rebase as rebase_log
-from sim.replay import rerun as rerun_log
-from sim.replay.asof import as_of
-from sim.replay.views import amount
 from sim.world import World
+from steps.drivers import audit
 from steps.drivers.base import (
     AsOfView,
     BookPoint,
-    Difference,
     Driver,
-    HeldPosition,
     RebaseView,
-    Rejection,
     Reply,
     RerunView,
     Setup,
-    TradeRow,
 )
 from system.bootstrap import SystemConfig
-from system.clock import FixedClock
 from system.engine import (
     BookView,
     MatchingEngine,
-    OrderAccepted,
-    OrderRejected,
     OrderView,
     Phase,
     PhaseChanged,
-    TradeExecuted,
 )
-from system.eventlog import LoggedEvent, open_log
+from system.eventlog import LoggedEvent, Verdict, verify
 from system.runtime import Outcome
 
 
@@ -155,78 +142,26 @@ class InProcessDriver(Driver):
         """The book as of ``as_of_ns`` (valid time, corrections included), from the log alone:
         the auditors' replayer (sim.replay), so scenarios test the very code `chronex replay` runs."""
         self.w.runtime.flush()
-        state = as_of(self.w.store, as_of_ns, config=self.w.config, only={"engine"})
-        return state.component(MatchingEngine).book(instrument)  # type: ignore[no-any-return]
+        return audit.replay_book(self.w.store, self.w.config, instrument, as_of_ns)
 
     def as_of(self, valid_ns: int, known_at_ns: int | None = None) -> AsOfView:
         """Through ``sim.replay.as_of`` (what `chronex replay --as-of/--known-at` runs)."""
         self.w.runtime.flush()
-        state = as_of(self.w.store, valid_ns, known_at_ns, config=self.w.config)
-        eng: MatchingEngine = state.component(MatchingEngine)
-        led = state.ledger
-        held = []
-        for (account, inst_id), (qty, cost) in sorted(led.positions.items()):
-            inst = led.instruments.get(inst_id)
-            mark = led.mark(inst_id)
-            pnl = None if mark is None or inst is None else amount(inst, qty * mark.price - cost)
-            ccy = "" if inst is None else inst.quote_currency
-            held.append(
-                HeldPosition(account, inst_id, qty, cost, None if mark is None else mark.price, pnl, ccy)
-            )
-        marks = {i: m.price for i in sorted(led.marks) if (m := led.mark(i)) is not None}
-        b = state.basis
-        return AsOfView(
-            as_of=valid_ns,
-            known_at=known_at_ns,
-            seq=b.seq,
-            late_included=b.late_included,
-            late_excluded=b.late_excluded,
-            books={i: eng.book(i) for i in eng.instrument_ids()},
-            positions=held,
-            marks=marks,
-            trades=led.trades,
-            busted=led.busted,
-            corrected=led.corrected,
-            late=led.late,
-        )
+        return audit.as_of_view(self.w.store, self.w.config, valid_ns, known_at_ns)
 
     def rerun(self, overrides: Sequence[str] = ()) -> RerunView:
         """Through ``sim.replay.rerun`` into an in-memory log; differences by ``sim.replay.diff``."""
-        from sim.replay.diff import diff_logs  # pandas: only when a scenario re-runs
-
         self.w.runtime.flush()
-        store = self.w.store
-        cfg = override(recorded_config(store), list(overrides)) if overrides else None
-        out = open_log("memory://", FixedClock(0))
-        try:
-            res = rerun_log(store, out, config=cfg)
-            diffs = (
-                []
-                if res.same
-                else [Difference(d.kind, d.key, d.left, d.right) for d in diff_logs(store, out)]
-            )
-        finally:
-            out.close()
-        d = res.divergence
-        return RerunView(
-            same=res.same,
-            original_head=res.original_head,
-            rerun_head=res.rerun_head,
-            divergence=None if d is None else (d.seq, d.original, d.rerun),
-            differences=diffs,
-            failed=list(res.failed),
-        )
+        return audit.rerun_view(self.w.store, overrides)
 
     def rebase(self, new_date: date) -> RebaseView:
         """Through ``sim.replay.rebase`` into an in-memory log on its own virtual clock."""
         self.w.runtime.flush()
-        out = open_log("memory://", VirtualClock(0))
-        try:
-            res = rebase_log(self.w.store, new_date, out, config=self.w.config)
-            trades, rejections = _flow(out.read(1))
-        finally:
-            out.close()
-        return RebaseView(new_date, res.commands, res.accepted, trades, rejections)
+        return audit.rebase_view(self.w.store, self.w.config, new_date)
+
+    def verify_log(self) -> Verdict:
+        self.w.runtime.flush()
+        return verify(self.w.store)
 
     def component(self, kind: type[Any]) -> Any:
         return self.w.system.component(kind)
@@ -247,30 +182,3 @@ class InProcessDriver(Driver):
                 s.stop()
             self._world.close()
             self._world = None
-
-
-def _flow(events: Iterable[LoggedEvent]) -> tuple[list[TradeRow], list[Rejection]]:
-    """The trades (with the client order ids of both sides) and rejections of a log."""
-    cid: dict[int, str] = {}
-    trades: list[TradeRow] = []
-    rejections: list[Rejection] = []
-    for e in events:
-        r = e.record
-        if isinstance(r, OrderAccepted):
-            cid[r.order_id] = r.client_order_id
-        elif isinstance(r, TradeExecuted):
-            trades.append(
-                TradeRow(
-                    r.instrument,
-                    r.price,
-                    r.qty,
-                    r.buy_account,
-                    r.sell_account,
-                    cid.get(r.buy_order_id, ""),
-                    cid.get(r.sell_order_id, ""),
-                    r.time,
-                )
-            )
-        elif isinstance(r, OrderRejected):
-            rejections.append(Rejection(r.account, r.client_order_id, r.command, str(r.reason), r.text))
-    return trades, rejections

@@ -94,10 +94,5 @@ def log_lacks(ctx: Scenario, kind: str) -> None:
 @then("the log verifies", "Then the log verifies")
 def log_verifies(ctx: Scenario) -> None:
     """Every entry chains to the one before it (nothing altered, missing or moved)."""
-    from system.eventlog import verify
-
-    drv = ctx.system()
-    drv.events()
-    world = drv.world()
-    verdict = verify(world.store)
+    verdict = ctx.system().verify_log()
     assert verdict.ok, f"the log does not verify: {verdict}"

@@ -78,3 +78,22 @@ def test_steps_catalogue() -> None:
     assert "the operator engages the kill switch of {account:Name}" in r.stdout
     assert "e.g. When the operator engages the kill switch of alice" in r.stdout
     assert chronex("steps", "--grep", "no-such-step").returncode == 1
+
+
+def test_features_run_over_fix_and_inprocess_scenarios_are_skipped(tmp_path: Path) -> None:
+    """`--driver fix` runs scenarios against `chronex serve` over FIX; @inprocess ones are skipped
+    with their reason, not failed."""
+    r = chronex(
+        "run", "features/matching/cancel_replace.feature", "features/risk/margin.feature",
+        "features/sim/background.feature", "--driver", "fix", "--report", str(tmp_path),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "needs the system in this process (tagged @inprocess)" in r.stdout
+    assert "Positions, P&L and margin" in r.stdout
+
+
+def test_target_needs_the_fix_driver(tmp_path: Path) -> None:
+    """--target without --driver fix is bad input, one line, exit 2."""
+    r = chronex("run", "features/matching", "--target", "127.0.0.1:1", "--report", str(tmp_path))
+    assert r.returncode == 2
+    assert "--target needs --driver fix" in r.stderr

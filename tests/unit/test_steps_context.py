@@ -77,4 +77,4 @@ def test_unknown_driver_is_a_clear_error() -> None:
     with pytest.raises(StepInputError, match="unknown driver 'carrier-pigeon'"):
         check_driver("carrier-pigeon")
     with pytest.raises(StepInputError, match="not available yet"):
-        check_driver("fix")
+        check_driver("rest")

@@ -1,0 +1,299 @@
+"""``chronex serve``: the trading system on the wire, on a clock the client controls (or the wall's).
+
+    chronex serve --venue XTKS --instruments 7203,6758 --log day.db --fix-port 9878 \\
+        --sessions sessions.toml --clock virtual
+    chronex serve --venue XTKS --clock paced --start 2031-01-06T08:55+09:00 --speed 60
+
+The process prints one JSON line when it is ready (``{"fix_port": N, "admin_port": M, ...}``) and
+runs until SIGTERM or SIGINT, which shut it down gracefully: queued commands finish, FIX sessions
+are logged out, the log is flushed and closed. A restart over the same log resumes its state.
+A served log is live: the process holds an exclusive lock on ``<log>.lock`` while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import msgspec
+import typer
+
+from chronex.errors import BadInput
+from chronex.timearg import parse_instant
+from sim.clock.scheduler import SessionScheduler
+from sim.world import World
+from system.bootstrap import SystemConfig
+from system.clock import WallClock
+from system.engine import ChangePhase, Phase, PhaseChanged
+from system.eventlog import open_log
+from system.runtime import Outcome
+from system.server.admin import AdminServer
+from system.server.clockmode import ClockModeError
+from system.server.server import Server, make_clock_mode
+
+
+class ServedWorld(World):
+    """A World that does not log a start-up phase sync the log already holds: a restart over a
+    live log must append nothing, so the head hash is the one the last run left."""
+
+    on_outcome: Any = None  # called with every command's Outcome, timers' included
+
+    def execute(self, command: Any, **kw: Any) -> Any:
+        if (
+            isinstance(command, ChangePhase)
+            and command.reason == "sync at start"
+            and command.instrument is None
+            and self.store.head().seq
+            and self.engine.phase_of_venue(command.venue) is command.phase
+        ):
+            return Outcome(0, [])
+        out = super().execute(command, **kw)
+        if self.on_outcome is not None and out.events:
+            self.on_outcome(out)
+        return out
+
+
+class WorldHost:
+    """``sim.world.World`` as a server host: the world plus venue calendars added later."""
+
+    def __init__(self, world: World, *, history: bool = False) -> None:
+        self.world = world
+        self.store = world.store
+        self._extra: list[SessionScheduler] = []
+        # Book after every command that touched it (the BDD driver's book_history); test servers only.
+        self.history: dict[str, list[tuple[int, int, Any]]] | None = {} if history else None
+        if history and isinstance(world, ServedWorld):
+            world.on_outcome = self._record
+
+    @property
+    def runtime(self) -> Any:
+        return self.world.runtime
+
+    @property
+    def engine(self) -> Any:
+        return self.world.engine
+
+    @property
+    def clock(self) -> Any:
+        return self.world.clock
+
+    def execute(self, command: Any, **kw: Any) -> Any:
+        return self.world.execute(command, **kw)
+
+    def _record(self, out: Any) -> None:
+        assert self.history is not None
+        eng = self.world.engine
+        touched: list[str] = []
+        for ev in out.events:
+            rec = ev.record
+            if isinstance(rec, PhaseChanged) and rec.instrument is None:
+                ids = [i for i in eng.instrument_ids() if eng.books[i].inst.venue == rec.venue]
+            elif ev.stream.startswith("book/"):
+                ids = [ev.stream[5:]]
+            else:
+                continue
+            touched.extend(i for i in ids if i not in touched)
+        now = self.world.now()
+        seq = out.events[-1].seq
+        for i in touched:
+            if eng.has_instrument(i):
+                self.history.setdefault(i, []).append((seq, now, eng.book(i)))
+
+    def book_history(self, instrument: str) -> list[tuple[int, int, Any]]:
+        return list((self.history or {}).get(instrument, []))
+
+    def add_venue(self, venue: str) -> None:
+        sched = SessionScheduler(self.world.clock, self.world, [venue])
+        sched.start()
+        self._extra.append(sched)
+
+    def next_phase_time(self, venue: str, phase: Phase, after: int) -> int | None:
+        from sim.clock import venue_calendar
+
+        cal = venue_calendar(venue)
+        for tr, _ in cal.transitions(after + 1, after + 14 * 86_400 * 10**9):
+            if tr.phase is phase:
+                return int(tr.at)
+        return None
+
+    def snapshot(self) -> int:
+        return int(self.world.runtime.snapshot())
+
+    def close(self) -> None:
+        for s in self._extra:
+            s.stop()
+        self.world.close()
+
+
+def world_host(spec: dict[str, Any]) -> WorldHost:
+    """A fresh host from a reset spec: ``config`` (canonical SystemConfig), ``start_ns``, ``log``."""
+    config = msgspec.msgpack.decode(bytes(spec["config"]), type=SystemConfig)
+    log = spec.get("log") or "memory://"
+    return WorldHost(ServedWorld(config, start_ns=int(spec["start_ns"]), log=str(log)), history=True)
+
+
+def _resume_time(log: str, start_ns: int) -> int:
+    """Where the clock starts over an existing log: never before the last entry's time."""
+    if log.startswith("memory://"):
+        return start_ns
+    path = Path(log.removeprefix("sqlite:///"))
+    if not path.exists():
+        return start_ns
+    store = open_log(log, WallClock(), create=False)
+    try:
+        head = store.head().seq
+        last = max((ev.valid_time for ev in store.read(head)), default=start_ns) if head else start_ns
+    finally:
+        store.close()
+    return max(start_ns, last)
+
+
+def _lock(log: str) -> TextIO | None:
+    """Hold ``<log>.lock`` exclusively: two servers must never append to one live log."""
+    if log.startswith("memory://"):
+        return None
+    path = Path(log.removeprefix("sqlite:///") + ".lock")
+    fh = path.open("w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise BadInput(f"--log {log!r} is being served by another process (lock {path} is held)") from None
+    return fh
+
+
+def _instruments(venue: str, refs: list[str]) -> tuple[Any, ...]:
+    from sim.markets import ProfileError, load_profile
+
+    try:
+        return load_profile(venue).select(refs or None).instruments
+    except ProfileError as e:
+        raise BadInput(str(e)) from None
+
+
+async def _serve(server: Server, admin: AdminServer, fix: Any, ready: dict[str, Any]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    await admin.start()
+    ready["admin_port"] = admin.port
+    if fix is not None:
+        await fix.start()
+        ready["fix_port"] = fix.port
+    server.info.update(ready)
+    print(json.dumps(ready), flush=True)
+    await stop.wait()
+    # Graceful: no new input, sessions logged out, queued work finished, the log closed.
+    await admin.stop()
+    if fix is not None:
+        with contextlib.suppress(Exception):
+            await fix.stop()
+    await server.stop()
+
+
+def serve(
+    venue: Annotated[str, typer.Option(help="Venue profile: XTKS, CME, FX-JP, CRYPTO or a .toml.")] = "XTKS",
+    instruments: Annotated[
+        list[str] | None, typer.Option(help="Instruments by symbol or id, comma-separated (default: all).")
+    ] = None,
+    log: Annotated[str | None, typer.Option(help="Event log (path or URL; default in memory).")] = None,
+    fix_port: Annotated[int | None, typer.Option(help="FIX acceptor port (0: any free one).")] = None,
+    admin_port: Annotated[int, typer.Option(help="Admin channel port (0: any free one).")] = 0,
+    config: Annotated[str | None, typer.Option(help="Run TOML with [risk] and/or [pricing].")] = None,
+    sessions: Annotated[str | None, typer.Option(help="FIX sessions TOML (CompIDs, accounts).")] = None,
+    clock: Annotated[str, typer.Option(help="virtual (default), paced or wall.")] = "virtual",
+    start: Annotated[
+        str | None, typer.Option(help="Virtual start, e.g. 2031-01-06T08:55+09:00 (default: now).")
+    ] = None,
+    speed: Annotated[str, typer.Option(help="Paced clock: virtual seconds per wall second.")] = "1",
+    fix_profile: Annotated[str | None, typer.Option(help="'acceptance': QuickFIX's test app.")] = None,
+    snapshot_every: Annotated[int, typer.Option(help="Snapshot the components every N log entries.")] = 5000,
+    calendar: Annotated[bool, typer.Option(help="Let the venue's calendar drive the phases.")] = True,
+    allow_reset: Annotated[bool, typer.Option(help="Accept the admin 'reset' op (BDD driver).")] = False,
+) -> None:
+    """Serve a venue: the sequencer, the admin channel and the FIX gateway over one log."""
+    from sim.replay import recorded_config
+    from system.pricing import load_pricing
+    from system.pricing.tomlfile import ConfigError
+    from system.risk import load_risk
+
+    if clock not in ("virtual", "paced", "wall"):
+        raise BadInput(f"--clock {clock!r} is not a clock mode (use virtual, paced or wall)")
+    wall = WallClock()
+    start_ns = parse_instant(start, what="--start") if start else wall.now_ns()
+    risk = pricing = None
+    if config is not None:
+        if not Path(config).is_file():
+            raise BadInput(f"--config {config!r}: no such file")
+        try:
+            risk, pricing = load_risk(config), load_pricing(config)
+        except ConfigError as e:
+            raise BadInput(str(e)) from None
+    refs = [v.strip() for item in instruments or () for v in item.split(",") if v.strip()]
+    insts = _instruments(venue, refs)
+    url = log or "memory://"
+    if "://" not in url and not Path(url).parent.exists():
+        raise BadInput(f"--log {url!r}: directory {str(Path(url).parent)!r} does not exist")
+    held = _lock(url)
+    venues = (insts[0].venue,) if insts and calendar else ()
+    cfg = SystemConfig(
+        instruments=insts,
+        venues=venues,
+        default_phase=Phase.CLOSED if venues else Phase.CONTINUOUS,
+        risk=risk,
+        pricing=pricing,
+        snapshot_every=snapshot_every,
+        label=f"serve {venue}",
+    )
+    t0 = _resume_time(url, start_ns)
+    if url != "memory://" and Path(url.removeprefix("sqlite:///")).exists():
+        # A restart: the system is the one the log was made with, not today's flags.
+        probe = open_log(url, WallClock(), create=False)
+        try:
+            if probe.head().seq:
+                cfg = recorded_config(probe)
+        finally:
+            probe.close()
+    world = ServedWorld(cfg, start_ns=t0, log=url)
+    host = WorldHost(world)
+    try:
+        mode = make_clock_mode(clock, world.clock, wall, start_ns=t0, speed=speed)
+    except (ClockModeError, ValueError, ZeroDivisionError) as e:
+        world.close()
+        raise BadInput(f"--speed {speed!r}: {e}") from None
+    server = Server(host, mode, factory=world_host if allow_reset else None, group_commit=not allow_reset)
+    admin = AdminServer(server, port=admin_port)
+    fix = _fix_gateway(server, sessions, fix_port, fix_profile, wall)
+    ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
+    try:
+        asyncio.run(_serve(server, admin, fix, ready))
+    finally:
+        if held is not None:
+            held.close()
+
+
+def _fix_gateway(
+    server: Server, sessions: str | None, port: int | None, profile: str | None, wall: Any
+) -> Any:
+    """The FIX acceptor over this server, or None when no FIX port was asked for."""
+    if port is None:
+        return None
+    from system.gateways.fix.orders import build_acceptor
+
+    try:
+        return build_acceptor(server, sessions=sessions, port=port, profile=profile, wall=wall)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+

@@ -1,0 +1,151 @@
+"""A served trading system: the sequencer, its router and clock mode over one host, resettable.
+
+Gateways hold the ``Server`` (never the host): they submit through ``server.sequencer`` and attach
+sinks to ``server.router``. ``reset`` (virtual clock only, for the BDD driver running scenario after
+scenario against one process) swaps in a fresh host and keeps the attached sinks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from system.clock import Clock
+from system.engine import BookView, Phase
+from system.server.clockmode import ClockMode, ClockModeError, ControllableClock, PacedMode, WallMode
+from system.server.routing import Router
+from system.server.sequencer import Host, Sequencer
+
+
+class ServerHost(Host, Protocol):
+    """A host that also owns its clock and venue calendars (``sim.world.World`` behind an adapter)."""
+
+    @property
+    def clock(self) -> ControllableClock: ...
+
+    def add_venue(self, venue: str) -> None:
+        """Let ``venue``'s calendar drive its phases from now on."""
+        ...
+
+    def next_phase_time(self, venue: str, phase: Phase, after: int) -> int | None:
+        """When ``venue`` next enters ``phase`` strictly after ``after`` (None: not in sight)."""
+        ...
+
+    def snapshot(self) -> int:
+        """Snapshot the components at the log's head; returns the seq."""
+        ...
+
+    def book_history(self, instrument: str) -> list[tuple[int, int, BookView]]:
+        """(seq, clock time, book) after every command that changed the book, when the host
+        records them (test servers); empty otherwise."""
+        ...
+
+    def close(self) -> None: ...
+
+
+HostFactory = Callable[[dict[str, Any]], ServerHost]
+
+
+def make_clock_mode(
+    name: str, clock: ControllableClock, wall: Clock, *, start_ns: int | None = None, speed: str = "1"
+) -> ClockMode:
+    """``virtual``, ``paced`` (from ``start_ns`` at ``speed``) or ``wall``."""
+    if name == "virtual":
+        return ClockMode(clock)
+    if name == "paced":
+        return PacedMode(clock, wall, start_ns=clock.now_ns() if start_ns is None else start_ns, speed=speed)
+    if name == "wall":
+        return WallMode(clock, wall)
+    raise ClockModeError(f"unknown clock mode {name!r} (use virtual, paced or wall)")
+
+
+class Server:
+    def __init__(
+        self,
+        host: ServerHost,
+        mode: ClockMode,
+        *,
+        factory: HostFactory | None = None,
+        max_batch: int = 512,
+        group_commit: bool = True,
+    ) -> None:
+        self.host = host
+        self.mode = mode
+        self._factory = factory
+        self._max_batch = max_batch
+        self._group_commit = group_commit
+        self.router = Router()
+        self.sequencer = self._wire(host)
+        self._task: asyncio.Task[None] | None = None
+        self.on_reset: list[Callable[[], None]] = []  # gateways drop their read models here
+        self.info: dict[str, Any] = {}  # what the process announced (ports), for the admin ping
+
+    def _wire(self, host: ServerHost) -> Sequencer:
+        seq = Sequencer(host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit)
+        self.router.fold(host.store)
+        seq.subscribe(self.router, catch_up=False)
+        return seq
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.sequencer.run())
+
+    async def stop(self) -> None:
+        """Finish queued work, stop the sequencer and close the host (the log stays)."""
+        self.sequencer.stop()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        self.host.close()
+
+    # -- clock ----------------------------------------------------------------------------------
+    async def clock(self, op: str, *args: Any) -> int:
+        """``set``/``advance``/``run_until`` an instant, or ``run_until_phase`` (venue, phase)."""
+        mode = self.mode
+
+        def move() -> int:
+            if op == "now":
+                return mode.now_ns()
+            if op == "set":
+                mode.set(int(args[0]))
+            elif op == "advance":
+                mode.advance(int(args[0]))
+            elif op == "run_until":
+                mode.run_until(int(args[0]))
+            elif op == "run_until_phase":
+                venue, phase = str(args[0]), Phase(str(args[1]))
+                at = self.host.next_phase_time(venue, phase, mode.now_ns())
+                if at is None:
+                    raise ClockModeError(f"{venue} does not enter {phase} in the next 14 days")
+                mode.run_until(at)
+            else:
+                raise ClockModeError(f"unknown clock operation {op!r}")
+            return mode.now_ns()
+
+        result: int = await self.sequencer.call_control(move)
+        return result
+
+    # -- reset (scenario after scenario) --------------------------------------------------------
+    async def reset(self, spec: dict[str, Any]) -> None:
+        """Replace the host with a fresh one built from ``spec``; virtual clock only."""
+        if self._factory is None or not self.mode.controllable:
+            raise ClockModeError("reset needs a virtual clock and a server started for tests")
+        old_seq, old_task = self.sequencer, self._task
+        old_seq.stop()
+        if old_task is not None:
+            await old_task
+        with contextlib.suppress(Exception):
+            self.host.close()
+        host = self._factory(spec)
+        self.host = host
+        self.mode = ClockMode(host.clock)
+        sinks = self.router
+        self.router = Router()
+        self.router._sessions = sinks._sessions
+        self.router._drop = sinks._drop
+        self.sequencer = self._wire(host)
+        for fn in self.on_reset:
+            fn()
+        if old_task is not None:
+            self._task = asyncio.create_task(self.sequencer.run())

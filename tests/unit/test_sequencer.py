@@ -1,0 +1,220 @@
+"""The server core: the sequencer executes queued commands in batches, scopes command ids per
+session, routes order events to the owning session and drop copies, and moves virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+
+import pytest
+
+from sim.world import World
+from system.bootstrap import SystemConfig
+from system.clock import FixedClock
+from system.engine import (
+    CancelAllOrders,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    TradeExecuted,
+)
+from system.engine.testkit import instrument
+from system.eventlog import LoggedEvent
+from system.server.clockmode import ClockMode, ClockModeError, PacedMode
+from system.server.routing import Router
+from system.server.sequencer import Result, Sequencer
+
+T0 = 1_800_000_000_000_000_000
+INST = "XTKS:7203"
+
+
+def _world(log: str = "memory://") -> World:
+    cfg = SystemConfig(instruments=(instrument(INST),), venues=())
+    return World(cfg, start_ns=T0, log=log, sessions=False)
+
+
+def _buy(cid: str, qty: int = 100, price: int = 2500, account: str = "A", **kw: object) -> SubmitOrder:
+    return SubmitOrder(account, cid, INST, Side.BUY, qty, price=price, **kw)  # type: ignore[arg-type]
+
+
+def _sell(cid: str, qty: int = 100, price: int = 2500, account: str = "B") -> SubmitOrder:
+    return SubmitOrder(account, cid, INST, Side.SELL, qty, price=price)
+
+
+def _seq(world: World) -> Sequencer:
+    return Sequencer(world, ClockMode(world.clock))
+
+
+def test_submitted_commands_reply_with_their_events_after_the_batch_is_logged() -> None:
+    """A reply carries the command's own events, and they are in the log when it arrives."""
+    w = _world()
+    s = _seq(w)
+    got: list[Result] = []
+    s.submit("QA1", "o1", _buy("o1"), got.append)
+    s.submit("QA2", "o1", _sell("o1"), got.append)
+    assert s.step() == 2
+    assert [type(e.record) for e in got[0].events] == [OrderAccepted]
+    assert TradeExecuted in [type(e.record) for e in got[1].events]
+    head = w.store.head().seq
+    assert all(e.seq <= head for r in got for e in r.events)
+    assert got[0].command_id == "QA1/o1" and got[1].command_id == "QA2/o1"
+
+
+def test_retry_returns_stored_outcome_and_conflicting_reuse_is_refused() -> None:
+    """The same id and command is a retry; the same id with another command is refused unlogged."""
+    w = _world()
+    s = _seq(w)
+    got: list[Result] = []
+    s.submit("QA1", "o1", _buy("o1"), got.append)
+    s.drain()
+    head = w.store.head().seq
+    s.submit("QA1", "o1", _buy("o1"), got.append)
+    s.submit("QA1", "o1", _buy("o1", qty=200), got.append)
+    s.drain()
+    assert got[1].duplicate and got[1].events == got[0].events
+    assert got[2].error is not None and "already used" in got[2].error
+    assert w.store.head().seq == head
+
+
+def test_command_ids_survive_a_restart(tmp_path: object) -> None:
+    """After a restart over the same log, a reused id is still recognised."""
+    path = f"{tmp_path}/day.db"
+    w = _world(path)
+    s = _seq(w)
+    s.submit("QA1", "o1", _buy("o1"))
+    s.drain()
+    w.close()
+    w2 = World(SystemConfig(instruments=(instrument(INST),)), start_ns=T0, log=path, sessions=False)
+    s2 = _seq(w2)
+    got: list[Result] = []
+    s2.submit("QA1", "o1", _buy("o1", qty=300), got.append)
+    s2.submit("QA1", "o1", _buy("o1"), got.append)
+    s2.drain()
+    assert got[0].error is not None
+    assert got[1].duplicate
+    w2.close()
+
+
+def test_router_sends_fills_to_both_owners_and_everything_to_drop_copy() -> None:
+    """The resting side's session hears of its fill though another session's order caused it."""
+    w = _world()
+    s = _seq(w)
+    router = Router()
+    router.fold(w.store)
+    s.subscribe(router)
+    heard: dict[str, list[LoggedEvent]] = {"QA1": [], "QA2": [], "dc": []}
+    router.attach("QA1", heard["QA1"].append)
+    router.attach("QA2", heard["QA2"].append)
+    router.attach_drop_copy("dc", heard["dc"].append, accounts=["A"])
+    s.submit("QA1", "o1", _buy("o1"))
+    s.drain()
+    s.submit("QA2", "o2", _sell("o2"))
+    s.drain()
+    kinds = {k: [type(e.record).__name__ for e in v] for k, v in heard.items()}
+    assert kinds["QA1"] == ["OrderAccepted", "TradeExecuted"]
+    assert kinds["QA2"] == ["OrderAccepted", "TradeExecuted"]
+    assert kinds["dc"] == ["OrderAccepted", "TradeExecuted"]  # account A only
+
+
+def test_kill_switch_cancels_reach_the_owning_session() -> None:
+    """A cancel the session did not ask for (kill switch) still reaches it."""
+    w = _world()
+    s = _seq(w)
+    router = Router()
+    router.fold(w.store)
+    s.subscribe(router)
+    heard: list[LoggedEvent] = []
+    router.attach("QA1", heard.append)
+    s.submit("QA1", "o1", _buy("o1"))
+    s.submit("ops", "k1", CancelAllOrders("A"))
+    s.drain()
+    assert [type(e.record) for e in heard] == [OrderAccepted, OrderCancelled]
+
+
+def test_router_ownership_survives_restart(tmp_path: object) -> None:
+    """Orders placed before a restart still route to their session after it."""
+    path = f"{tmp_path}/day.db"
+    w = _world(path)
+    s = _seq(w)
+    s.submit("QA1", "o1", _buy("o1"))
+    s.drain()
+    w.close()
+    w2 = World(SystemConfig(instruments=(instrument(INST),)), start_ns=T0, log=path, sessions=False)
+    s2 = _seq(w2)
+    router = Router()
+    router.fold(w2.store)
+    s2.subscribe(router)
+    heard: list[LoggedEvent] = []
+    router.attach("QA1", heard.append)
+    s2.submit("QA2", "o2", _sell("o2"))
+    s2.drain()
+    assert [type(e.record) for e in heard] == [TradeExecuted]
+    w2.close()
+
+
+def test_clock_control_runs_timers_and_routes_expiries() -> None:
+    """Advancing virtual time through the sequencer fires a GTD expiry, routed to the owner."""
+    w = _world()
+    s = _seq(w)
+    router = Router()
+    router.fold(w.store)
+    s.subscribe(router)
+    heard: list[LoggedEvent] = []
+    router.attach("QA1", heard.append)
+    s.submit("QA1", "o1", _buy("o1", tif=TimeInForce.GTD, expire_time=T0 + 5_000_000_000))
+    got: list[object] = []
+    s.control(lambda: s.clock.advance(10_000_000_000), got.append)
+    s.drain()
+    assert got == [None]
+    assert [type(e.record).__name__ for e in heard] == ["OrderAccepted", "OrderExpired"]
+    assert s.now() == T0 + 10_000_000_000
+
+
+def test_rejections_route_by_command_id() -> None:
+    """A refused order (no order id) goes back to the session that sent it."""
+    w = _world()
+    s = _seq(w)
+    router = Router()
+    router.fold(w.store)
+    s.subscribe(router)
+    heard: list[LoggedEvent] = []
+    router.attach("QA1", heard.append)
+    s.submit("QA1", "o1", _buy("o1", qty=0))
+    s.drain()
+    assert [type(e.record) for e in heard] == [OrderRejected]
+
+
+def test_paced_mode_follows_the_wall_clock_at_speed_and_refuses_manual_moves() -> None:
+    """Paced time is start + wall elapsed x speed; setting it by hand is refused."""
+    w = _world()
+    wall = FixedClock(5_000)
+    mode = PacedMode(w.clock, wall, start_ns=T0 + 1, speed=Fraction(60))
+    assert w.clock.now_ns() == T0 + 1
+    wall.t += 1_000_000_000
+    mode.pump()
+    assert w.clock.now_ns() == T0 + 1 + 60_000_000_000
+    with pytest.raises(ClockModeError):
+        mode.advance(1)
+
+
+def test_run_loop_serves_calls_and_stops_after_draining() -> None:
+    """The asyncio loop executes calls as they come and finishes queued work on stop."""
+    w = _world()
+    s = _seq(w)
+
+    async def main() -> list[Result]:
+        task = asyncio.create_task(s.run())
+        a = await s.call("QA1", "o1", _buy("o1"))
+        b = await s.call("QA2", "o2", _sell("o2"))
+        t = await s.call_control(s.now)
+        s.stop()
+        await task
+        assert t == T0
+        return [a, b]
+
+    a, b = asyncio.run(main())
+    assert a.error is None and b.error is None
+    assert TradeExecuted in [type(e.record) for e in b.events]
