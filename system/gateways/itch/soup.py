@@ -215,19 +215,24 @@ class SoupClient:
         self._reader, self._writer = await asyncio.open_connection(host, port)
         self._writer.write(login_request(user, password, session, seq))
         await self._writer.drain()
-        pkt = await _read_packet(self._reader, 1 << 16)
-        if pkt is None:
-            raise ConnectionError("bad packet from the server")
-        if pkt[:1] == b"J":
-            raise LoginRejected(pkt[1:2].decode())
-        if pkt[:1] != b"A":
-            raise ConnectionError(f"expected Login Accepted, got {pkt[:1]!r}")
+        try:
+            pkt = await _read_packet(self._reader, 1 << 16)
+            if pkt is None:
+                raise ConnectionError("bad packet from the server")
+            if pkt[:1] == b"J":
+                raise LoginRejected(pkt[1:2].decode())
+            if pkt[:1] != b"A":
+                raise ConnectionError(f"expected Login Accepted, got {pkt[:1]!r}")
+        except BaseException:
+            await self.close(logout=False)
+            raise
         self.session = pkt[1:11].decode().strip()
         self.next_seq = int(pkt[11:31])
         return self.next_seq
 
     async def messages(self) -> AsyncIterator[bytes]:
-        """Sequenced messages until End of Session (or the server closes)."""
+        """Sequenced messages until End of Session (or the server closes); then the connection is
+        closed."""
         assert self._reader is not None and self._writer is not None
         hb = asyncio.create_task(self._beat())
         try:
@@ -246,6 +251,7 @@ class SoupClient:
                     return
         finally:
             hb.cancel()
+            await self.close(logout=False)
 
     async def _beat(self) -> None:
         assert self._writer is not None
@@ -254,10 +260,11 @@ class SoupClient:
             self._writer.write(packet(b"R"))
 
     async def close(self, logout: bool = True) -> None:
-        if self._writer is not None:
+        if self._writer is not None and not self._writer.is_closing():
             if logout:
                 with contextlib.suppress(ConnectionError, OSError):
                     self._writer.write(packet(b"O"))
             self._writer.close()
+        if self._writer is not None:
             with contextlib.suppress(ConnectionError, OSError):
                 await self._writer.wait_closed()
