@@ -131,6 +131,7 @@ class MoldPublisher(asyncio.DatagramProtocol):
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         if self.transport is not None:
             self.transport.close()
 

@@ -79,6 +79,7 @@ class SoupServer:
         self.batch = batch
         self._wakers: set[asyncio.Event] = set()
         self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.port = 0
         self.sessions = 0
@@ -103,24 +104,33 @@ class SoupServer:
         return self.port
 
     async def stop(self) -> None:
+        """Stop listening and end every session."""
         if self._server is not None:
             self._server.close()
-            for ev in self._wakers:
-                ev.set()
+            tasks = list(self._tasks)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         try:
             await self._session(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         finally:
+            if task is not None:
+                self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        pkt = await asyncio.wait_for(_read_packet(reader), self.timeout)
+        async with asyncio.timeout(self.timeout):
+            pkt = await _read_packet(reader)
         if pkt is None or pkt[:1] != b"L" or len(pkt) != LOGIN_LEN:
             return  # garbage before login: disconnect
         user = pkt[1:7].decode("ascii", "replace").strip()
@@ -175,12 +185,14 @@ class SoupServer:
         finally:
             self._wakers.discard(waker)
             rx.cancel()
+            await asyncio.gather(rx, return_exceptions=True)
 
     async def _receive(self, reader: asyncio.StreamReader, done: asyncio.Event) -> None:
         """Client heartbeats keep the session; logout, silence or garbage end it."""
         try:
             while True:
-                pkt = await asyncio.wait_for(_read_packet(reader), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    pkt = await _read_packet(reader)
                 if pkt is None or pkt[:1] not in (b"R", b"U"):
                     return  # logout (O), garbage, a second login, end of stream
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
