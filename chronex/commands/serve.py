@@ -177,7 +177,9 @@ def _instruments(venue: str, refs: list[str]) -> tuple[Any, ...]:
         raise BadInput(str(e)) from None
 
 
-async def _serve(server: Server, admin: AdminServer, fix: Any, ready: dict[str, Any]) -> None:
+async def _serve(
+    server: Server, admin: AdminServer, fix: Any, ready: dict[str, Any], feed: Any = None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -188,6 +190,8 @@ async def _serve(server: Server, admin: AdminServer, fix: Any, ready: dict[str, 
     if fix is not None:
         await fix.start()
         ready["fix_port"] = fix.port
+    if feed is not None:
+        ready.update(await feed.start())
     server.info.update(ready)
     print(json.dumps(ready), flush=True)
     await stop.wait()
@@ -196,6 +200,9 @@ async def _serve(server: Server, admin: AdminServer, fix: Any, ready: dict[str, 
     if fix is not None:
         with contextlib.suppress(Exception):
             await fix.stop()
+    if feed is not None:
+        with contextlib.suppress(Exception):
+            await feed.stop()
     await server.stop()
 
 
@@ -218,6 +225,16 @@ def serve(
     snapshot_every: Annotated[int, typer.Option(help="Snapshot the components every N log entries.")] = 5000,
     calendar: Annotated[bool, typer.Option(help="Let the venue's calendar drive the phases.")] = True,
     allow_reset: Annotated[bool, typer.Option(help="Accept the admin 'reset' op (BDD driver).")] = False,
+    itch_port: Annotated[
+        int | None, typer.Option(help="ITCH 5.0 over SoupBinTCP (0: any free port).")
+    ] = None,
+    glimpse_port: Annotated[int | None, typer.Option(help="GLIMPSE snapshots (0: any free port).")] = None,
+    mold_port: Annotated[
+        int | None, typer.Option(help="MoldUDP64 retransmission port (0: any free one); see --mold-to.")
+    ] = None,
+    mold_to: Annotated[
+        list[str] | None, typer.Option(help="host:port a MoldUDP64 stream is sent to (repeatable).")
+    ] = None,
 ) -> None:
     """Serve a venue: the sequencer, the admin channel and the FIX gateway over one log."""
     from sim.replay import recorded_config
@@ -272,9 +289,10 @@ def serve(
     server = Server(host, mode, factory=world_host if allow_reset else None, group_commit=not allow_reset)
     admin = AdminServer(server, port=admin_port)
     fix = _fix_gateway(server, sessions, fix_port, fix_profile, wall)
+    feed = _feed_gateway(server, venue, insts, itch_port, glimpse_port, mold_port, mold_to)
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
     try:
-        asyncio.run(_serve(server, admin, fix, ready))
+        asyncio.run(_serve(server, admin, fix, ready, feed))
     finally:
         if held is not None:
             held.close()
@@ -294,6 +312,41 @@ def _fix_gateway(
         raise BadInput(str(e)) from None
 
 
+def _feed_gateway(
+    server: Server,
+    venue: str,
+    insts: tuple[Any, ...],
+    itch: int | None,
+    glimpse: int | None,
+    mold: int | None,
+    mold_to: list[str] | None,
+) -> Any:
+    """The ITCH feeds over this server, or None when no feed port was asked for."""
+    if itch is None and glimpse is None and mold is None:
+        return None
+    from sim.clock import venue_calendar
+    from sim.markets import load_profile
+    from system.gateways.itch.gateway import FeedGateway
+
+    targets = []
+    for t in mold_to or ():
+        host, _, port = t.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise BadInput(f"--mold-to {t!r} is not host:port")
+        targets.append((host, int(port)))
+    if mold is not None and not targets:
+        raise BadInput("--mold-port needs at least one --mold-to host:port to send the stream to")
+    tz = venue_calendar(load_profile(venue).calendar).tz
+    return FeedGateway(
+        server,
+        tz,
+        [i.id for i in insts],
+        itch_port=itch,
+        glimpse_port=glimpse,
+        mold_port=mold,
+        mold_targets=targets,
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
-

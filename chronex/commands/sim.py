@@ -152,6 +152,8 @@ def _print(summary: dict[str, Any]) -> None:
     cmds = ", ".join(f"{k} {v}" for k, v in summary["commands"].items())
     out.print(f"commands: {cmds}")
     out.print(f"wall {summary['wall_seconds']} s, {summary['sim_to_wall']}x real time")
+    if "feed" in summary:
+        out.print(f"ITCH feed: {summary['feed']['messages']:,} messages in {summary['feed']['path']}")
     # typer.echo, not rich: one unwrapped line scripts can read the hash from.
     typer.echo(f"{summary['log']}: {summary['events']} events, head hash {summary['head_hash']}")
 
@@ -181,8 +183,13 @@ def sim(
     ] = 1.0,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    feed: Annotated[
+        str | None, typer.Option(help="Also write the day's ITCH 5.0 file (length-prefixed messages).")
+    ] = None,
 ) -> None:
     """Simulate a trading day of a venue into an event log and print what happened."""
+    if feed is not None and (Path(feed).is_dir() or not Path(feed).resolve().parent.is_dir()):
+        raise BadInput(f"--feed {feed!r}: not a file in an existing directory")
     trade_date = parse_date(date_, "--date")
     if activity < 0:
         raise BadInput(f"--activity {activity} must not be negative")
@@ -238,12 +245,24 @@ def sim(
                 day.run(progress)
         day.world.runtime.flush()
         summary = _summary(day, time.perf_counter() - wall0, log or "memory://")
+        if feed is not None:
+            summary["feed"] = _write_feed(day, feed)
     finally:
         day.close()
     if json:
         typer.echo(msgspec.json.encode(summary).decode())
     else:
         _print(summary)
+
+
+def _write_feed(day: SimulatedDay, path: str) -> dict[str, Any]:
+    """The day's log as an ITCH 5.0 day file (see docs/feeds.md)."""
+    from system.gateways.itch.dayfile import encode_log, write_messages
+
+    enc = encode_log(day.world.store, day.session.tz, day.profile.ids)
+    with open(path, "wb") as f:
+        n = write_messages(f, enc.messages)
+    return {"path": path, "messages": n}
 
 
 def register(app: typer.Typer) -> None:
