@@ -119,8 +119,8 @@ class SoupServer:
             self._tasks.add(task)
         try:
             await self._session(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, asyncio.CancelledError):
+            pass  # a client gone, silent or garbled, or the server stopping: the session ends
         finally:
             if task is not None:
                 self._tasks.discard(task)
@@ -153,6 +153,9 @@ class SoupServer:
             writer.write(packet(b"A", self.session.encode() + b"1".rjust(20)))
             writer.write(b"".join(packet(b"S", msg) for msg in snap) + packet(b"Z"))
             await writer.drain()
+            async with asyncio.timeout(self.timeout):  # until the client closes (see below)
+                while await reader.read(4096):
+                    pass
             return
         msgs = self.source.messages
         seq = int(seq_text)
@@ -173,6 +176,10 @@ class SoupServer:
                 if self.source.ended:
                     writer.write(packet(b"Z"))
                     await writer.drain()
+                    # Let the client close first: closing with its heartbeats unread would reset
+                    # the connection and could destroy data it has not read yet.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(done.wait(), self.timeout)
                     return
                 waker.clear()
                 if nxt <= len(msgs) or self.source.ended:
@@ -244,23 +251,32 @@ class SoupClient:
 
     async def messages(self) -> AsyncIterator[bytes]:
         """Sequenced messages until End of Session (or the server closes); then the connection is
-        closed."""
+        closed. Reads in large chunks and cuts packets out of the buffer (one read, many packets)."""
         assert self._reader is not None and self._writer is not None
+        reader = self._reader
         hb = asyncio.create_task(self._beat())
+        buf = bytearray()
         try:
             while True:
-                try:
-                    pkt = await _read_packet(self._reader, 1 << 16)
-                except asyncio.IncompleteReadError:
+                chunk = await reader.read(1 << 16)
+                if not chunk:
                     return
-                if pkt is None:
-                    raise ConnectionError("bad packet length from the server")
-                kind = pkt[:1]
-                if kind == b"S":
-                    self.next_seq += 1
-                    yield pkt[1:]
-                elif kind == b"Z":
-                    return
+                buf += chunk
+                i, end = 0, len(buf)
+                while end - i >= 2:
+                    n = (buf[i] << 8) | buf[i + 1]
+                    if n == 0:
+                        raise ConnectionError("bad packet length from the server")
+                    if end - i - 2 < n:
+                        break
+                    kind = buf[i + 2]
+                    if kind == 0x53:  # S: sequenced data
+                        self.next_seq += 1
+                        yield bytes(buf[i + 3 : i + 2 + n])
+                    elif kind == 0x5A:  # Z: end of session
+                        return
+                    i += 2 + n
+                del buf[:i]
         finally:
             hb.cancel()
             await self.close(logout=False)
