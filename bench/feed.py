@@ -140,7 +140,7 @@ def main() -> None:
     print(f"messages: {n:,} ITCH ({n / e:.2f} per log entry); medians of {a.rounds} interleaved rounds")
     print(f"  engine replay (fold only)    {e / med['replay']:>12,.0f} entries/s")
     enc_rate = f"{e / med['encode']:>12,.0f} entries/s  {n / med['encode']:>12,.0f} msgs/s"
-    print(f"  encoder (fold + ITCH)        {enc_rate}  ({med['replay'] / med['encode']:.2f}x the replay's rate)")
+    print(f"  encoder (fold + ITCH)        {enc_rate}  ({med['replay'] / med['encode']:.2f}x replay)")
     print(f"  message packing alone        {n / med['pack']:>12,.0f} msgs/s")
     print(f"  SoupBinTCP to one subscriber {n / med['soup']:>12,.0f} msgs/s")
     print(f"  MoldUDP64 to one subscriber  {n / med['mold']:>12,.0f} msgs/s")
