@@ -104,3 +104,40 @@ def test_serve_publishes_itch_and_glimpse(tmp_path: Path, capsys) -> None:  # ty
         assert snap.book("7203") == live.book("7203")
     finally:
         assert srv.terminate() == 0
+
+
+def test_serve_publishes_moldudp64_and_retransmits(tmp_path: Path) -> None:
+    """`chronex serve --mold-port --mold-to` sends the feed as MoldUDP64 datagrams to the target
+    and answers a retransmission request from its port with the same messages."""
+    import socket
+
+    from system.gateways.itch.mold import HEADER, unpack
+
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(10)
+    target = rx.getsockname()[1]
+    srv = ServeProcess(
+        ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "d.db"), "--start", START,
+         "--mold-port", "0", "--mold-to", f"127.0.0.1:{target}"],
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        c = AdminClient("127.0.0.1", srv.admin_port)
+        c.call("run_until_phase", venue="XTKS", phase="CONTINUOUS")
+        c.execute(SubmitOrder("A", "b1", "XTKS:7203", Side.BUY, 300, price=25000))
+        c.close()
+        live: dict[int, bytes] = {}
+        session = b""
+        while not any(m[:1] == b"A" for m in live.values()):
+            session, seq, _count, msgs = unpack(rx.recv(65536))
+            live.update((seq + i, m) for i, m in enumerate(msgs))
+        rx.sendto(HEADER.pack(session, 1, 3), ("127.0.0.1", srv.info["mold_port"]))
+        while True:
+            _s, seq, count, msgs = unpack(rx.recv(65536))
+            if seq == 1 and count == len(msgs) and msgs:
+                break
+        assert msgs == [live[i] for i in range(1, 1 + len(msgs))]
+    finally:
+        rx.close()
+        assert srv.terminate() == 0

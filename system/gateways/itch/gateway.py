@@ -8,6 +8,7 @@ follows live. The feed is in memory: a restart re-encodes the log, which gives t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -78,6 +79,9 @@ class FeedGateway:
         for srv in (self.itch, self.mold):
             if srv is not None:
                 srv.notify()
+        if self.itch is not None or self.mold is not None:
+            # a moment for End of Session to go out (MoldUDP64 repeats it over 3/4 of a heartbeat)
+            await asyncio.sleep(0.8 if self.mold is not None else 0.2)
         for s in (self.itch, self.glimpse):
             if s is not None:
                 await s.stop()
