@@ -356,6 +356,8 @@ class ItchEncoder:
                 self._emit(
                     m.trading_action(lst.locate, self._ts, lst.stock, _STATE.get(b.phase, b"Q"), reason)
                 )
+                if b.phase in _CALL:  # the auction's first indicative picture
+                    self._imbalance_of(b)
 
     def _venue_event(self, venue: str, phase: Phase) -> None:
         ts = self._ts
