@@ -80,8 +80,8 @@ class FeedGateway:
             if srv is not None:
                 srv.notify()
         if self.itch is not None or self.mold is not None:
-            # a moment for End of Session to go out (MoldUDP64 repeats it over 3/4 of a heartbeat)
-            await asyncio.sleep(0.8 if self.mold is not None else 0.2)
+            # a moment for End of Session to go out
+            await asyncio.sleep(0.2)
         for s in (self.itch, self.glimpse):
             if s is not None:
                 await s.stop()

@@ -2,7 +2,8 @@
 
 A downstream packet is a 20-byte header (session 10 bytes, sequence number of its first message 8,
 message count 2) and that many message blocks (2-byte length, message). A count of 0 is a
-heartbeat (the sequence is the next to come); 0xFFFF is End of Session. A request to the
+heartbeat (the sequence is the next to come); 0xFFFF is End of Session (repeated every
+heartbeat once the feed has ended). A request to the
 retransmission server is a header alone: session, first sequence, count; the answer is a normal
 packet holding what exists of that range (a request outside it gets a heartbeat naming the next
 sequence; a malformed one is ignored).
@@ -14,6 +15,7 @@ tests: the client must still deliver every message once, in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import struct
 from collections.abc import Callable
@@ -150,12 +152,12 @@ class MoldPublisher(asyncio.DatagramProtocol):
                 continue
             self._flush_held()
             if self.source.ended:
-                for _ in range(3):
-                    self._send(HEADER.pack(self.session, self.sent_seq + 1, END))
-                    await asyncio.sleep(self.heartbeat / 4)
-                # stay up for retransmission requests
+                # End of Session, repeated every heartbeat (a lost one must not strand a client);
+                # the socket stays up for retransmission requests.
+                self._send(HEADER.pack(self.session, self.sent_seq + 1, END))
                 self._wake.clear()
-                await self._wake.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.heartbeat)
                 continue
             self._wake.clear()
             try:
