@@ -114,8 +114,11 @@ def main() -> None:
     ap.add_argument("--instruments", default="7203,6758")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--minutes", type=int, default=0, help="only the first N minutes of the day (0: all)")
     a = ap.parse_args()
     day = simulated_day("XTKS", date(2027, 1, 4), instruments=a.instruments.split(","), seed=a.seed)
+    if a.minutes:
+        day.end_ns = min(day.end_ns, day.start_ns + a.minutes * 60 * 10**9)
     t0 = time.perf_counter()
     day.run()
     day.world.runtime.flush()
@@ -123,7 +126,8 @@ def main() -> None:
     events = list(day.world.store.read(1))
     tz, ids = day.session.tz, list(day.profile.ids)
     day.close()
-    print(f"workload: XTKS 2027-01-04 {a.instruments} seed {a.seed}: {len(events):,} log entries "
+    span = f"first {a.minutes} min" if a.minutes else "full day"
+    print(f"workload: XTKS 2027-01-04 {a.instruments} seed {a.seed} {span}: {len(events):,} log entries "
           f"(simulated in {sim_s:.1f} s)")  # fmt: skip
     rows: dict[str, list[float]] = {k: [] for k in ("replay", "encode", "pack", "soup", "mold")}
     msgs: list[bytes] = []
