@@ -197,7 +197,12 @@ def _instruments(venue: str, refs: list[str]) -> tuple[Any, ...]:
 
 
 async def _serve(
-    server: Server, admin: AdminServer, fix: Any, ready: dict[str, Any], rest: Any = None
+    server: Server,
+    admin: AdminServer,
+    fix: Any,
+    ready: dict[str, Any],
+    rest: Any = None,
+    feed: Any = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -212,6 +217,8 @@ async def _serve(
     if rest is not None:
         await rest.start()
         ready["rest_port"] = rest.port
+    if feed is not None:
+        ready.update(await feed.start())
     server.info.update(ready)
     print(json.dumps(ready), flush=True)
     await stop.wait()
@@ -223,6 +230,9 @@ async def _serve(
     if fix is not None:
         with contextlib.suppress(Exception):
             await fix.stop()
+    if feed is not None:
+        with contextlib.suppress(Exception):
+            await feed.stop()
     await server.stop()
 
 
@@ -266,6 +276,16 @@ def serve(
     warm: Annotated[
         bool, typer.Option("--warm-start/--cold-start", help="Restart from the latest snapshots.")
     ] = True,
+    itch_port: Annotated[
+        int | None, typer.Option(help="ITCH 5.0 over SoupBinTCP (0: any free port).")
+    ] = None,
+    glimpse_port: Annotated[int | None, typer.Option(help="GLIMPSE snapshots (0: any free port).")] = None,
+    mold_port: Annotated[
+        int | None, typer.Option(help="MoldUDP64 retransmission port (0: any free one); see --mold-to.")
+    ] = None,
+    mold_to: Annotated[
+        list[str] | None, typer.Option(help="host:port a MoldUDP64 stream is sent to (repeatable).")
+    ] = None,
 ) -> None:
     """Serve a venue: the sequencer, the admin channel and the FIX gateway over one log."""
     from sim.replay import recorded_config
@@ -353,12 +373,13 @@ def serve(
             from system.gateways.rest import RestGateway
 
             rest = RestGateway(server, keys, port=rest_port)
+        feed = _feed_gateway(server, venue, insts, itch_port, glimpse_port, mold_port, mold_to)
     except BadInput:
         world.close()
         raise
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
     try:
-        asyncio.run(_serve(server, admin, fix, ready, rest))
+        asyncio.run(_serve(server, admin, fix, ready, rest, feed))
     finally:
         for bg in services:  # what the sequencer queued for them goes out before the exit
             bg.close()
@@ -414,6 +435,42 @@ def _install_faults(fix: Any, path: str) -> None:
         fix.install_faults(load_faults(Path(path), fix.clock))
     except FaultConfigError as e:
         raise BadInput(str(e)) from None
+
+
+def _feed_gateway(
+    server: Server,
+    venue: str,
+    insts: tuple[Any, ...],
+    itch: int | None,
+    glimpse: int | None,
+    mold: int | None,
+    mold_to: list[str] | None,
+) -> Any:
+    """The ITCH feeds over this server, or None when no feed port was asked for."""
+    if itch is None and glimpse is None and mold is None:
+        return None
+    from sim.clock import venue_calendar
+    from sim.markets import load_profile
+    from system.gateways.itch.gateway import FeedGateway
+
+    targets = []
+    for t in mold_to or ():
+        host, _, port = t.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise BadInput(f"--mold-to {t!r} is not host:port")
+        targets.append((host, int(port)))
+    if mold is not None and not targets:
+        raise BadInput("--mold-port needs at least one --mold-to host:port to send the stream to")
+    tz = venue_calendar(load_profile(venue).calendar).tz
+    return FeedGateway(
+        server,
+        tz,
+        [i.id for i in insts],
+        itch_port=itch,
+        glimpse_port=glimpse,
+        mold_port=mold,
+        mold_targets=targets,
+    )
 
 
 def register(app: typer.Typer) -> None:

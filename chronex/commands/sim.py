@@ -163,6 +163,8 @@ def _print(summary: dict[str, Any]) -> None:
     cmds = ", ".join(f"{k} {v}" for k, v in summary["commands"].items())
     out.print(f"commands: {cmds}")
     out.print(f"wall {summary['wall_seconds']} s, {summary['sim_to_wall']}x real time")
+    if "feed" in summary:
+        out.print(f"ITCH feed: {summary['feed']['messages']:,} messages in {summary['feed']['path']}")
     # typer.echo, not rich: one unwrapped line scripts can read the hash from.
     typer.echo(f"{summary['log']}: {summary['events']} events, head hash {summary['head_hash']}")
 
@@ -205,8 +207,13 @@ def sim(
     ] = 1.0,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    feed: Annotated[
+        str | None, typer.Option(help="Also write the day's ITCH 5.0 file (length-prefixed messages).")
+    ] = None,
 ) -> None:
     """Simulate a trading day of a venue into an event log and print what happened."""
+    if feed is not None and (Path(feed).is_dir() or not Path(feed).resolve().parent.is_dir()):
+        raise BadInput(f"--feed {feed!r}: not a file in an existing directory")
     trade_date = parse_date(date_, "--date")
     try:
         check_seed(seed)
@@ -255,6 +262,8 @@ def sim(
             _run(day, profile.name, trade_date, tz, quiet or json)
             day.finish()
             summary = _summary(day, time.perf_counter() - wall0, target.target)
+            if feed is not None:
+                summary["feed"] = _write_feed(day, feed)
         finally:
             day.close()
     if json:
@@ -283,6 +292,16 @@ def _run(day: SimulatedDay, name: str, trade_date: date, tz: str, quiet: bool) -
             bar.update(task, completed=t - day.start_ns, clock=iso(t, tz)[11:19], events=events)
 
         day.run(progress)
+
+
+def _write_feed(day: SimulatedDay, path: str) -> dict[str, Any]:
+    """The day's log as an ITCH 5.0 day file (see docs/feeds.md)."""
+    from system.gateways.itch.dayfile import encode_log, write_messages
+
+    enc = encode_log(day.world.store, day.session.tz, day.profile.ids)
+    with open(path, "wb") as f:
+        n = write_messages(f, enc.messages)
+    return {"path": path, "messages": n}
 
 
 def register(app: typer.Typer) -> None:

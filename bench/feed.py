@@ -1,0 +1,154 @@
+"""Feed throughput for a full simulated day: ITCH 5.0 messages encoded per second, and sent over
+SoupBinTCP and MoldUDP64 on loopback; the encoder set against the engine's own replay speed.
+
+    flock /tmp/chronex-bench.lock .venv/bin/python bench/feed.py [--seed 7] [--rounds 5]
+
+Workload: one XTKS day (pre-open to close) simulated into an in-memory log, read once into a
+list. Each round runs, interleaved: (a) the engine's replay (fold of every entry, the work the
+feed cannot avoid), (b) the encoder (fold + ITCH messages), (c) the message packers alone on the
+day's messages, (d) the day's stream to one SoupBinTCP subscriber, (e) to one MoldUDP64
+subscriber (no faults). Figures are medians of the rounds with their ratios; the machine is
+shared, so read them as orders of magnitude.
+"""
+
+# ruff: noqa: E402  (sys.path is fixed before the imports)
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+# Run as a script, bench/ comes first on sys.path and bench/sim.py would shadow the `sim` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from sim.markets import simulated_day
+from system.engine.fold import EngineState
+from system.eventlog.codec import LoggedEvent
+from system.gateways.itch import ItchEncoder
+from system.gateways.itch import messages as m
+from system.gateways.itch.mold import MoldClient, MoldPublisher
+from system.gateways.itch.soup import SoupClient, SoupServer
+
+
+def replay(events: list[LoggedEvent]) -> float:
+    st = EngineState()
+    fold = {t.name: fns[0] for t, fns in st.appliers().items()}  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    for ev in events:
+        fn = fold.get(ev.type)
+        if fn is not None:
+            fn(ev.record)
+    return time.perf_counter() - t0
+
+
+def encode(events: list[LoggedEvent], tz: str, ids: list[str]) -> tuple[float, ItchEncoder]:
+    enc = ItchEncoder(tz, ids)
+    t0 = time.perf_counter()
+    enc.handle_batch(events)
+    enc.finish()
+    return time.perf_counter() - t0, enc
+
+
+def pack_only(msgs: list[bytes]) -> float:
+    """Re-pack every Add/Execute/Delete/Replace of the day from its decoded fields."""
+    fields = [(msg[:1], m.STRUCTS[msg[:1]].unpack_from(msg, 1)) for msg in msgs]
+    packers = {t: s.pack for t, s in m.STRUCTS.items()}
+    t0 = time.perf_counter()
+    for t, f in fields:
+        t + packers[t](*f)
+    return time.perf_counter() - t0
+
+
+class _Done:
+    def __init__(self, msgs: list[bytes]) -> None:
+        self.messages = msgs
+        self.ended = True
+
+    def listen(self, fn: object) -> None:
+        pass
+
+    def snapshot(self) -> list[bytes]:
+        return []
+
+
+async def soup(msgs: list[bytes]) -> float:
+    srv = SoupServer(_Done(msgs))
+    port = await srv.start()
+    c = SoupClient()
+    t0 = time.perf_counter()
+    await c.connect("127.0.0.1", port)
+    n = 0
+    async for _ in c.messages():
+        n += 1
+    dt = time.perf_counter() - t0
+    await srv.stop()
+    assert n == len(msgs), (n, len(msgs))
+    return dt
+
+
+async def mold(msgs: list[bytes]) -> float:
+    got = [0]
+
+    def count(_m: bytes) -> None:
+        got[0] += 1
+
+    client = MoldClient(count, ("127.0.0.1", 0), retry=0.01)
+    port = await client.start()
+    pub = MoldPublisher(_Done(msgs), [("127.0.0.1", port)], heartbeat=0.05)
+    t0 = time.perf_counter()
+    client.request_to = ("127.0.0.1", await pub.start())
+    await client.done.wait()
+    dt = time.perf_counter() - t0
+    client.close()
+    await pub.stop()
+    assert got[0] == len(msgs)
+    return dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--instruments", default="7203,6758")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--minutes", type=int, default=0, help="only the first N minutes of the day (0: all)")
+    a = ap.parse_args()
+    day = simulated_day("XTKS", date(2027, 1, 4), instruments=a.instruments.split(","), seed=a.seed)
+    if a.minutes:
+        day.end_ns = min(day.end_ns, day.start_ns + a.minutes * 60 * 10**9)
+    t0 = time.perf_counter()
+    day.run()
+    day.world.runtime.flush()
+    sim_s = time.perf_counter() - t0
+    events = list(day.world.store.read(1))
+    tz, ids = day.session.tz, list(day.profile.ids)
+    day.close()
+    span = f"first {a.minutes} min" if a.minutes else "full day"
+    print(f"workload: XTKS 2027-01-04 {a.instruments} seed {a.seed} {span}: {len(events):,} log entries "
+          f"(simulated in {sim_s:.1f} s)")  # fmt: skip
+    rows: dict[str, list[float]] = {k: [] for k in ("replay", "encode", "pack", "soup", "mold")}
+    msgs: list[bytes] = []
+    for _ in range(a.rounds):
+        rows["replay"].append(replay(events))
+        dt, enc = encode(events, tz, ids)
+        rows["encode"].append(dt)
+        msgs = enc.messages
+        rows["pack"].append(pack_only(msgs))
+        rows["soup"].append(asyncio.run(soup(msgs)))
+        rows["mold"].append(asyncio.run(mold(msgs)))
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    n, e = len(msgs), len(events)
+    print(f"messages: {n:,} ITCH ({n / e:.2f} per log entry); medians of {a.rounds} interleaved rounds")
+    print(f"  engine replay (fold only)    {e / med['replay']:>12,.0f} entries/s")
+    enc_rate = f"{e / med['encode']:>12,.0f} entries/s  {n / med['encode']:>12,.0f} msgs/s"
+    print(f"  encoder (fold + ITCH)        {enc_rate}  ({med['replay'] / med['encode']:.2f}x replay)")
+    print(f"  message packing alone        {n / med['pack']:>12,.0f} msgs/s")
+    print(f"  SoupBinTCP to one subscriber {n / med['soup']:>12,.0f} msgs/s")
+    print(f"  MoldUDP64 to one subscriber  {n / med['mold']:>12,.0f} msgs/s")
+
+
+if __name__ == "__main__":
+    main()

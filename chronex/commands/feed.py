@@ -1,0 +1,214 @@
+"""``chronex feed``: follow a server's ITCH 5.0 feed, or read a recorded one.
+
+    chronex feed watch --port 9100                 # the book and tape, live (SoupBinTCP)
+    chronex feed watch --port 9100 --out day.itch  # record the raw stream (length-prefixed)
+    chronex feed decode day.itch --limit 50        # the messages as a table (or --json)
+    chronex feed decode day.itch --book 7203       # the book a subscriber ends with
+
+Bad input (a file that is not ITCH, a port nobody listens on, a rejected login) is one line and
+exit 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from chronex.errors import BadInput
+from system.gateways.itch.dayfile import DayFileError, read_messages, write_messages
+from system.gateways.itch.feedbook import FeedBook
+from system.gateways.itch.messages import BadMessage, decode
+from system.gateways.itch.soup import LoginRejected, SoupClient
+
+out = Console(highlight=False)
+app = typer.Typer(help="Follow or decode an ITCH 5.0 market-data feed.", no_args_is_help=True)
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "S": ("event",),
+    "R": ("stock", "market", "status", "round_lot"),
+    "H": ("stock", "state", "reserved", "reason"),
+    "A": ("ref", "side", "shares", "stock", "price"),
+    "F": ("ref", "side", "shares", "stock", "price", "mpid"),
+    "E": ("ref", "shares", "match"),
+    "C": ("ref", "shares", "match", "printable", "price"),
+    "X": ("ref", "shares"),
+    "D": ("ref",),
+    "U": ("ref", "new_ref", "shares", "price"),
+    "P": ("ref", "side", "shares", "stock", "price", "match"),
+    "Q": ("shares", "stock", "price", "match", "cross"),
+    "I": ("paired", "imbalance", "direction", "stock", "far", "near", "reference", "cross", "variation"),
+    "G": ("next_seq",),
+}
+_PRICES = {"price", "far", "near", "reference"}
+
+
+def as_dict(seq: int, msg: bytes) -> dict[str, Any]:
+    """One message as a flat dict: seq, type, locate, time (ns since midnight) and its fields."""
+    f = decode(msg)
+    row: dict[str, Any] = {"seq": seq, "type": f[0], "locate": f[1], "time": f[3]}
+    for name, value in zip(_FIELDS[f[0]], f[4:], strict=False):
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace").strip()
+        elif name in _PRICES:
+            value = f"{value / 10_000:.4f}"
+        row[name] = value
+    return row
+
+
+def _clock(ns: int) -> str:
+    s, frac = divmod(ns, 10**9)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{frac:09d}"
+
+
+def decode_cmd(
+    file: Annotated[str, typer.Argument(help="A day file: length-prefixed ITCH 5.0 messages.")],
+    limit: Annotated[int | None, typer.Option(help="Show at most N messages.")] = None,
+    types: Annotated[str | None, typer.Option("--types", help="Only these types, e.g. A,E,P,Q.")] = None,
+    book: Annotated[
+        str | None, typer.Option(help="Print the book of this symbol at the end instead.")
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Turn a recorded ITCH stream into a table."""
+    if not Path(file).is_file():
+        raise BadInput(f"feed file {file!r}: no such file")
+    wanted = {t.strip() for t in types.split(",")} if types else None
+    rows: list[dict[str, Any]] = []
+    fb = FeedBook()
+    try:
+        for i, msg in enumerate(read_messages(file), start=1):
+            if book is not None:
+                fb.apply(msg)
+                continue
+            row = as_dict(i, msg)
+            if wanted is not None and row["type"] not in wanted:
+                continue
+            rows.append(row)
+            if limit is not None and len(rows) >= limit:
+                break
+    except (DayFileError, BadMessage) as e:
+        raise BadInput(f"feed file {file!r} is not an ITCH 5.0 day file: {e}") from None
+    if book is not None:
+        if book not in fb.levels:
+            raise BadInput(f"--book {book!r}: no such stock in {file!r} (has {', '.join(sorted(fb.levels))})")
+        if json:
+            bids, asks = fb.book(book)
+            typer.echo(msgspec.json.encode({"stock": book, "bids": bids, "asks": asks}).decode())
+        else:
+            out.print(_book_table(fb, book))
+        return
+    if json:
+        for row in rows:
+            typer.echo(msgspec.json.encode(row).decode())
+        return
+    table = Table(title=f"{file}: {len(rows)} messages")
+    for col in ("seq", "time", "type", "stock", "side", "shares", "price", "ref", "details"):
+        table.add_column(col, justify="right" if col in ("seq", "shares", "price", "ref") else "left")
+    for r in rows:
+        rest = {
+            k: v
+            for k, v in r.items()
+            if k not in ("seq", "time", "type", "stock", "side", "shares", "price", "ref", "locate")
+        }
+        table.add_row(
+            str(r["seq"]), _clock(r["time"]), r["type"], str(r.get("stock", fb.symbols.get(r["locate"], ""))),
+            str(r.get("side", "")), str(r.get("shares", "")), str(r.get("price", "")), str(r.get("ref", "")),
+            " ".join(f"{k}={v}" for k, v in rest.items() if v not in ("", 0) and k != "reserved"),
+        )  # fmt: skip
+    out.print(table)
+
+
+def _book_table(fb: FeedBook, stock: str, depth: int = 10) -> Table:
+    bids, asks = fb.book(stock)
+    t = Table(title=f"{stock} ({fb.states.get(stock, '?')})")
+    for col in ("orders", "bid qty", "bid", "ask", "ask qty", "orders "):
+        t.add_column(col, justify="right")
+    for i in range(min(depth, max(len(bids), len(asks)))):
+        b = bids[i] if i < len(bids) else None
+        a = asks[i] if i < len(asks) else None
+        t.add_row(
+            str(len(b[1])) if b else "", str(sum(q for _, q in b[1])) if b else "",
+            f"{b[0] / 10_000:.4f}" if b else "", f"{a[0] / 10_000:.4f}" if a else "",
+            str(sum(q for _, q in a[1])) if a else "", str(len(a[1])) if a else "",
+        )  # fmt: skip
+    return t
+
+
+def _tape_table(fb: FeedBook, last: int = 12) -> Table:
+    t = Table(title="tape")
+    for col in ("type", "stock", "price", "shares", "match"):
+        t.add_column(col, justify="right")
+    for p in fb.tape[-last:]:
+        t.add_row(p.type, p.stock, f"{p.price / 10_000:.4f}", str(p.shares), str(p.match))
+    return t
+
+
+def watch(
+    port: Annotated[int, typer.Option(help="The server's ITCH (SoupBinTCP) port.")],
+    host: Annotated[str, typer.Option(help="The server's host.")] = "127.0.0.1",
+    user: Annotated[str, typer.Option(help="SoupBinTCP username.")] = "",
+    password: Annotated[str, typer.Option(help="SoupBinTCP password.")] = "",
+    seq: Annotated[int, typer.Option(help="First sequence number (1: the whole day, 0: from now).")] = 1,
+    out_file: Annotated[str | None, typer.Option("--out", help="Record the raw stream to this file.")] = None,
+    count: Annotated[int | None, typer.Option(help="Stop after N messages.")] = None,
+) -> None:
+    """Subscribe to a running server's feed: show the book and tape live, or record the stream."""
+    if seq < 0:
+        raise BadInput(f"--seq {seq} must not be negative")
+    if out_file is not None and not Path(out_file).resolve().parent.is_dir():
+        raise BadInput(f"--out {out_file!r}: directory does not exist")
+    try:
+        n = asyncio.run(_watch(host, port, user, password, seq, out_file, count))
+    except LoginRejected as e:
+        raise BadInput(f"{host}:{port}: {e}") from None
+    except OSError as e:
+        raise BadInput(f"cannot reach a feed at {host}:{port}: {e.strerror or e}") from None
+    if out_file is not None:
+        out.print(f"{n:,} messages written to {out_file}")
+
+
+async def _watch(
+    host: str, port: int, user: str, password: str, seq: int, out_file: str | None, count: int | None
+) -> int:
+    client = SoupClient()
+    await client.connect(host, port, user, password, "", seq)
+    fb = FeedBook()
+    got: list[bytes] = []
+    n = 0
+
+    def view() -> Group:
+        return Group(*(_book_table(fb, s, 5) for s in sorted(fb.levels)), _tape_table(fb))
+
+    live = Live(view(), console=out, refresh_per_second=4, transient=False) if out_file is None else None
+    with live if live is not None else contextlib.nullcontext():
+        async for msg in client.messages():
+            n += 1
+            if out_file is not None:
+                got.append(msg)
+            else:
+                fb.apply(msg)
+                if live is not None and n % 200 == 0:
+                    live.update(view())
+            if count is not None and n >= count:
+                break
+        if live is not None:
+            live.update(view())
+    await client.close()
+    if out_file is not None:
+        with open(out_file, "wb") as f:
+            write_messages(f, got)
+    return n
+
+
+def register(root: typer.Typer) -> None:
+    app.command("decode")(decode_cmd)
+    app.command("watch")(watch)
+    root.add_typer(app, name="feed")

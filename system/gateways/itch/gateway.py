@@ -1,0 +1,89 @@
+"""The feeds of a running server: the ITCH encoder as a subscriber of the sequencer, served over
+SoupBinTCP (live), SoupBinTCP (GLIMPSE) and MoldUDP64 with its retransmission server.
+
+The encoder follows the log through the subscription seam, so a feed started on a log that
+already holds a morning first catches up (its subscribers can ask for sequence 1) and then
+follows live. The feed is in memory: a restart re-encodes the log, which gives the same stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from system.eventlog.codec import LoggedEvent
+from system.gateways.itch.encoder import ItchEncoder
+from system.gateways.itch.mold import Faults, MoldPublisher
+from system.gateways.itch.soup import SoupServer
+
+
+class _Follower:
+    """The encoder as a ``Subscriber`` of the sequencer (its position is the last entry encoded)."""
+
+    name = "itch-feed"
+
+    def __init__(self, enc: ItchEncoder) -> None:
+        self.enc = enc
+
+    def position(self) -> int:
+        return self.enc.position
+
+    def handle(self, batch: Sequence[LoggedEvent]) -> None:
+        self.enc.handle_batch(batch)
+
+
+class FeedGateway:
+    def __init__(
+        self,
+        server: Any,
+        tz: str,
+        instruments: Iterable[str],
+        *,
+        itch_port: int | None = None,
+        glimpse_port: int | None = None,
+        mold_port: int | None = None,
+        mold_targets: Iterable[tuple[str, int]] = (),
+        faults: Faults | None = None,
+        session: str = "1",
+    ) -> None:
+        self.server = server
+        self.encoder = ItchEncoder(tz, instruments)
+        self.itch = SoupServer(self.encoder, session=session) if itch_port is not None else None
+        self.glimpse = (
+            SoupServer(self.encoder, session=session, glimpse=True) if glimpse_port is not None else None
+        )
+        self.mold = (
+            MoldPublisher(self.encoder, list(mold_targets), session=session, faults=faults)
+            if mold_port is not None
+            else None
+        )
+        self._ports = (itch_port, glimpse_port, mold_port)
+        self.ports: dict[str, int] = {}
+
+    async def start(self, host: str = "127.0.0.1") -> dict[str, int]:
+        """Catch up with the log, start listening; returns the ports by name."""
+        self.server.sequencer.subscribe(_Follower(self.encoder), catch_up=True)
+        itch, glimpse, mold = self._ports
+        if self.itch is not None and itch is not None:
+            self.ports["itch_port"] = await self.itch.start(host, itch)
+        if self.glimpse is not None and glimpse is not None:
+            self.ports["glimpse_port"] = await self.glimpse.start(host, glimpse)
+        if self.mold is not None and mold is not None:
+            self.ports["mold_port"] = await self.mold.start(host, mold)
+        return self.ports
+
+    async def stop(self) -> None:
+        """End of Messages, then End of Session to every subscriber."""
+        self.encoder.finish()
+        for srv in (self.itch, self.mold):
+            if srv is not None:
+                srv.notify()
+        if self.itch is not None or self.mold is not None:
+            # a moment for End of Session to go out
+            await asyncio.sleep(0.2)
+        for s in (self.itch, self.glimpse):
+            if s is not None:
+                await s.stop()
+        if self.mold is not None:
+            await self.mold.stop()

@@ -1,0 +1,143 @@
+"""`chronex sim --feed` writes a day's ITCH file that `chronex feed decode` reads; `chronex serve
+--itch-port --glimpse-port` publishes the engine's book, which `chronex feed watch` records and a
+GLIMPSE snapshot shows; bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from chronex.cli import main
+from system.engine import Side, SubmitOrder
+from system.gateways.itch import FeedBook
+from system.gateways.itch.dayfile import read_messages
+from system.gateways.itch.soup import SoupClient
+from system.server.admin import AdminClient
+from system.server.process import ServeProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+START = "2031-01-06T08:55+09:00"
+
+
+def test_sim_writes_a_day_file_that_decode_reads(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The day file holds length-prefixed ITCH messages; decode shows them and the closing book."""
+    path = tmp_path / "day.itch"
+    rc = main(["sim", "--venue", "XTKS", "--date", "2027-01-04", "--instruments", "7203", "--seed", "2",
+               "--until", "09:03", "--feed", str(path), "--quiet"])  # fmt: skip
+    assert rc == 0
+    msgs = list(read_messages(path))
+    assert msgs[0][:1] == b"S" and msgs[-1][:1] == b"S" and any(m[:1] == b"Q" for m in msgs)
+    capsys.readouterr()
+    assert main(["feed", "decode", str(path), "--types", "Q", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows and all(r["type"] == "Q" and r["stock"] == "7203" and r["shares"] > 0 for r in rows)
+    assert main(["feed", "decode", str(path), "--book", "7203", "--json"]) == 0
+    book = json.loads(capsys.readouterr().out)
+    fb = FeedBook()
+    for m in msgs:
+        fb.apply(m)
+    bids = fb.book("7203")[0]
+    assert book["bids"] == [[p, [list(o) for o in os]] for p, os in bids] and bids
+
+
+def test_feed_bad_input_is_one_line_exit_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Not an ITCH file, a missing file, an unknown stock, nobody listening: exit 2, one line."""
+    junk = tmp_path / "junk.itch"
+    junk.write_bytes(b"\x00\x05hello")
+    assert main(["feed", "decode", str(junk)]) == 2
+    assert main(["feed", "decode", str(tmp_path / "none.itch")]) == 2
+    assert main(["feed", "watch", "--port", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("chronex: ") for line in err)
+    assert "not an ITCH 5.0 day file" in err[0] and "no such file" in err[1] and "127.0.0.1:1" in err[2]
+
+
+def test_serve_publishes_itch_and_glimpse(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Orders sent to `chronex serve` appear on its ITCH feed; `feed watch --out` records them and a
+    GLIMPSE snapshot shows the same book."""
+    srv = ServeProcess(
+        ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "d.db"), "--start", START,
+         "--itch-port", "0", "--glimpse-port", "0"],
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        c = AdminClient("127.0.0.1", srv.admin_port)
+        c.call("run_until_phase", venue="XTKS", phase="CONTINUOUS")
+        c.execute(SubmitOrder("A", "b1", "XTKS:7203", Side.BUY, 300, price=25000))
+        c.execute(SubmitOrder("A", "b2", "XTKS:7203", Side.BUY, 200, price=24990))
+        c.execute(SubmitOrder("B", "s1", "XTKS:7203", Side.SELL, 100, price=25000))
+        c.close()
+        out = tmp_path / "live.itch"
+        port, gport = srv.info["itch_port"], srv.info["glimpse_port"]
+
+        async def upto_execution() -> int:
+            """Messages up to the execution (the feed follows the log, so it may still be coming)."""
+            cl = SoupClient()
+            await cl.connect("127.0.0.1", port, seq=1)
+            got = 0
+            async for m in cl.messages():
+                got += 1
+                if m[:1] == b"E":
+                    break
+            await cl.close()
+            return got
+
+        n = asyncio.run(asyncio.wait_for(upto_execution(), 20))
+        assert main(["feed", "watch", "--port", str(port), "--out", str(out), "--count", str(n)]) == 0
+        live = FeedBook()
+        for m in read_messages(out):
+            live.apply(m)
+
+        async def glimpse() -> FeedBook:
+            fb = FeedBook()
+            cl = SoupClient()
+            await cl.connect("127.0.0.1", gport)
+            async for m in cl.messages():
+                fb.apply(m)
+            return fb
+
+        snap = asyncio.run(glimpse())
+        assert snap.next_seq == n + 1
+        bids = live.book("7203")[0]
+        assert [(p, [q for _, q in os]) for p, os in bids] == [(25_000_000, [200]), (24_990_000, [200])]
+        assert snap.book("7203") == live.book("7203")
+    finally:
+        assert srv.terminate() == 0
+
+
+def test_serve_publishes_moldudp64_and_retransmits(tmp_path: Path) -> None:
+    """`chronex serve --mold-port --mold-to` sends the feed as MoldUDP64 datagrams to the target
+    and answers a retransmission request from its port with the same messages."""
+    import socket
+
+    from system.gateways.itch.mold import HEADER, unpack
+
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(10)
+    target = rx.getsockname()[1]
+    srv = ServeProcess(
+        ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "d.db"), "--start", START,
+         "--mold-port", "0", "--mold-to", f"127.0.0.1:{target}"],
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        c = AdminClient("127.0.0.1", srv.admin_port)
+        c.call("run_until_phase", venue="XTKS", phase="CONTINUOUS")
+        c.execute(SubmitOrder("A", "b1", "XTKS:7203", Side.BUY, 300, price=25000))
+        c.close()
+        live: dict[int, bytes] = {}
+        session = b""
+        while not any(m[:1] == b"A" for m in live.values()):
+            session, seq, _count, msgs = unpack(rx.recv(65536))
+            live.update((seq + i, m) for i, m in enumerate(msgs))
+        rx.sendto(HEADER.pack(session, 1, 3), ("127.0.0.1", srv.info["mold_port"]))
+        while True:
+            _s, seq, count, msgs = unpack(rx.recv(65536))
+            if seq == 1 and count == len(msgs) and msgs:
+                break
+        assert msgs == [live[i] for i in range(1, 1 + len(msgs))]
+    finally:
+        rx.close()
+        assert srv.terminate() == 0
