@@ -3,7 +3,8 @@
 Kinds: ``run`` (a ``[risk]`` and/or ``[pricing]`` file, as ``sim --config`` takes), ``risk`` and
 ``pricing`` (such a file that must hold that table), ``simulator`` (a venue profile, as
 ``sim --venue FILE`` takes), ``venue`` (a calendar venue file) and ``fix-sessions`` (the FIX
-sessions ``serve --sessions FILE`` takes). Without ``--kind`` the file's
+sessions ``serve --sessions FILE`` takes) and ``api-keys`` (the REST keys ``serve --api-keys``
+takes). Without ``--kind`` the file's
 top-level tables say which. Exit 0 when the file is good, 2 with the file, key and value named.
 """
 
@@ -18,7 +19,7 @@ import typer
 from chronex.errors import BadInput
 
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
-KINDS = ("run", "risk", "pricing", "simulator", "venue", "fix-sessions")
+KINDS = ("run", "risk", "pricing", "simulator", "venue", "fix-sessions", "api-keys")
 _RUN_TABLES = ("risk", "pricing")
 
 
@@ -32,11 +33,13 @@ def detect(data: dict[str, Any], file: str) -> str:
         return "run"
     if "session" in data:
         return "fix-sessions"
+    if "key" in data:
+        return "api-keys"
     tables = ", ".join(sorted(data)) or "none"
     raise BadInput(
         f"{file}: cannot tell what this configures (top-level tables: {tables}); a run file has "
         "[risk] and/or [pricing], a simulator profile [profile], a venue file [venue] and "
-        "[[timetable]], a FIX sessions file [[session]] (or give --kind)"
+        "[[timetable]], a FIX sessions file [[session]], a REST keys file [[key]] (or give --kind)"
     )
 
 
@@ -63,6 +66,10 @@ def _check_run(data: dict[str, Any], file: str, kind: str) -> dict[str, Any]:
     except ConfigError as e:
         raise BadInput(str(e)) from None
     return found
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _summary(table: str, cfg: Any) -> dict[str, Any]:
@@ -107,6 +114,14 @@ def check_file(path: str, kind: str | None = None) -> dict[str, Any]:
         except SessionsError as e:
             raise BadInput(str(e)) from None
         return {"file": path, "kind": kind, "sessions": len(sessions.sessions)}
+    if kind == "api-keys":
+        from system.gateways.rest.keys import KeysFileError, load_keys
+
+        try:
+            ring = load_keys(path)
+        except KeysFileError as e:
+            raise BadInput(str(e)) from None
+        return {"file": path, "kind": kind, "keys": len(ring._by_key)}
     from sim.clock.venuefile import VenueFileError, read_venue_file
 
     try:
@@ -131,7 +146,7 @@ def check(
         return
     shown = {k: v for k, v in result.items() if k not in ("file", "kind")}
     details = ", ".join(f"[{k}]" if isinstance(v, dict) else f"{k} {v}" for k, v in shown.items())
-    typer.echo(f"{file}: ok, a {result['kind']} file" + (f" ({details})" if details else ""))
+    typer.echo(f"{file}: ok, {_article(result['kind'])} {result['kind']} file" + (f" ({details})" if details else ""))
 
 
 def register(app: typer.Typer) -> None:
