@@ -146,7 +146,8 @@ def check(
         return
     shown = {k: v for k, v in result.items() if k not in ("file", "kind")}
     details = ", ".join(f"[{k}]" if isinstance(v, dict) else f"{k} {v}" for k, v in shown.items())
-    typer.echo(f"{file}: ok, {_article(result['kind'])} {result['kind']} file" + (f" ({details})" if details else ""))
+    kind = result["kind"]
+    typer.echo(f"{file}: ok, {_article(kind)} {kind} file" + (f" ({details})" if details else ""))
 
 
 def register(app: typer.Typer) -> None:
