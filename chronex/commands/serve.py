@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any
 
 import msgspec
 import typer
@@ -31,7 +30,7 @@ from sim.world import World
 from system.bootstrap import SystemConfig
 from system.clock import WallClock
 from system.engine import ChangePhase, Phase, PhaseChanged
-from system.eventlog import open_log
+from system.eventlog import EventLogError, open_log
 from system.runtime import Outcome
 from system.server.admin import AdminServer
 from system.server.clockmode import ClockModeError
@@ -172,19 +171,20 @@ def _resume_time(log: str, start_ns: int) -> int:
     return max(start_ns, last)
 
 
-def _lock(log: str) -> TextIO | None:
-    """Hold ``<log>.lock`` exclusively: two servers must never append to one live log. A
-    PostgreSQL log needs no file: its store refuses a second writer (an advisory lock)."""
-    if not _is_file(log):
+def _lock(log: str) -> Any:
+    """Hold the log's writer lock (the same ``WriterLock`` every writing command takes): two
+    servers, or a server and a ``sim``, must never append to one live log. A PostgreSQL log needs
+    no file: its store refuses a second writer (an advisory lock)."""
+    from system.eventlog.fresh import log_file
+    from system.eventlog.lock import WriterLock
+
+    path = log_file(log) if _is_file(log) else None
+    if path is None:
         return None
-    path = Path(log.removeprefix("sqlite:///") + ".lock")
-    fh = path.open("w")
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        raise BadInput(f"--log {log!r} is being served by another process (lock {path} is held)") from None
-    return fh
+        return WriterLock(path).acquire()
+    except EventLogError as e:
+        raise BadInput(f"--log {log!r} is being served by another process: {e}") from None
 
 
 def _instruments(venue: str, refs: list[str]) -> tuple[Any, ...]:
@@ -385,7 +385,7 @@ def serve(
             bg.close()
         shutdown()
         if held is not None:
-            held.close()
+            held.release()
 
 
 def _fix_gateway(
