@@ -467,9 +467,21 @@ class PostgresEventStore(EventStore):
             db.close()
         self._local = threading.local()
         with self._wlock:
-            if self._writer is not None:
-                self._writer.close()  # ends the session: the writer lock goes with it
-                self._writer = None
+            w, self._writer = self._writer, None
+            if w is not None:
+                self._let_go(w)
+
+    def _let_go(self, w: psycopg.Connection[Any]) -> None:
+        # Unlock before closing: the server frees a closed session's locks only when its backend
+        # exits, after close() has returned, so a writer opened right after would find it still held.
+        if not w.closed and not w.broken:
+            try:
+                w.rollback()
+                w.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_CLASS, self._key))
+                w.commit()
+            except psycopg.Error:
+                pass  # the session is going anyway; its lock goes with it
+        w.close()
 
 
 def drop_log(url: str) -> None:
