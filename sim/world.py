@@ -23,6 +23,7 @@ from sim.clock.scheduler import PHASE_PRIORITY, SessionScheduler
 from sim.clock.virtual import Timer, VirtualClock
 from system.bootstrap import SystemConfig, TradingSystem
 from system.engine import ChangePhase, ExpireDue, Phase
+from system.engine.deviations import REFERENCE, Rules
 from system.eventlog import EventStore, open_log
 from system.pricing import Pricing, RecomputeMarks, RollReferencePrices, as_pricing_config, venue_sessions
 from system.runtime import Outcome
@@ -48,6 +49,7 @@ class World:
         sessions: bool = True,
         until_ns: int | None = None,
         warm_start: bool = False,
+        rules: Rules = REFERENCE,
     ) -> None:
         self.config = config
         self.clock = clock if clock is not None else VirtualClock(start_ns)
@@ -59,9 +61,11 @@ class World:
         )
         if self.pricing is not None:
             with venue_sessions(self.calendars):  # bars align to the venues' sessions
-                self.system = TradingSystem(config, self.store, self.clock, warm_start=warm_start)
+                self.system = TradingSystem(
+                    config, self.store, self.clock, warm_start=warm_start, rules=rules
+                )
         else:
-            self.system = TradingSystem(config, self.store, self.clock, warm_start=warm_start)
+            self.system = TradingSystem(config, self.store, self.clock, warm_start=warm_start, rules=rules)
         self.system.start()
         self._expiry: Timer | None = None
         self._recompute: Timer | None = None

@@ -36,7 +36,8 @@ def _offset(d: timedelta | None) -> str:
 
 def resolve_local(d: date, t: time, tz: ZoneInfo) -> int:
     """ns UTC of ``t`` on ``d`` in ``tz``; raises ``NonexistentLocalTime`` or ``AmbiguousLocalTime``."""
-    first = datetime.combine(d, t, tzinfo=tz)
+    # A time that carries fold=1 must not pick the second reading unasked: compare both folds.
+    first = datetime.combine(d, t.replace(fold=0), tzinfo=tz)
     second = first.replace(fold=1)
     o1, o2 = first.utcoffset(), second.utcoffset()
     if o1 == o2:

@@ -16,6 +16,9 @@ import simpy
 
 from system.clock import NS_PER_SECOND
 
+_NORMAL = simpy.events.NORMAL
+_new_timeout = object.__new__
+
 
 class ClockError(Exception):
     """A request the clock refuses (for example, moving backwards within one timeline)."""
@@ -47,6 +50,21 @@ class ClockedEnvironment(simpy.Environment):
         # simpy keeps its time in _now; moving it forward with the clock keeps new timeouts
         # relative to the clock's time, not to the last simpy event.
         self._now = t
+
+    def timeout(self, delay: Any = 0, value: Any = None) -> simpy.Timeout:
+        """``simpy.Timeout(self, delay, value)`` built inline: the same object and the same queue
+        entry ``(now + delay, NORMAL, next id, event)``, without two Python calls per timeout
+        (agents of a simulated day wait on a timeout before every decision)."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        t = _new_timeout(simpy.Timeout)
+        t.env = self
+        t.callbacks = []
+        t._value = value
+        t._delay = delay
+        t._ok = True
+        heapq.heappush(self._queue, (self._now + delay, _NORMAL, next(self._eid), t))
+        return t
 
     def seconds(self, s: float) -> int:
         return round(s * NS_PER_SECOND)
@@ -106,23 +124,43 @@ class VirtualClock:
         if t_ns < self._now:
             raise ClockError(f"cannot run back from {self._now} to {t_ns}")
         env = self._env
+        heap = self._heap
+        pop = heapq.heappop
+        queue: list[Any] = env._queue if env is not None else []
+        step = env.step if env is not None else None
         while True:
-            nxt = self._next_timer_time()
-            sim_t = env.peek() if env is not None else simpy.core.Infinity
-            if nxt is None and sim_t == simpy.core.Infinity:
-                break
-            if nxt is not None and nxt <= sim_t:
-                if nxt > t_ns:
-                    break
-                timer = heapq.heappop(self._heap)
-                self._set_now(timer.time)
-                timer.callback()
+            while heap and heap[0].cancelled:
+                pop(heap)
+            nxt = heap[0].time if heap else None
+            if queue:
+                # simpy's next event, read from its queue (what env.peek() returns), and stepped
+                # in a tight loop while no timer is due first: most of a day's events are agents'.
+                sim_t = queue[0][0]
+                if (nxt is None or nxt > sim_t) and sim_t <= t_ns:
+                    assert env is not None and step is not None
+                    listeners = self._listeners
+                    while True:
+                        if sim_t != self._now:  # self._set_now(int(sim_t)), inlined
+                            t = self._now = int(sim_t)
+                            if t > env._now:
+                                env._now = t
+                            for fn in listeners:
+                                fn(t)
+                        step()
+                        if not queue:
+                            break
+                        sim_t = queue[0][0]
+                        # The step may have scheduled (or cancelled) timers: look at the heap again.
+                        if sim_t > t_ns or (heap and heap[0].time <= sim_t):
+                            break
+                    continue
             else:
-                if sim_t > t_ns:
-                    break
-                self._set_now(int(sim_t))
-                assert env is not None
-                env.step()
+                sim_t = simpy.core.Infinity
+            if nxt is None or nxt > sim_t or nxt > t_ns:
+                break
+            timer = pop(heap)
+            self._set_now(timer.time)
+            timer.callback()
         self._set_now(t_ns)
 
     def run(self) -> None:

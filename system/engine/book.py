@@ -8,8 +8,10 @@ so cancels are O(1). Only appliers (``fold.py``) change these objects.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from heapq import heappop
+from itertools import pairwise
 
 import msgspec
 
@@ -137,6 +139,11 @@ class Book:
         "reference",
         "stops_buy",
         "stops_sell",
+        "tick_froms",
+        "tick_hi",
+        "tick_last",
+        "tick_lo",
+        "tick_values",
         "venue",
     )
 
@@ -145,6 +152,13 @@ class Book:
         self.id = inst.id
         self.venue = inst.venue
         self.fixed_tick = inst.tick_table[0][1] if len(inst.tick_table) == 1 else 0  # 0: tiered
+        # A tiered table as two lists for a bisect (a replace checks the tick of its new price);
+        # empty when the rows do not rise, and then ``tick_at`` asks the instrument.
+        froms = [frm for frm, _ in inst.tick_table]
+        rising = all(a < b for a, b in pairwise(froms))
+        self.tick_froms: list[int] = froms if rising and froms else []
+        self.tick_values: list[int] = [t for _, t in inst.tick_table] if self.tick_froms else []
+        self.tick_lo, self.tick_hi, self.tick_last = 0, 0, 0  # (lo, hi] -> tick; empty at first
         self.bids = SideBook(True)
         self.asks = SideBook(False)
         self.phase = phase
@@ -167,6 +181,23 @@ class Book:
         self.stops_sell: list[tuple[int, int]] = []  # (-stop, order id): highest first
         self.parked: list[Order] = []  # ATC orders until the closing auction
         self.ato: dict[int, Order] = {}  # open at-the-open orders by id
+
+    def tick_at(self, price: int) -> int:
+        """``inst.tick_at(price)``: the tick of the last row starting below ``price``."""
+        if self.fixed_tick:
+            return self.fixed_tick
+        if self.tick_lo < price <= self.tick_hi:  # the band found last (quotes move a tick or two)
+            return self.tick_last
+        froms = self.tick_froms
+        if not froms:
+            return self.inst.tick_at(price)
+        i = bisect_left(froms, price)
+        if not i:
+            return self.tick_values[0]
+        self.tick_lo = froms[i - 1]
+        self.tick_hi = froms[i] if i < len(froms) else UNBOUNDED
+        self.tick_last = t = self.tick_values[i - 1]
+        return t
 
     def band_reference(self, now: int) -> int | None:
         """The dynamic band's centre: the oldest trade in the window, else the last, else the reference."""

@@ -62,7 +62,7 @@ class EngineChecks(EngineState):
         inst = book.inst
         if price is None or price <= 0:
             return R.INVALID_PRICE, f"{field} {price} must be a positive price for {inst.id}"
-        tick = inst.tick_at(price)
+        tick = self.rules.tick_at(inst, price)
         if price % tick:
             return R.OFF_TICK, f"{field} {price} is not a multiple of tick {tick} for {inst.id}"
         return None

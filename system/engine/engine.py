@@ -51,7 +51,7 @@ BUY = Side.BUY
 LIMIT = OrderType.LIMIT
 MARKET = OrderType.MARKET
 CONTINUOUS = Phase.CONTINUOUS
-DAY, GTC = TimeInForce.DAY, TimeInForce.GTC
+DAY, GTC, ATC = TimeInForce.DAY, TimeInForce.GTC, TimeInForce.ATC
 STP_NONE = SelfTradePrevention.NONE
 R = RejectReason
 
@@ -139,7 +139,11 @@ class MatchingEngine(EngineQueries, Matching, CrossCurrencyMatching, PhaseTransi
                     if not heap or -heap[0] < price:
                         return True
             o = self.orders[oid]
-            self._finish(book, o, self._match(book, o, ctx), ctx)
+            stopped = self._match(book, o, ctx)
+            # _finish has nothing to do for a plain DAY/GTC limit order that stopped at its own
+            # price (its rest stays on the book) unless stops may trigger or it crosses books.
+            if stopped or book.stops_buy or book.stops_sell or o.cross:
+                self._finish(book, o, stopped, ctx)
             return True
         bad = self._order_problem(book, cmd, ctx.now)
         if bad is not None:
@@ -150,7 +154,9 @@ class MatchingEngine(EngineQueries, Matching, CrossCurrencyMatching, PhaseTransi
             self._cancel(ctx, self.orders[oid], CancelReason.FOK_UNFILLED)
             return True
         ctx.emit(self._accepted(oid, cmd, ctx.now))
-        if book.phase is CONTINUOUS and (otype is LIMIT or otype is MARKET):
+        # An ATC order is parked by the fold until the closing auction: it must not match on entry
+        # (a fill here left the filled order in the parked list, to rejoin the book at the close).
+        if book.phase is CONTINUOUS and (otype is LIMIT or otype is MARKET) and tif is not ATC:
             o = self.orders[oid]
             self._finish(book, o, self._match(book, o, ctx), ctx)
         return True
@@ -232,6 +238,57 @@ class MatchingEngine(EngineQueries, Matching, CrossCurrencyMatching, PhaseTransi
 
     @handles(ReplaceOrder)
     def _replace(self, cmd: ReplaceOrder, ctx: Context) -> bool:
+        # The common case, checked inline (three in four commands of a simulated day are a maker
+        # moving a resting quote): the order found by id, no iceberg, a valid quantity and price,
+        # no band. Anything else, and every rejection, takes the general path below, which
+        # decides the same way when these conditions hold.
+        oid = cmd.order_id
+        o = self.orders.get(oid) if oid is not None else None
+        if (
+            o is not None
+            and o.where == LEVEL
+            and o.inst == cmd.instrument
+            and o.account == cmd.account
+            and cmd.display_qty is None
+            and not o.display
+        ):
+            book = self.books[o.inst]
+            old_price, old_qty, old_leaves = o.price, o.qty, o.leaves
+            qty = old_qty if cmd.qty is None else cmd.qty
+            price = old_price if cmd.price is None else cmd.price
+            leaves = qty - (old_qty - old_leaves)
+            if (
+                price is not None
+                and leaves > 0
+                and qty % book.lot == 0
+                and qty <= book.qmax
+                and (qty != old_qty or price != old_price)
+                and (
+                    price == old_price
+                    or (
+                        book.lo_ok <= price <= book.hi_ok
+                        and book.inst.price_band is None
+                        and not self.rules.differences
+                        and price % book.tick_at(price) == 0
+                    )
+                )
+            ):
+                crosses = False
+                if book.phase is CONTINUOUS:
+                    opp = (book.asks if o.is_buy else book.bids).best()
+                    crosses = opp is not None and (price >= opp if o.is_buy else price <= opp)
+                if not (crosses and o.post_only):
+                    rules = self.rules
+                    keeps = (
+                        price == old_price and leaves <= old_leaves  # the reference rule
+                        if not rules.differences
+                        else rules.replace_keeps_priority(price == old_price, True, leaves, old_leaves)
+                    )
+                    ctx.emit(OrderReplaced(o.id, book.id, o.account, price, qty, leaves, 0, keeps))
+                    if crosses:
+                        n = self.orders[o.id]
+                        self._finish(book, n, self._match(book, n, ctx), ctx)
+                    return True
         o = self._find(ctx, "ReplaceOrder", cmd.account, cmd.instrument, cmd.order_id, "")
         if o is None:
             return True
@@ -283,7 +340,7 @@ class MatchingEngine(EngineQueries, Matching, CrossCurrencyMatching, PhaseTransi
                 return rej(
                     R.POST_ONLY_WOULD_CROSS, f"post-only price {price} would trade at {opp}", "price", price
                 )
-        keeps = price == o.price and leaves <= o.leaves and display == o.display
+        keeps = self.rules.replace_keeps_priority(price == o.price, display == o.display, leaves, o.leaves)
         ctx.emit(OrderReplaced(o.id, book.id, o.account, price, qty, leaves, display, keeps))
         if crosses:
             n = self.orders[o.id]

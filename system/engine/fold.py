@@ -11,6 +11,7 @@ from heapq import heappush
 from typing import Any
 
 from system.engine.book import LEVEL, MARKET_Q, NOWHERE, PARKED, STOP, UNBOUNDED, Book, Level, Order
+from system.engine.deviations import REFERENCE, Rules
 from system.engine.events import (
     AuctionUncrossed,
     FxRateSet,
@@ -45,9 +46,13 @@ class EngineState(Component):
     name = "engine"
 
     def __init__(
-        self, instruments: tuple[Instrument, ...] = (), default_phase: Phase = Phase.CONTINUOUS
+        self,
+        instruments: tuple[Instrument, ...] = (),
+        default_phase: Phase = Phase.CONTINUOUS,
+        rules: Rules = REFERENCE,
     ) -> None:
         self.default_phase = default_phase
+        self.rules = rules  # the reference, or a served mock's deliberate differences (deviations.py)
         self.books: dict[str, Book] = {}
         self.orders: dict[int, Order] = {}  # open orders (resting, stops, parked, matching)
         self.client_ids: dict[str, dict[str, int]] = {}  # account -> client order id -> order id
@@ -106,10 +111,14 @@ class EngineState(Component):
         tif = ev.tif
         otype = ev.order_type
         price = ev.price
+        # The common case, a plain limit order, joins the back of its level below: it is built
+        # already marked as resting (a msgspec Struct's attribute store is a slow generic setattr).
+        plain = otype is _LIMIT and (tif is _DAY or tif is _GTC) and not display and price is not None
         o = Order(
             oid, ev.instrument, ev.account, ev.client_order_id, side, is_buy, otype,
             price, ev.stop_price, tif, ev.expire_time, ev.post_only, display,
             ev.stp, ev.cross_currency, ev.time, qty, qty, display if 0 < display < qty else qty,
+            LEVEL if plain else NOWHERE, plain,
         )  # fmt: skip
         self.next_order_id = oid + 1
         self.orders[oid] = o
@@ -120,21 +129,19 @@ class EngineState(Component):
             self.client_ids[ev.account] = {ev.client_order_id: oid}
         else:
             ids[ev.client_order_id] = oid
-        if otype is _LIMIT and (tif is _DAY or tif is _GTC) and not display and price is not None:
-            # The common case first: a plain limit order joins the back of its level (as _rest).
+        if plain:  # the back of its level (as _rest); ``where`` and ``live`` are set already
+            at: int = price  # type: ignore[assignment]  # ``plain`` says it is not None
             sb = book.bids if is_buy else book.asks
-            lvl = sb.levels.get(price)
+            lvl = sb.levels.get(at)
             if lvl is None:
-                lvl = sb.levels[price] = Level(price)
-                if price not in sb.inheap:
-                    sb.inheap.add(price)
-                    heappush(sb.heap, -price if is_buy else price)
+                lvl = sb.levels[at] = Level(at)
+                if at not in sb.inheap:
+                    sb.inheap.add(at)
+                    heappush(sb.heap, -at if is_buy else at)
             lvl.queue.append(o)
             lvl.qty += qty
             lvl.shown += qty
             lvl.count += 1
-            o.where = LEVEL
-            o.live = True
             return
         if otype is OrderType.LIMIT and (tif is TimeInForce.DAY or tif is TimeInForce.GTC):
             self._rest(book, o)
@@ -332,7 +339,55 @@ class EngineState(Component):
     def _on_replaced(self, ev: OrderReplaced) -> None:
         o = self.orders[ev.order_id]
         book = self.books[o.inst]
-        if ev.keeps_priority:
+        if (
+            o.where == LEVEL
+            and not ev.display_qty
+            and not o.display
+            and o.tif is not _ATO
+            and (not ev.keeps_priority or ev.price == o.price)
+        ):
+            # The common case, a plain resting order (a maker moving its quote): as below, inlined.
+            # A deviant venue's reprice that keeps priority takes the general path below.
+            side = book.bids if o.is_buy else book.asks
+            levels = side.levels
+            lvl = levels[o.price]  # type: ignore[index]
+            leaves = ev.leaves
+            if ev.keeps_priority:  # the same price here (see the condition above)
+                lvl.qty += leaves - o.leaves
+                lvl.shown += leaves - o.visible
+                o.qty = ev.qty
+                o.leaves = o.visible = leaves
+                return
+            n = o.copy()
+            price: int = ev.price  # type: ignore[assignment]  # a resting limit order's price
+            n.price, n.qty, n.leaves, n.visible = price, ev.qty, leaves, leaves
+            o.live = False
+            o.where = NOWHERE
+            lvl.qty -= o.leaves
+            lvl.shown -= o.visible
+            lvl.count -= 1
+            if lvl.count == 0:
+                del levels[lvl.price]
+            else:
+                lvl.dead += 1
+                if lvl.dead > 32 and lvl.dead > lvl.count:  # as _unlevel
+                    lvl.queue = deque([x for x in lvl.queue if x.live])
+                    lvl.dead = 0
+            self.orders[o.id] = n
+            dest = levels.get(price)  # as _rest
+            if dest is None:
+                dest = levels[price] = Level(price)
+                if price not in side.inheap:
+                    side.inheap.add(price)
+                    heappush(side.heap, -price if side.is_bid else price)
+            dest.queue.append(n)
+            dest.qty += leaves
+            dest.shown += leaves
+            dest.count += 1
+            n.where = LEVEL
+            n.live = True
+            return
+        if ev.keeps_priority and ev.price == o.price:
             vis = min(ev.display_qty, ev.leaves) if ev.display_qty else ev.leaves
             if o.where == LEVEL:
                 lvl = book.side_of(o).level_of(o)
@@ -351,6 +406,8 @@ class EngineState(Component):
         if n.tif is TimeInForce.ATO:
             book.ato[n.id] = n
         self._rest(book, n)
+        if ev.keeps_priority:  # a deviant venue's reprice (deviations.py): its place by arrival
+            self.rules.keep_arrival_place(book.side_of(n).level_of(n).queue, n)
 
     @applies(StopTriggered)
     def _on_stop(self, ev: StopTriggered) -> None:

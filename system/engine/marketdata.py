@@ -15,7 +15,8 @@ touched against what it last published and sends the changes to subscribers:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -36,6 +37,7 @@ from system.engine.events import (
 from system.engine.fold import EngineState
 from system.engine.orders import Side
 from system.engine.phases import Phase, PhaseChanged
+from system.engine.snapshot import restore, snapshot
 from system.engine.views import BookView, LevelView, order_view
 from system.eventlog.codec import LoggedEvent
 from system.eventlog.store import EventStore
@@ -116,6 +118,30 @@ LevelKey = tuple[str, bool, int]  # (instrument, is_bid, price)
 Shown = tuple[str, bool, int, int]  # an order as L3 shows it: (instrument, is_bid, price, visible)
 
 
+_AGGRESSOR: tuple[Side | None, ...] = (None, Side.BUY, Side.SELL)
+
+
+def _tape_columns(instrument: str, tape: list[TradePrint]) -> dict[str, Any]:
+    """One instrument's tape as packed columns: a day's tape holds up to ``max_tape`` prints, and
+    a list of structs encodes every field name with every print and decodes several times slower."""
+    return {
+        "instrument": instrument,
+        "ints": array("q", [x for t in tape for x in (t.seq, t.trade_id, t.price, t.qty, t.time)]).tobytes(),
+        "aggressor": bytes(_AGGRESSOR.index(t.aggressor) for t in tape),
+        "cross": [t.cross_instrument for t in tape],
+    }
+
+
+def _tape_rows(cols: dict[str, Any]) -> list[TradePrint]:
+    ints = array("q")
+    ints.frombytes(cols["ints"])
+    inst = str(cols["instrument"])
+    return [
+        TradePrint(ints[j], ints[j + 1], inst, ints[j + 2], ints[j + 3], _AGGRESSOR[a], ints[j + 4], cross)
+        for j, a, cross in zip(range(0, len(ints), 5), cols["aggressor"], cols["cross"], strict=True)
+    ]
+
+
 class MarketData(Projection):
     name = "marketdata"
 
@@ -127,6 +153,9 @@ class MarketData(Projection):
         self._tape: dict[str, list[TradePrint]] = {}
         self.max_tape = max_tape
         self._runtime: Runtime | None = None
+        # Restored from a snapshot taken while following: the state is the engine's, whoever
+        # restores it next to us (a warm start), until ``follow`` attaches that runtime.
+        self._shadow = False
 
     @staticmethod
     def _fold_table(state: EngineState) -> dict[str, Callable[[Any], None]]:
@@ -148,6 +177,12 @@ class MarketData(Projection):
         state of our own from the log up to ``position`` and stop following: answers never run
         ahead of ``position``. Returns False (and keeps folding) when not at the runtime's head.
         """
+        if self._shadow:  # our state is the engine's: attach, and build our own only if needed
+            self._shadow = False
+            self._runtime = runtime
+            if self._subscribers or not self._in_step(runtime):
+                self._detach()
+                return False
         if self._subscribers or not self._in_step(runtime):
             return False
         self._runtime = runtime
@@ -158,6 +193,7 @@ class MarketData(Projection):
         return not runtime.has_pending() and runtime.store.head().seq == self.position
 
     def _detach(self) -> None:
+        self._no_shadow()
         rt = self._runtime
         if rt is None:
             return
@@ -171,9 +207,17 @@ class MarketData(Projection):
                 fn(ev.record)
         self._own, self._fold = own, fold
 
+    def _no_shadow(self) -> None:
+        if self._shadow:
+            raise RuntimeError(
+                "MarketData was restored from a snapshot that shares the engine's state: "
+                "call follow(runtime) with the runtime restored beside it first"
+            )
+
     @property
     def state(self) -> EngineState:
         """The folded engine state the views read (the runtime's engine while following)."""
+        self._no_shadow()
         rt = self._runtime
         if rt is not None:
             if self._in_step(rt):
@@ -181,12 +225,26 @@ class MarketData(Projection):
             self._detach()
         return self._own
 
+    # -- snapshots (a warm start) ---------------------------------------------------------------
+    def snapshot_state(self) -> Any:
+        """The tape, and the folded engine state unless it is the runtime's (following): a
+        restore next to the runtime's engine then shares that one instead of a second copy."""
+        engine = None if self._runtime is not None or self._shadow else snapshot(self._own)
+        return {"engine": engine, "tape": [_tape_columns(i, self._tape[i]) for i in sorted(self._tape)]}
+
+    def restore_state(self, state: Any) -> None:
+        self._runtime = None  # the state is replaced, not rebuilt from the log
+        self._shadow = state["engine"] is None
+        if not self._shadow:
+            restore(self._own, state["engine"])
+        self._tape = {str(cols["instrument"]): _tape_rows(cols) for cols in state["tape"]}
+
     # -- folding -------------------------------------------------------------------------------
     def handle(self, ev: LoggedEvent) -> None:
         if ev.seq <= self.position:
             return
         self.position = ev.seq
-        if self._runtime is not None:
+        if self._runtime is not None or self._shadow:
             # Following: the engine has folded this entry already; only the tape is ours.
             rec = ev.record
             if type(rec) is TradeExecuted:
@@ -208,6 +266,18 @@ class MarketData(Projection):
             for u in out:
                 for s in subscribers:
                     s(u)
+
+    def handle_batch(self, batch: Sequence[LoggedEvent]) -> None:
+        if (self._runtime is None and not self._shadow) or not batch or batch[0].seq <= self.position:
+            for ev in batch:
+                self.handle(ev)
+            return
+        # Following, and every entry is new: only trades touch what is ours (the tape).
+        for ev in batch:
+            rec = ev.record
+            if type(rec) is TradeExecuted:
+                self._print(ev.seq, rec, None)
+        self.position = batch[-1].seq
 
     def _print(self, seq: int, rec: TradeExecuted, out: list[Update] | None) -> None:
         tp = TradePrint(

@@ -92,7 +92,9 @@ class Matching(EngineChecks):
                     return _LIMIT
             if bb is not None and (p < bb[0] or p > bb[1]):
                 return self._band_breach(book, p, bb, ctx)
-            r = lvl.head()
+            r = lvl.queue[0]  # Level.head, inlined (one call per fill)
+            if not r.live:
+                r = lvl.head()
             if stp is not STP_NONE and r.account == account:
                 if self._self_trade(o, r, ctx):
                     return _STP
@@ -121,7 +123,7 @@ class Matching(EngineChecks):
 
     def _self_trade(self, o: Order, r: Order, ctx: Context) -> bool:
         """Apply ``o``'s self-trade prevention against resting ``r``; True stops the matching."""
-        mode = o.stp
+        mode = self.rules.stp_mode(o.stp)
         if mode is SelfTradePrevention.CANCEL_NEWEST:
             return True
         if mode is SelfTradePrevention.CANCEL_OLDEST:

@@ -68,9 +68,13 @@ class EngineQueries(EngineState):
             if o is not None and o.expire_time == gtd[0][0]:
                 break
             heappop(gtd)
-        times = [gtd[0][0]] if gtd else []
-        times += [b.halt_until for b in self.books.values() if b.halt_until is not None]
-        return min(times) if times else None
+        # Asked after every command of a simulated day: one pass, no lists.
+        best = gtd[0][0] if gtd else None
+        for b in self.books.values():
+            t = b.halt_until
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     def snapshot_state(self) -> Any:
         return snapshot(self)

@@ -79,11 +79,12 @@ def fresh_log(
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise EventLogError(f"{option} {text!r}: directory {str(parent)!r} does not exist")
-    with WriterLock(path, command):
+    with WriterLock(path, command) as lock:
         if path.exists() and not overwrite and (path.stat().st_size > 0 or not replace_empty):
             raise LogExists(f"{option} {text!r} already exists ({hint})")
         _clear_partials(path)
         tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+        lock.also_covers(tmp)
         try:
             yield FreshLog(str(tmp), text)
         except BaseException:

@@ -16,11 +16,20 @@ from pathlib import Path
 
 from system.eventlog.store import EventLogError, LogLocked
 
-__all__ = ["LogLocked", "WriterLock", "lock_path"]
+__all__ = ["LogLocked", "WriterLock", "covered", "lock_path"]
+
+# Logs whose writer lock a run of this process holds (the command that writes them): a store
+# appending to one of them leaves the locking to the run. Keyed by resolved path.
+_covered: dict[Path, WriterLock] = {}
 
 
 def lock_path(log: Path) -> Path:
     return log.with_name(log.name + ".lock")
+
+
+def covered(log: Path) -> bool:
+    """Whether a run in this process holds ``log``'s writer lock (so its stores need not)."""
+    return log.resolve() in _covered
 
 
 def _default_command() -> str:
@@ -32,11 +41,15 @@ def _default_command() -> str:
 class WriterLock:
     """Held from ``acquire`` to ``release`` (or the end of a ``with`` block)."""
 
-    def __init__(self, log: Path, command: str | None = None) -> None:
+    def __init__(self, log: Path, command: str | None = None, *, for_run: bool = True) -> None:
+        """``for_run``: held by the command writing the log, on behalf of every store it opens
+        on it; a store's own lock (``for_run=False``) covers that store alone."""
         self.log = log
         self.path = lock_path(log)
         self.command = command if command is not None else _default_command()
+        self.for_run = for_run
         self._fd: int | None = None
+        self._covers: list[Path] = []
 
     def acquire(self) -> WriterLock:
         """Take the lock or raise ``LogLocked`` naming the holder; never waits."""
@@ -64,12 +77,24 @@ class WriterLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
+        if self.for_run:
+            self.also_covers(self.log)
         return self
+
+    def also_covers(self, log: Path) -> None:
+        """Let stores writing ``log`` (a temporary file that becomes this log) rely on this lock."""
+        key = log.resolve()
+        _covered[key] = self
+        self._covers.append(key)
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is None:
             return
+        for key in self._covers:
+            if _covered.get(key) is self:
+                del _covered[key]
+        self._covers = []
         # Unlink while still holding the lock, so no one else can be holding this inode.
         self.path.unlink(missing_ok=True)
         os.close(fd)

@@ -16,6 +16,7 @@ from pathlib import Path
 from system.clock import Clock
 from system.eventlog.batch import chain, check_expected
 from system.eventlog.codec import GENESIS_HASH, LoggedEvent, decode_entry
+from system.eventlog.lock import WriterLock, covered
 from system.eventlog.store import (
     NO_STREAM,
     EventStore,
@@ -98,6 +99,17 @@ class SQLiteEventStore(EventStore):
         if stream_index:
             self._db.execute(_STREAM_INDEX)
         self._stream_ids: dict[str, int] = {}
+        # The writer lock, taken at the first append unless a run of this process holds it: two
+        # stores (or processes) never interleave appends to one file.
+        self._writer: WriterLock | None = None
+        # Decided once, at the first append (a path lookup per append would tax the hot path).
+        self._lock_pending = str(path) != ":memory:"
+        # True while no other connection can commit to the log: this store holds the writer lock
+        # of its own (or the database is private, ":memory:"). Then the cached head and stream
+        # versions stay true between appends, and the ``PRAGMA data_version`` round trip that
+        # detects another writer's commit is skipped. A run's lock covers every store of the
+        # process on the file, so a covered store keeps checking.
+        self._sole = not self._lock_pending
         self._type_ids: dict[str, int] = {}
         self._versions: dict[str, int] = {}
         self._head: Head | None = None
@@ -227,34 +239,23 @@ class SQLiteEventStore(EventStore):
         if not batch:
             return []
         with self._wlock:
+            if self._lock_pending:
+                if not covered(self.path):
+                    self._writer = WriterLock(self.path, for_run=False).acquire()
+                    self._sole = True
+                self._lock_pending = False
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                self._refresh()
+                if self._head is None or not self._sole:
+                    self._refresh()
                 check_expected(expected, self._version_in_tx)
                 head = self._head
                 assert head is not None
-                sids, tids = self._stream_ids, self._type_ids
-                sid, tid = self._stream_id, self._type_id
-
-                def row(
-                    seq: int, stream: str, v: int, name: str, vt: int, rt: int, body: bytes, h: bytes
-                ) -> tuple[int, int, int, int, int, int, bytes, bytes]:
-                    s = sids.get(stream)
-                    t = tids.get(name)
-                    return (
-                        seq,
-                        sid(stream) if s is None else s,
-                        v,
-                        tid(name) if t is None else t,
-                        vt,
-                        rt,
-                        body,
-                        h,
-                    )
-
+                sid = self._stream_id
+                ids = (self._stream_ids, self._type_ids, sid, self._type_id)
                 logged, rows, versions = chain(
-                    batch, head.seq, head.hash, self._version_in_tx, self.clock.now_ns(), row
+                    batch, head.seq, head.hash, self._version_in_tx, self.clock.now_ns(), ids=ids
                 )
                 db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 db.executemany(
@@ -275,7 +276,8 @@ class SQLiteEventStore(EventStore):
             last = logged[-1]
             self._head = Head(last.seq, last.hash)
             # Our own commit does not change data_version for this connection.
-        self._notify()
+        if self._waiting:
+            self._notify()
         return logged
 
     # -- reading ---------------------------------------------------------------------------------
@@ -400,3 +402,6 @@ class SQLiteEventStore(EventStore):
             db.close()
         self._local = threading.local()
         self._db.close()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.release()

@@ -268,7 +268,7 @@ class Gate:
     __slots__ = (
         "account", "bps", "cap", "credit", "firm", "firm_open", "firm_pos", "firm_rate", "has_collar",
         "has_notional", "hi", "iid", "inst", "lim", "lo", "max_open", "max_pos", "max_qty", "max_rate",
-        "min_ticks", "positional", "ref", "ver",
+        "min_ticks", "positional", "ref", "until", "ver",
     )  # fmt: skip
 
     def __init__(self, lim: Resolved, firm: Resolved, inst: Instrument) -> None:
@@ -289,6 +289,9 @@ class Gate:
         self.ref: int | None = None
         self.lo = 0
         self.hi = 0
+        # Lean risk: the engine's next order id from which the counter limits must be compared
+        # again (Risk._counters); 0 compares them on the first order.
+        self.until = 0
         self.max_open = NONE if lim.max_open is None else lim.max_open
         self.firm_open = NONE if firm.max_open is None else firm.max_open
         self.max_rate = NONE if lim.max_rate is None else lim.max_rate

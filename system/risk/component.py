@@ -41,7 +41,7 @@ from system.risk.events import (
     ReleaseKillSwitch,
     RiskCommandRejected,
 )
-from system.risk.ledger import O_ACCOUNT, O_CID, Account, Ledger
+from system.risk.ledger import Account, Ledger
 from system.risk.limits import LimitTable
 from system.risk.snapshot import RiskState, restore_risk, risk_state
 from system.runtime import Component, Context, applies, handles, reacts
@@ -223,22 +223,60 @@ class Risk(Ledger, Component):
             eng = self._book
             if eng is None:
                 eng = self._engine(ctx)
-            if eng.open_count.get(account, 0) >= g.max_open or len(eng.orders) >= g.firm_open:
+            # The four counters (open orders and order rate, account and firm) each grow by at
+            # most one per accepted order, and the engine's order id counts acceptances: until
+            # it reaches ``g.until`` none of them can have reached its limit (``_counters``).
+            if eng.next_order_id >= g.until and self._counters(g, a, eng, account, ctx.now):
                 return self._exact(g, cmd, ctx)
-        elif self.firm_open >= g.firm_open or (a is not None and a.n_open >= g.max_open):
-            return self._exact(g, cmd, ctx)
-        if a is not None:  # a first order has no rate history yet
-            m = g.max_rate
-            if len(a.times) >= m and recent(a.times, ctx.now) >= m:
+        else:
+            if self.firm_open >= g.firm_open or (a is not None and a.n_open >= g.max_open):
                 return self._exact(g, cmd, ctx)
-        m = g.firm_rate
-        if len(self.firm_times) >= m and recent(self.firm_times, ctx.now) >= m:
-            return self._exact(g, cmd, ctx)
+            if a is not None:  # a first order has no rate history yet
+                m = g.max_rate
+                if len(a.times) >= m and recent(a.times, ctx.now) >= m:
+                    return self._exact(g, cmd, ctx)
+            m = g.firm_rate
+            if len(self.firm_times) >= m and recent(self.firm_times, ctx.now) >= m:
+                return self._exact(g, cmd, ctx)
         if g.positional:
             b = self.gates.positional(g, a, account, cmd.side is _BUY, qty, price, ctx.now)
             if b is not None:
                 self._reject(cmd, ctx, b)
                 return True
+        return False
+
+    def _counters(self, g: Gate, a: Account | None, eng: MatchingEngine, account: str, now: int) -> bool:
+        """Lean: whether an open-order or order-rate counter may stop this order (the caller
+        then asks ``check_order``). Otherwise sets ``g.until`` to the engine's order id after
+        which one might: each counter grows by at most one per acceptance (open counts on
+        ``OrderAccepted``, rate windows by one time each; both only shrink otherwise), so with
+        headroom ``s`` (the least of limit - count) the next ``s - 1`` acceptances cannot reach
+        a limit. A window's length bounds its count in the window at any later time."""
+        n = eng.open_count.get(account, 0)
+        f = len(eng.orders)
+        if n >= g.max_open or f >= g.firm_open:
+            return True
+        s = min(g.max_open - n, g.firm_open - f)
+        m = g.max_rate
+        if a is not None:  # a first order has no rate history yet (no check, as in check_order)
+            n = len(a.times)
+            if n >= m:
+                if recent(a.times, now) >= m:
+                    return True
+                s = 0  # under the limit only because some times have left the window: ask again
+            elif m - n < s:
+                s = m - n
+        elif m < s:
+            s = m
+        m = g.firm_rate
+        n = len(self.firm_times)
+        if n >= m:
+            if recent(self.firm_times, now) >= m:
+                return True
+            s = 0
+        elif m - n < s:
+            s = m - n
+        g.until = eng.next_order_id + s
         return False
 
     def _exact(self, g: Gate, cmd: SubmitOrder, ctx: Context) -> bool:
@@ -270,9 +308,9 @@ class Risk(Ledger, Component):
             cid = eo.cid
         else:
             o = self.ledger.orders.get(cmd.order_id)
-            if o is None or info is None or o[O_ACCOUNT].id != account:
+            if o is None or info is None or o.account.id != account:
                 return False
-            cid = o[O_CID]
+            cid = o.cid
         b = check_replace(self.ledger, self.limits, account, info.inst, cmd.qty, cmd.price)
         if b is None:
             return False

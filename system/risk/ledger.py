@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+
+import msgspec
 
 from system.corrections import LateTradeReported, TradeBusted, TradeCorrected, unpack_ints
 from system.engine.events import (
@@ -120,10 +121,18 @@ class Account:
         return self.cash_total + self.upnl
 
 
-# An open order is a small list (cheaper to make than an object): [account, position, sign,
-# leaves, price, client order id]. These are the indexes.
-O_ACCOUNT, O_POS, O_SIGN, O_LEAVES, O_PRICE, O_CID = range(6)
-OpenOrder = list[Any]
+class OpenOrder(msgspec.Struct, gc=False):
+    """An open order as the ledger tracks it. Built in C and untracked by the cycle collector
+    (``gc=False``): it is not part of any cycle (nothing refers back to it but the ledger's dict),
+    and with thousands open at once, GC-tracked lists here made the full collections of a
+    full-risk run pause for ~17 ms."""
+
+    account: Account
+    pos: Position
+    sign: int  # 1 buy, -1 sell
+    leaves: int
+    price: int | None
+    cid: str
 
 
 class Ledger:
@@ -347,11 +356,11 @@ class Ledger:
         firm = p.firm
         qty = ev.qty
         if ev.side is _BUY:
-            self.orders[ev.order_id] = [a, p, 1, qty, ev.price, ev.client_order_id]
+            self.orders[ev.order_id] = OpenOrder(a, p, 1, qty, ev.price, ev.client_order_id)
             p.open_buy += qty
             firm[1] += qty
         else:
-            self.orders[ev.order_id] = [a, p, -1, qty, ev.price, ev.client_order_id]
+            self.orders[ev.order_id] = OpenOrder(a, p, -1, qty, ev.price, ev.client_order_id)
             p.open_sell += qty
             firm[2] += qty
         a.n_open += 1
@@ -380,34 +389,34 @@ class Ledger:
 
     def _reduce(self, o: OpenOrder, q: int) -> None:
         """``q`` of an open order went away (filled, cancelled, reduced); margin is the caller's."""
-        p: Position = o[O_POS]
+        p: Position = o.pos
         firm = p.firm
-        if o[O_SIGN] > 0:
+        if o.sign > 0:
             p.open_buy -= q
             firm[1] -= q
         else:
             p.open_sell -= q
             firm[2] -= q
-        left = o[O_LEAVES] - q
-        o[O_LEAVES] = left
+        left = o.leaves - q
+        o.leaves = left
         if left <= 0:
-            o[O_ACCOUNT].n_open -= 1
+            o.account.n_open -= 1
             self.firm_open -= 1
 
     @applies(OrderCancelled, OrderExpired)
     def on_closed(self, ev: OrderCancelled | OrderExpired) -> None:
         o = self.orders.pop(ev.order_id, None)
         if o is not None:  # _reduce by all that is left, inlined
-            p: Position = o[1]
-            q = o[3]
-            if o[2] > 0:
+            p: Position = o.pos
+            q = o.leaves
+            if o.sign > 0:
                 p.open_buy -= q
                 p.firm[1] -= q
             else:
                 p.open_sell -= q
                 p.firm[2] -= q
-            o[3] = 0
-            o[0].n_open -= 1
+            o.leaves = 0
+            o.account.n_open -= 1
             self.firm_open -= 1
             if self.track_im:
                 self.revalue_im(p)
@@ -420,18 +429,18 @@ class Ledger:
     def on_replaced(self, ev: OrderReplaced) -> None:
         o = self.orders.get(ev.order_id)
         if o is not None:
-            o[O_PRICE] = ev.price
+            o.price = ev.price
             self._leaves(ev.order_id, ev.leaves)
 
     def _leaves(self, oid: int, leaves: int) -> None:
         o = self.orders.get(oid)
-        if o is None or leaves == o[O_LEAVES]:
+        if o is None or leaves == o.leaves:
             return
-        self._reduce(o, o[O_LEAVES] - leaves)
+        self._reduce(o, o.leaves - leaves)
         if leaves <= 0:
             del self.orders[oid]
         if self.track_im:
-            self.revalue_im(o[O_POS])
+            self.revalue_im(o.pos)
 
     # -- fills -----------------------------------------------------------------------------------
     @applies(TradeExecuted)
@@ -512,17 +521,17 @@ class Ledger:
         for oid in (bid, sid):
             o = orders.get(oid)
             if o is not None:
-                p: Position = o[1]
-                if o[2] > 0:
+                p: Position = o.pos
+                if o.sign > 0:
                     p.open_buy -= q
                     p.firm[1] -= q
                 else:
                     p.open_sell -= q
                     p.firm[2] -= q
-                left = o[3] - q
-                o[3] = left
+                left = o.leaves - q
+                o.leaves = left
                 if left <= 0:
-                    o[0].n_open -= 1
+                    o.account.n_open -= 1
                     self.firm_open -= 1
                     del orders[oid]
 

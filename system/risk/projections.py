@@ -5,7 +5,8 @@ so a rebuild from the log answers exactly what the live engine saw. Queries answ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,11 +15,31 @@ import msgspec
 from system.engine.orders import Side
 from system.engine.refdata import price_to_decimal
 from system.eventlog.codec import LoggedEvent
+from system.risk.component import Risk
 from system.risk.config import RiskConfig
-from system.risk.events import FIRM
-from system.risk.ledger import O_ACCOUNT, O_CID, O_LEAVES, O_POS, O_PRICE, O_SIGN, Ledger
+from system.risk.events import FIRM, LimitBreached
+from system.risk.ledger import Ledger
 from system.risk.money import to_money
-from system.runtime import Projection
+from system.risk.snapshot import LedgerState, ledger_state, restore_ledger
+from system.runtime import Projection, Runtime
+
+# What this read model folds itself even while it follows the risk component's ledger.
+_OURS = frozenset({"KillSwitchEngaged", "KillSwitchReleased"})
+_WATCHED = _OURS | {"LimitBreached"}
+
+
+def _full_ledger(runtime: Runtime) -> Ledger | None:
+    """``runtime``'s risk component if it folds the whole ledger (what this read model keeps)."""
+    try:
+        risk = runtime.component(Risk)
+    except LookupError:
+        return None
+    ok = risk.track_fills and risk.track_im and risk.track_rate and not risk.lean
+    return risk if ok else None
+
+
+def _in_step(runtime: Runtime, position: int) -> bool:
+    return not runtime.has_pending() and runtime.store.head().seq == position
 
 
 class PositionView(msgspec.Struct, frozen=True):
@@ -74,11 +95,20 @@ class AccountsProjection(Projection):
     def __init__(self, config: RiskConfig) -> None:
         super().__init__()
         self.config = config
-        self.ledger = Ledger(config)
-        self.killed: dict[str, str] = {}  # account (or FIRM) -> reason
-        self.breaches: list[tuple[int, Any]] = []  # (seq, LimitBreached)
-        led = self.ledger
-        table: dict[str, Callable[[Any], Any]] = {
+        self._own = Ledger(config)
+        self._killed: dict[str, str] = {}  # account (or FIRM) -> reason
+        self._breaches: list[tuple[int, Any]] = []  # (seq, LimitBreached)
+        self._fold = self._fold_table(self._own)
+        # While following (see ``follow``): the runtime whose risk component holds the ledger.
+        self._runtime: Runtime | None = None
+        # While lagging (see ``follow``): the runtime whose log this read model catches up from
+        # when asked, and the seq its own ledger is folded to (``position`` runs ahead of it).
+        self._lagging: Runtime | None = None
+        self._folded = 0
+        self._catching_up = threading.Lock()  # a query on another thread (REST) catches up once
+
+    def _fold_table(self, led: Ledger) -> dict[str, Callable[[Any], Any]]:
+        return {
             "InstrumentListed": led.on_listed,
             "ReferencePriceSet": led.on_reference,
             "MarkPriceSet": led.on_mark,
@@ -95,20 +125,163 @@ class AccountsProjection(Projection):
             "MarginWarning": led.on_warning,
             "MarginCall": led.on_call,
             "MarginRestored": led.on_restored,
-            "KillSwitchEngaged": lambda r: self.killed.__setitem__(r.account, r.reason),
-            "KillSwitchReleased": lambda r: self.killed.pop(r.account, None),
+            "KillSwitchEngaged": lambda r: self._killed.__setitem__(r.account, r.reason),
+            "KillSwitchReleased": lambda r: self._killed.pop(r.account, None),
         }
-        self._fold = table
 
+    # -- sharing the risk engine's ledger ----------------------------------------------------------
+    def follow(self, runtime: Runtime) -> bool:
+        """Answer from ``runtime``'s risk component instead of folding a second ledger.
+
+        Only a risk component that keeps everything this read model keeps (fills, initial margin
+        and rate windows: full risk) folds the same events with the same ``Ledger`` code into the
+        same state, so only then is the second fold skipped; the kill-switch reasons and breaches
+        stay ours. As ``MarketData`` does with the engine: a query made while the runtime holds
+        unflushed commands (``batched()``) or is not at our position rebuilds a ledger of our own
+        from the log up to ``position`` and stops following, so answers never run ahead of the
+        log.
+
+        When the risk component keeps less (pre-trade risk: ``Risk.lean`` keeps no positions,
+        P&L or margin), nothing on the command path reads this ledger, so it lags instead: an
+        append only moves ``position``, and the first query (or snapshot) after it folds the
+        entries it has not folded yet, read back from the runtime's log, with the same fold as
+        ``handle_batch``. The ledger's fold (two fills, fees, cash and margin per trade; an open
+        order per acceptance) leaves the pre-trade command path for the reader who asks.
+        Returns False (and keeps folding every append) unless the runtime is at our position.
+        """
+        if not _in_step(runtime, self.position):
+            return False
+        risk = _full_ledger(runtime)
+        if risk is None:
+            self._lagging = runtime
+            self._folded = self.position
+            return True
+        self._runtime = runtime
+        self._own = Ledger(self.config)  # drop the copy: the risk component holds the state now
+        self._fold = self._fold_table(self._own)
+        return True
+
+    def _detach(self) -> None:
+        rt = self._runtime
+        if rt is None:
+            return
+        self._runtime = None
+        own = Ledger(self.config)
+        fold = self._fold_table(own)
+        for name in _OURS:  # kill switches and breaches were folded all along
+            fold.pop(name, None)
+        for ev in rt.store.read(1, self.position):
+            fn = fold.get(ev.type)
+            if fn is not None:
+                fn(ev.record)
+        self._own, self._fold = own, self._fold_table(own)
+
+    def _catch_up(self) -> None:
+        """Lagging: fold what the log holds up to ``position`` that our ledger has not seen."""
+        rt = self._lagging
+        if rt is None or self._folded >= self.position:
+            return
+        with self._catching_up:
+            to = self.position
+            if self._folded < to:
+                self._fold_entries(rt.store.read(self._folded + 1, to))
+                self._folded = to
+
+    @property
+    def killed(self) -> dict[str, str]:
+        """Account (or FIRM) -> the reason its kill switch is engaged."""
+        self._catch_up()
+        return self._killed
+
+    @property
+    def breaches(self) -> list[tuple[int, Any]]:
+        """(seq, LimitBreached) of every breach, in log order."""
+        self._catch_up()
+        return self._breaches
+
+    @property
+    def ledger(self) -> Ledger:
+        """The folded ledger the views read (the risk component's own while following)."""
+        self._catch_up()
+        rt = self._runtime
+        if rt is not None:
+            if _in_step(rt, self.position):
+                led = _full_ledger(rt)
+                if led is not None:
+                    return led
+            self._detach()
+        return self._own
+
+    # -- folding ---------------------------------------------------------------------------------
     def handle(self, ev: LoggedEvent) -> None:
         if ev.seq <= self.position:
             return
-        fn = self._fold.get(ev.type)
+        if self._lagging is not None:
+            self.position = ev.seq  # folded when asked (``_catch_up``)
+            return
+        t = ev.type
+        if self._runtime is not None:
+            # Following: the risk component has folded the ledger's events already.
+            if t in _OURS:
+                self._fold[t](ev.record)
+            elif t == "LimitBreached":
+                self._breaches.append((ev.seq, ev.record))
+            self.position = ev.seq
+            return
+        fn = self._fold.get(t)
         if fn is not None:
             fn(ev.record)
-        elif ev.type == "LimitBreached":
-            self.breaches.append((ev.seq, ev.record))
+        elif t == "LimitBreached":
+            self._breaches.append((ev.seq, ev.record))
         self.position = ev.seq
+
+    def _fold_entries(self, entries: Iterable[LoggedEvent]) -> None:
+        """Fold entries in seq order into our own ledger (not following)."""
+        get = self._fold.get
+        breaches = self._breaches
+        for ev in entries:
+            fn = get(ev.type)
+            if fn is not None:
+                fn(ev.record)
+            elif ev.type == "LimitBreached":
+                breaches.append((ev.seq, ev.record))
+
+    def handle_batch(self, batch: Sequence[LoggedEvent]) -> None:
+        """One append's entries, all new (the runtime's case), in one loop: no ``handle`` call
+        per entry. Following, only kill switches and breaches are ours to fold."""
+        if not batch or batch[0].seq <= self.position:
+            for ev in batch:
+                self.handle(ev)
+            return
+        if self._lagging is not None:
+            self.position = batch[-1].seq  # folded when asked (``_catch_up``)
+            return
+        if self._runtime is not None:
+            fold = self._fold
+            for ev in batch:
+                t = ev.type
+                if t in _WATCHED:
+                    if t == "LimitBreached":
+                        self._breaches.append((ev.seq, ev.record))
+                    else:
+                        fold[t](ev.record)
+        else:
+            self._fold_entries(batch)
+        self.position = batch[-1].seq
+
+    # -- snapshots (a warm start) ---------------------------------------------------------------
+    def snapshot_state(self) -> Any:
+        return {
+            "ledger": ledger_state(self.ledger),  # the risk component's while following
+            "killed": sorted(self.killed.items()),
+            "breaches": [[seq, rec] for seq, rec in self.breaches],
+        }
+
+    def restore_state(self, state: Any) -> None:
+        """Into this fresh projection (the runtime restores before it folds anything)."""
+        restore_ledger(self._own, msgspec.convert(state["ledger"], LedgerState))
+        self._killed = {str(a): str(r) for a, r in state["killed"]}
+        self._breaches = [(int(seq), msgspec.convert(rec, LimitBreached)) for seq, rec in state["breaches"]]
 
     # -- queries ---------------------------------------------------------------------------------
     def accounts(self) -> list[str]:
@@ -171,14 +344,14 @@ class AccountsProjection(Projection):
             OpenOrderView(
                 oid,
                 account,
-                o[O_POS].instrument,
-                o[O_CID],
-                Side.BUY if o[O_SIGN] > 0 else Side.SELL,
-                o[O_PRICE],
-                o[O_LEAVES],
+                o.pos.instrument,
+                o.cid,
+                Side.BUY if o.sign > 0 else Side.SELL,
+                o.price,
+                o.leaves,
             )
             for oid, o in sorted(self.ledger.orders.items())
-            if o[O_ACCOUNT].id == account
+            if o.account.id == account
         ]
 
     def kill_switch(self, account: str) -> bool:

@@ -16,7 +16,7 @@ import msgspec
 
 from system.corrections import pack_ints
 from system.engine.refdata import Instrument
-from system.risk.ledger import Account, InstInfo, Ledger, Position
+from system.risk.ledger import Account, InstInfo, Ledger, OpenOrder, Position
 
 if TYPE_CHECKING:
     from system.risk.component import Risk
@@ -105,7 +105,7 @@ def ledger_state(led: Ledger) -> LedgerState:
             )
         )
     orders = [
-        OrderState(oid, o[0].id, o[1].instrument, o[2], o[3], o[4], o[5])
+        OrderState(oid, o.account.id, o.pos.instrument, o.sign, o.leaves, o.price, o.cid)
         for oid, o in sorted(led.orders.items())
     ]
     return LedgerState(
@@ -148,7 +148,9 @@ def restore_ledger(led: Ledger, s: LedgerState) -> None:
         led.holders[iid] = {aid: led.accounts[aid].positions[iid] for aid in holders}
     for o in s.orders:
         a = led.accounts[o.account]
-        led.orders[o.order_id] = [a, a.positions[o.instrument], o.sign, o.leaves, o.price, o.client_order_id]
+        led.orders[o.order_id] = OpenOrder(
+            a, a.positions[o.instrument], o.sign, o.leaves, o.price, o.client_order_id
+        )
     led.px = dict(s.px)
     led.marked = set(s.marked)
     led.last = dict(s.last)
@@ -170,4 +172,3 @@ def restore_risk(r: Risk, state: Any) -> None:
     r.__init__(r.config)  # type: ignore[misc]
     restore_ledger(r, s.ledger)
     r.killed = set(s.killed)
-

@@ -6,7 +6,7 @@ so dropping one and rebuilding it from the log gives the same state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from system.eventlog.codec import LoggedEvent
@@ -33,6 +33,24 @@ class Projection:
         if fn is not None:
             fn(ev)
         self.position = ev.seq
+
+    def handle_batch(self, batch: Sequence[LoggedEvent]) -> None:
+        """Apply one append's entries, in seq order: the runtime calls this once per append.
+        Overriding it saves a call per entry for projections that skip most entries."""
+        handle = self.handle
+        for ev in batch:
+            handle(ev)
+
+    # Snapshots (a warm start): a projection that can restore its state overrides both; the
+    # runtime stores it beside the components' and restores it before folding the log's tail.
+    def snapshot_state(self) -> Any:
+        """A msgspec-encodable picture of the state at ``position`` (None: cannot snapshot)."""
+        return None
+
+    def restore_state(self, state: Any) -> None:
+        """Take back what ``snapshot_state`` returned, decoded to plain msgpack types; the
+        runtime sets ``position`` to the snapshot's seq."""
+        raise NotImplementedError(f"{type(self).__name__} cannot restore a snapshot")
 
     def rebuild(self, store: EventStore, to_seq: int | None = None) -> None:
         """Fold the log from the start into this (fresh) projection."""

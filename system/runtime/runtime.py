@@ -7,7 +7,6 @@ time logged with the command), so re-executing the logged inputs reproduces the 
 
 from __future__ import annotations
 
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,7 +18,9 @@ from system.clock import Clock
 from system.eventlog.codec import LoggedEvent, canonical, chain_hash
 from system.eventlog.records import Command, Event, Record
 from system.eventlog.store import EventStore, LogCorrupted, NewEvent, Snapshot
+from system.runtime.commandseqs import CommandSeqs, _counter_of
 from system.runtime.component import Component
+from system.runtime.fold import Appliers, Folder, dispatch
 from system.runtime.manifest import RunStarted
 from system.runtime.projection import Projection
 
@@ -128,6 +129,9 @@ class Runtime:
         self._pending: list[tuple[str, int, list[NewEvent]]] | None = None
         self.snapshot_every = snapshot_every
         self._last_snapshot_seq = 0
+        # Called with the seq after each snapshot: state kept outside the runtime (a server's
+        # routing) snapshots at the same point, so a warm start restores all of it together.
+        self.snapshot_hooks: list[Callable[[int], None]] = []
         self._install(build())
         if warm_start:
             self._catch_up_warm()
@@ -138,14 +142,10 @@ class Runtime:
     def _install(self, components: Sequence[Component]) -> None:
         self.components = list(components)
         self._handlers: dict[type, list[Callable[..., Any]]] = {}
-        self._appliers: dict[type, list[Callable[..., Any]]] = {}
         self._reactors: dict[type, list[Callable[..., Any]]] = {}
+        self._appliers: Appliers = dispatch(self.components)
         for c in self.components:
-            for table, mine in (
-                (self._handlers, c.handlers()),
-                (self._appliers, c.appliers()),
-                (self._reactors, c.reactors()),
-            ):
+            for table, mine in ((self._handlers, c.handlers()), (self._reactors, c.reactors())):
                 for t, fns in mine.items():
                     table.setdefault(t, []).extend(fns)
 
@@ -163,47 +163,76 @@ class Runtime:
                 p.handle(ev)
 
     def _catch_up_warm(self) -> None:
-        """``_catch_up`` with the components restored from snapshots: an entry at or before a
-        component's snapshot is not applied to it again. Command ids and projections (which keep
-        no snapshot) still see every entry, so retries and read models match a cold start."""
-        since = _restore(self.store, self.components, None)
-        low, high = min(since, default=0), max(since, default=0)
-        tables = [c.appliers() for c in self.components]
+        """``_catch_up`` from the latest snapshots: the components, the command-id table (the
+        ``runtime`` snapshot) and each projection that can snapshot start from theirs, and the log
+        is read from the oldest of those seqs on; an entry is applied only to what is behind it.
+        Whatever has no snapshot (an old log, a projection that cannot snapshot) folds from the
+        start, so the state always equals a cold start's."""
+        store = self.store
+        folder = Folder(self.components, _restore(store, self.components, None))
+        ids_at = self._restore_commands()
+        at = [_restore_projection(store, p) for p in self.projections]
+        low = min([folder.low, ids_at, *at])
         projections = self.projections
-        done = self._done
-        for ev in self.store.read(1):
+        for ev in store.read(low + 1):
             rec = ev.record
-            if ev.seq > high or rec.kind == "command":
-                self._fold(ev)  # past every snapshot: the cold path
-            else:
-                last = getattr(self, "_last_command", None)
-                if last is not None and ev.causation_id == last:
-                    done[last] = (done[last][0], ev.seq)
-                if ev.seq > low:  # some components are past their snapshot, others not yet
-                    for n, table in zip(since, tables, strict=True):
-                        if ev.seq > n:
-                            for fn in table.get(type(rec), ()):
-                                fn(rec)
+            if ev.seq > ids_at:
+                self._fold_ids(ev)
+            if rec.kind != "command":
+                folder.apply(ev.seq, rec)
             for p in projections:
-                p.handle(ev)
-        self._last_snapshot_seq = max(since, default=0)
+                p.handle(ev)  # exactly once: a restored projection skips what it holds
+        self._last_snapshot_seq = folder.high
+
+    def _fold_ids(self, ev: LoggedEvent) -> None:
+        """The command-id half of ``_fold``: what a retry of a logged command returns."""
+        if ev.record.kind == "command":
+            self._note_command(ev)
+        else:
+            self._note_event(ev)
 
     def _fold(self, ev: LoggedEvent) -> None:
         rec = ev.record
         if rec.kind == "command":
-            cid = ev.causation_id
-            n = _counter_of(cid, self._id_prefix) or 0
-            self._last_command = cid
-            self._last_key = (n, ev.seq)
-            if n >= self._next_id:
-                self._next_id = n
-            self._done.remember(cid, n, ev.seq, ev.seq)
+            self._note_command(ev)
             return
+        self._note_event(ev)
+        for fn in self._appliers.get(type(rec), ()):
+            fn(rec)
+
+    def _note_command(self, ev: LoggedEvent) -> None:
+        """A logged command while folding: remember its id, and advance the id counter past it."""
+        cid = ev.causation_id
+        n = _counter_of(cid, self._id_prefix) or 0
+        self._last_command = cid
+        self._last_key = (n, ev.seq)
+        if n >= self._next_id:
+            self._next_id = n
+        self._done.remember(cid, n, ev.seq, ev.seq)
+
+    def _note_event(self, ev: LoggedEvent) -> None:
+        """An event while folding: the last command it answers now ends at its seq."""
         last = self._last_command
         if last is not None and ev.causation_id == last:
             n, first = self._last_key
             self._done.remember(last, n, first, ev.seq)
-        self._apply_record(rec)  # type: ignore[arg-type]
+
+    def _commands_state(self) -> dict[str, Any]:
+        """The command-id table and counter as plain data, for the ``runtime`` snapshot."""
+        return self._done.state()
+
+    def _restore_commands(self) -> int:
+        """Restore the command-id table from the latest ``runtime`` snapshot; its seq (0: none)."""
+        snap = self.store.load_snapshot(RUNTIME_SNAPSHOT)
+        if snap is None:
+            return 0
+        if chain_hash(b"", snap.state) != snap.state_hash:
+            raise LogCorrupted(snap.seq, f"snapshot {RUNTIME_SNAPSHOT!r} does not match its state hash")
+        self._next_id = self._done.restore(msgspec.msgpack.decode(snap.state))
+        # A snapshot is taken at a flushed head, so no entry after it belongs to a command before
+        # it: the tail's fold starts with no "last command".
+        self._last_command = None
+        return snap.seq
 
     def _apply_record(self, rec: Event) -> None:
         for fn in self._appliers.get(type(rec), ()):
@@ -229,8 +258,7 @@ class Runtime:
         """Log ``command`` and its outcome in one atomic append; a repeated ``command_id`` returns
         the stored outcome without running again."""
         if command_id is None:
-            self._next_id += 1
-            n = self._next_id
+            n = self._next_id = self._next_id + 1
             cid = f"{self._id_head}{n}"
         elif self._done.get(command_id) is not None:
             return self._duplicate(command_id)
@@ -259,13 +287,36 @@ class Runtime:
         pending = self._pending
         if pending is not None:
             pending.append((cid, n, batch))
-            self._done.remember(cid, n, -1, -1)
+            done = self._done
+            gen = done._gen
+            if n and len(gen) == 2 * n - 2 and not done._by_id:
+                gen.append(-1)  # CommandSeqs.remember's common case, inlined; flush sets the seqs
+                gen.append(-1)
+            else:
+                done.remember(cid, n, -1, -1)
             if len(pending) >= self._max_pending:
                 self.flush()
             return Outcome(-1, [])
-        logged = self._append(batch)
-        self._done.remember(cid, n, logged[0].seq, logged[-1].seq)
-        return Outcome(logged[0].seq, logged[1:])
+        # _append inlined: this is the path every unbatched command takes.
+        try:
+            logged = self.store.append(batch)
+        except Exception:
+            self._recover()
+            raise
+        for p in self.projections:
+            p.handle_batch(logged)
+        first = logged[0].seq
+        last = logged[-1].seq
+        done = self._done
+        gen = done._gen
+        if n and len(gen) == 2 * n - 2 and not done._by_id:
+            gen.append(first)  # CommandSeqs.remember's common case, inlined
+            gen.append(last)
+        else:
+            done.remember(cid, n, first, last)
+        if self.snapshot_every and last - self._last_snapshot_seq >= self.snapshot_every:
+            self.snapshot()
+        return Outcome(first, logged[1:])
 
     def _duplicate(self, command_id: str) -> Outcome:
         if self._done[command_id][0] < 0:
@@ -296,9 +347,7 @@ class Runtime:
             self._recover()
             raise
         for p in self.projections:
-            handle = p.handle
-            for ev in logged:
-                handle(ev)
+            p.handle_batch(logged)
         if self.snapshot_every and logged[-1].seq - self._last_snapshot_seq >= self.snapshot_every:
             self.snapshot()
         return logged
@@ -335,10 +384,19 @@ class Runtime:
         batch = [ne for _, _, b in pending for ne in b]
         logged = self._append(batch)
         i = 0
-        remember = self._done.remember
+        done = self._done
+        remember = done.remember
+        gen = done._gen
+        by_id = done._by_id  # re-read each time: remember() of an explicit id may add to it
         for cid, n, b in pending:
-            remember(cid, n, logged[i].seq, logged[i + len(b) - 1].seq)
-            i += len(b)
+            j = i + len(b)
+            first, last = logged[i].seq, logged[j - 1].seq
+            if n and not by_id and 2 * n <= len(gen):  # remember() for a generated id, inlined
+                gen[2 * n - 2] = first
+                gen[2 * n - 1] = last
+            else:
+                remember(cid, n, first, last)
+            i = j
         self._pending = [] if self._pending is not None else None
 
     def has_pending(self) -> bool:
@@ -371,89 +429,40 @@ class Runtime:
                 continue
             blob = canonical(state)
             self.store.save_snapshot(Snapshot(c.name, seq, blob, chain_hash(b"", blob)))
+        # What a warm start needs besides the components: retries' answers and the read models.
+        states: list[tuple[str, Any]] = [(RUNTIME_SNAPSHOT, self._commands_state())]
+        for p in self.projections:
+            state = p.snapshot_state()
+            if state is not None:
+                states.append((PROJECTION_SNAPSHOT + p.name, state))
+        for name, state in states:
+            blob = canonical(state)
+            self.store.save_snapshot(Snapshot(name, seq, blob, chain_hash(b"", blob)))
+        for hook in self.snapshot_hooks:
+            hook(seq)
         self._last_snapshot_seq = seq
         return seq
 
 
-class CommandSeqs:
-    """Command id -> (first seq, last seq) of its entries: what an idempotent retry returns.
-
-    Generated ids (``prefix-1``, ``prefix-2``, ...) keep their pair in one array indexed by the
-    counter: 16 bytes a command, and no dict entry, key string or GC-tracked tuple. Other ids,
-    and generated ones after a gap in the counter, use a dict. Reads and writes by id (``in``,
-    ``[]``, ``get``) see both; the command path calls ``remember`` with the counter it has.
-    """
-
-    __slots__ = ("_by_id", "_gen", "_head", "_prefix")
-
-    def __init__(self, prefix: str) -> None:
-        self._prefix = prefix
-        self._head = f"{prefix}-"
-        self._by_id: dict[str, tuple[int, int]] = {}
-        self._gen = array("q")  # first, last of generated id n at 2n-2, 2n-1
-
-    def remember(self, cid: str, n: int, first: int, last: int) -> None:
-        """Record command ``cid``'s seqs; ``n`` is its counter if it is a generated id, else 0."""
-        gen = self._gen
-        if n:
-            i = 2 * n - 2
-            if i <= len(gen):
-                if i < len(gen):  # stored before (unflushed, or its last seq grows on catch-up)
-                    gen[i] = first
-                    gen[i + 1] = last
-                else:
-                    gen.append(first)
-                    gen.append(last)
-                if self._by_id:  # an explicit id that took this name before: the latest run wins
-                    self._by_id.pop(cid, None)
-                return
-            # a gap (an explicit id with our prefix jumped the counter): the dict keeps it
-        self._by_id[cid] = (first, last)
-
-    def get(self, cid: str) -> tuple[int, int] | None:
-        """(first seq, last seq) of command ``cid`` if it was executed, else None."""
-        got = self._by_id.get(cid)
-        if got is not None or not cid.startswith(self._head):
-            return got
-        n = _counter_of(cid, self._prefix)
-        gen = self._gen
-        if n is None or n < 1 or 2 * n > len(gen):
-            return None
-        return gen[2 * n - 2], gen[2 * n - 1]
-
-    def __contains__(self, cid: object) -> bool:
-        return isinstance(cid, str) and self.get(cid) is not None
-
-    def __getitem__(self, cid: str) -> tuple[int, int]:
-        got = self.get(cid)
-        if got is None:
-            raise KeyError(cid)
-        return got
-
-    def __setitem__(self, cid: str, seqs: tuple[int, int]) -> None:
-        self.remember(cid, _counter_of(cid, self._prefix) or 0, *seqs)
-
-    def items(self) -> Iterator[tuple[str, tuple[int, int]]]:
-        """Every remembered id with its (first seq, last seq): generated ids first, in order."""
-        gen = self._gen
-        for i in range(0, len(gen), 2):
-            yield f"{self._head}{i // 2 + 1}", (gen[i], gen[i + 1])
-        yield from self._by_id.items()
-
-    def __len__(self) -> int:
-        """How many commands are remembered: an id lives either in the array or in the dict."""
-        return len(self._gen) // 2 + len(self._by_id)
-
-    def clear(self) -> None:
-        self._by_id.clear()
-        self._gen = array("q")
+RUNTIME_SNAPSHOT = "runtime"
+"""The snapshot name of the runtime's command-id table."""
+PROJECTION_SNAPSHOT = "projection/"
+"""The prefix of a projection's snapshot name (``projection/marketdata``)."""
 
 
-def _counter_of(command_id: str, prefix: str) -> int | None:
-    head, sep, tail = command_id.rpartition("-")
-    if sep and head == prefix and tail.isdigit():
-        return int(tail)
-    return None
+def _restore_projection(store: EventStore, p: Projection) -> int:
+    """Restore ``p`` from its latest snapshot if it can snapshot; the seq it now stands at."""
+    if p.snapshot_state() is None:
+        return p.position
+    snap = store.load_snapshot(PROJECTION_SNAPSHOT + p.name)
+    if snap is None:
+        return p.position
+    if chain_hash(b"", snap.state) != snap.state_hash:
+        name = PROJECTION_SNAPSHOT + p.name
+        raise LogCorrupted(snap.seq, f"snapshot {name!r} does not match its state hash")
+    p.restore_state(msgspec.msgpack.decode(snap.state))
+    p.position = snap.seq
+    return snap.seq
 
 
 def _restore(store: EventStore, components: Sequence[Component], to_seq: int | None) -> list[int]:
@@ -489,12 +498,9 @@ def rebuild(
     """
     components = list(build())
     start = _restore(store, components, to_seq) if snapshots else [0] * len(components)
-    tables = [c.appliers() for c in components]
-    for ev in store.read(min(start, default=0) + 1, to_seq):
-        if ev.record.kind == "command":
-            continue
-        for since, table in zip(start, tables, strict=True):
-            if ev.seq > since:
-                for fn in table.get(type(ev.record), ()):
-                    fn(ev.record)
+    folder = Folder(components, start)
+    for ev in store.read(folder.low + 1, to_seq):
+        rec = ev.record
+        if rec.kind != "command":
+            folder.apply(ev.seq, rec)
     return components

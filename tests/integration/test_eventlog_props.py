@@ -23,6 +23,7 @@ from system.eventlog import (
     register_upcaster,
     verify,
 )
+from system.eventlog.lock import WriterLock
 
 
 class PropTick(Event, frozen=True):
@@ -59,8 +60,10 @@ ops = st.lists(
 @settings(max_examples=40, deadline=None)
 @given(ops)
 def test_stale_expected_versions_across_two_store_objects(script: list[tuple[int, str, int]]) -> None:
-    """Two store objects on one SQLite file: a stale expected version raises and writes nothing."""
+    """Two store objects on one SQLite file, under the writer lock of the run that opened both: a
+    stale expected version raises and writes nothing."""
     path = fresh_path()
+    run = WriterLock(path).acquire()
     stores = [open_log(path, FixedClock(1)), open_log(path, FixedClock(2))]
     model = {"A": 0, "B": 0}
     written = 0
@@ -81,12 +84,15 @@ def test_stale_expected_versions_across_two_store_objects(script: list[tuple[int
     assert verify(stores[1]).ok
     for s in stores:
         s.close()
+    run.release()
 
 
 @pytest.mark.parametrize("backend", ["memory", "sqlite-shared", "sqlite-per-thread"])
 def test_racing_threads_never_write_on_a_stale_version(backend: str) -> None:
-    """Threads that read a version then append expecting it: losers raise, winners are gapless."""
+    """Threads that read a version then append expecting it: losers raise, winners are gapless
+    (per-thread stores share the writer lock of the run that started the threads)."""
     path = fresh_path()
+    run = WriterLock(path).acquire()
     shared: EventStore = open_log("memory://" if backend == "memory" else path, FixedClock(1))
     per_thread = backend == "sqlite-per-thread"
     wins: list[int] = []
@@ -119,6 +125,7 @@ def test_racing_threads_never_write_on_a_stale_version(backend: str) -> None:
     assert [e.stream_version for e in shared.read_stream("account/X")] == list(range(1, len(wins) + 1))
     assert verify(shared).ok
     shared.close()
+    run.release()
 
 
 def test_any_skips_the_check_and_no_stream_requires_absence() -> None:

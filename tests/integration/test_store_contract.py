@@ -472,14 +472,7 @@ def test_racing_threads_never_write_on_a_stale_version(make_store: StoreFactory)
 @pytest.mark.parametrize(
     "backend",
     [
-        pytest.param(
-            "sqlite",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a SQLite store object takes no lock itself: the command that writes a log holds "
-                "its WriterLock for the whole run (system/eventlog/lock.py, tests/e2e/test_log_writing.py)",
-            ),
-        ),
+        "sqlite",
         "postgresql",
     ],
 )

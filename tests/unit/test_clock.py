@@ -126,6 +126,33 @@ def test_simpy_processes_interleave_with_clock_timers() -> None:
     assert run_once() == log
 
 
+def test_a_timer_set_by_a_process_runs_before_the_next_process_due_at_that_time() -> None:
+    """A timer a simpy process schedules for now fires before other processes due at the same instant
+    (as an order's expiry timer must), and a cancelled one never fires."""
+    c = VirtualClock(0)
+    env = c.env
+    log: list[str] = []
+
+    def first():  # type: ignore[no-untyped-def]
+        yield env.timeout(10)
+        log.append("first")
+        c.call_at(10, lambda: log.append("timer at 10"))
+        c.call_at(10, lambda: log.append("cancelled")).cancel()
+        c.call_at(11, lambda: log.append("timer at 11"))
+
+    def second():  # type: ignore[no-untyped-def]
+        yield env.timeout(10)
+        log.append("second")
+        yield env.timeout(1)
+        log.append("second again")
+
+    env.process(first())
+    env.process(second())
+    c.run_until(20)
+    assert log == ["first", "timer at 10", "second", "timer at 11", "second again"]
+    assert c.now_ns() == 20 and env.now == 20
+
+
 def test_simpy_timeouts_start_from_the_clock_time_after_a_jump() -> None:
     """After the clock advances with no simpy events due, a new timeout counts from the clock's time."""
     c = VirtualClock(0)

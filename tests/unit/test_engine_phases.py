@@ -174,6 +174,24 @@ def test_at_the_close_order_waits_for_the_closing_auction() -> None:
     assert [(t.price, t.qty, t.buy_order_id) for t in of(ev, TradeExecuted)] == [(100, 10, 1)]
 
 
+def test_at_the_close_order_does_not_trade_against_a_resting_order_on_entry() -> None:
+    """An ATC order sent in continuous trading against a resting order that it crosses waits for the
+    closing auction too, and trades there once (regression: it used to fill on entry and still rejoin
+    the book at the close, so the uncross traded a closed order and the command failed)."""
+    e = EngineHarness(instrument(X, reference_price=100))
+    e.submit("A", "b1", X, B, 1, price=97)
+    ev = e.submit("A", "s1", X, S, 1, price=97, tif=TimeInForce.ATC)
+    assert [type(x) for x in ev] == [OrderAccepted] and not e.book(X).asks
+    e.submit("A", "b2", X, B, 1, price=97)
+    e.do(ChangePhase("XTKS", Phase.CLOSING_AUCTION))
+    e.submit("A", "s2", X, S, 1, price=97)
+    ev = e.do(ChangePhase("XTKS", Phase.PRE_OPEN))
+    trades = [(t.buy_order_id, t.sell_order_id, t.price, t.qty) for t in of(ev, TradeExecuted)]
+    assert trades == [(1, 2, 97, 1), (3, 4, 97, 1)]
+    assert not e.engine.open_orders()
+    assert e.refold().orders == e.engine.orders
+
+
 def test_at_the_close_leftovers_expire_after_the_closing_auction() -> None:
     """What is left of an ATC order after the closing uncross expires."""
     e = EngineHarness(instrument(X, reference_price=100))

@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from system.engine import (
     Instrument,
+    Phase,
     PriceLimits,
     limit_width,
     notional,
@@ -18,6 +21,7 @@ from system.engine import (
     tse_price_limits,
     tse_tick_table,
 )
+from system.engine.book import Book
 
 TOYOTA = Instrument(
     "XTKS:7203", "XTKS", "7203", "7203", "JPY", price_increment="0.1",
@@ -78,3 +82,23 @@ def test_notional_uses_the_multiplier() -> None:
     """Notional is price x quantity x contract size in the quote currency."""
     fut = Instrument("OSE:NK", "OSE", "NK", "NK", "JPY", price_increment="5", multiplier="1000")
     assert notional(fut, 7600, 2) == Decimal(7600 * 5 * 2 * 1000)
+
+
+@st.composite
+def _tick_tables(draw: st.DrawFn) -> tuple[tuple[int, int], ...]:
+    starts = sorted(draw(st.sets(st.integers(min_value=1, max_value=10**6), max_size=8)))
+    ticks = draw(
+        st.lists(st.integers(min_value=1, max_value=500), min_size=len(starts) + 1, max_size=len(starts) + 1)
+    )
+    return tuple(zip([0, *starts], ticks, strict=True))
+
+
+@given(_tick_tables(), st.lists(st.integers(min_value=-10, max_value=2 * 10**6), min_size=1, max_size=40))
+def test_book_tick_is_the_instruments_tick(table: tuple[tuple[int, int], ...], prices: list[int]) -> None:
+    """A book's bisected tick table answers exactly as Instrument.tick_at (replace checks use it)."""
+    inst = Instrument(
+        id="T:1", venue="T", symbol="1", base_currency="1", quote_currency="JPY", tick_table=table
+    )
+    book = Book(inst, Phase.CONTINUOUS)
+    for p in prices:
+        assert book.tick_at(p) == inst.tick_at(p)

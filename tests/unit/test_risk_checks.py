@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from system.engine import OrderAccepted, OrderCancelled, OrderRejected, RejectReason, ReplaceOrder, Side
+from system.engine import (
+    CancelOrder,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    RejectReason,
+    ReplaceOrder,
+    Side,
+)
 from system.engine.events import TradeExecuted
 from system.pricing import SetFxRate, SetMarkPrice
 from system.risk import (
@@ -14,6 +22,7 @@ from system.risk import (
     KillSwitchReleased,
     LimitBreached,
     ReleaseKillSwitch,
+    Risk,
     RiskCommandRejected,
 )
 from system.risk.testkit import RiskHarness, of, stock
@@ -266,3 +275,31 @@ def test_unconfigured_limits_let_orders_through() -> None:
     """With no limits configured an order goes straight to the engine and trades."""
     h = harness()
     assert of(h.cross("A", "B", TOY, 10, 1000), TradeExecuted)
+
+
+def test_lean_counters_catch_up_with_acceptances_made_elsewhere() -> None:
+    """Lean risk compares the open-order and rate counters only when enough orders have been
+    accepted since its last compare to reach a limit (Risk._counters): orders of other
+    accounts and instruments count towards the firm's limit, which is still hit on the exact
+    order that reaches it."""
+    other = "XTKS:6758"
+    cfg: dict[str, Any] = {
+        "margin": {"initial_bp": 0, "maintenance_bp": 0},
+        "default_account": {"max_open_orders": 4, "max_orders_per_second": 1000},
+        "accounts": {"C": {"max_open_orders": 100}},
+        "firm": {"max_open_orders": 7},
+    }
+    h = RiskHarness(stock(TOY, price_increment="1"), stock(other, price_increment="1"), risk=cfg)
+    assert h.system.component(Risk).lean
+    assert of(h.submit("C", TOY, SELL, 1, price=1500), OrderAccepted)  # C's headroom: the firm's 7
+    for i in range(4):
+        assert of(h.submit("A", TOY, BUY, 1, price=900 + i), OrderAccepted)
+    assert rejected(h.submit("A", TOY, BUY, 1, price=950)).reason is R.RISK_MAX_OPEN_ORDERS
+    for i in range(2):  # the firm's seventh open order, through another account and instrument
+        assert of(h.submit("B", other, SELL, 1, price=2000 + i), OrderAccepted)
+    r = rejected(h.submit("C", TOY, SELL, 1, price=1501))
+    assert (r.reason, r.field) == (R.RISK_MAX_OPEN_ORDERS, "max_open_orders")
+    assert r.text.startswith("firm ")
+    assert of(h.do(CancelOrder("B", other, 6)), OrderCancelled)  # B's first (1 to 5: C and A)
+    assert of(h.submit("C", TOY, SELL, 1, price=1501), OrderAccepted)
+    assert rejected(h.submit("A", TOY, BUY, 1, price=950)).reason is R.RISK_MAX_OPEN_ORDERS

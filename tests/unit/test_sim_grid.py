@@ -68,3 +68,25 @@ def test_streams_depend_only_on_seed_and_name() -> None:
     assert a["1/mm1/XTKS:7203"] == [derive_seed(1, "mm1/XTKS:7203"), stream(1, "mm1/XTKS:7203").random()]
     assert a["1/mm1/XTKS:7203"] != a["2/mm1/XTKS:7203"]
     assert a["1/a"] != a["1/b"]
+
+
+@st.composite
+def tick_tables(draw: st.DrawFn) -> tuple[tuple[int, int], ...]:
+    starts = sorted(draw(st.sets(st.integers(min_value=1, max_value=10**6), max_size=8)))
+    ticks = draw(
+        st.lists(st.integers(min_value=1, max_value=500), min_size=len(starts) + 1, max_size=len(starts) + 1)
+    )
+    return tuple(zip([0, *starts], ticks, strict=True))
+
+
+@given(tick_tables(), st.lists(st.integers(min_value=-10, max_value=2 * 10**6), min_size=1, max_size=40))
+def test_tick_answers_as_the_instrument_in_any_order_of_asks(
+    table: tuple[tuple[int, int], ...], prices: list[int]
+) -> None:
+    """The grid's tick (with its remembered band) is the instrument's tick at every price asked."""
+    inst = Instrument(
+        id="T:1", venue="T", symbol="1", base_currency="1", quote_currency="JPY", tick_table=table
+    )
+    grid = Grid(inst)
+    for p in prices:
+        assert grid.tick(p) == inst.tick_at(max(p, 1))

@@ -57,10 +57,11 @@ class Agent:
         self._n = 0
         self._cid_prefix = f"{spec.instrument.symbol}.{name}."
         self.sent = 0
+        self._flows = sim._flows  # the simulator's live table (reconfigure replaces its entries)
 
     @property
     def flow(self) -> FlowConfig:
-        return self.sim.flow_of(self.iid)
+        return self._flows[self.iid]
 
     def next_cid(self) -> str:
         self._n += 1
@@ -90,24 +91,27 @@ class Agent:
         env = sim.env
         view = sim.view
         iid = self.iid
+        phases = self.phases
+        timeout = env.timeout
+        # view.phase(iid) inlined (view.engine is read each time: a failed command rebuilds it).
         while not sim.stopped:
-            phase = view.phase(iid)
-            if sim.paused or phase not in self.phases:
+            phase = view.engine.books[iid].phase
+            if sim.paused or phase not in phases:
                 self.idle(phase)
                 yield sim.changed()
                 continue
-            yield env.timeout(self.wait(phase))
+            yield timeout(self.wait(phase))
             if sim.stopped:
                 return
-            phase = view.phase(iid)
-            if sim.paused or phase not in self.phases:
+            phase = view.engine.books[iid].phase
+            if sim.paused or phase not in phases:
                 continue
             cmds = self.decide(phase)
             if not cmds:
                 continue
             if self.latency_ns:
-                yield env.timeout(self.latency_ns)
-                if sim.stopped or sim.paused or view.phase(iid) not in self.phases:
+                yield timeout(self.latency_ns)
+                if sim.stopped or sim.paused or view.engine.books[iid].phase not in phases:
                     continue
             for cmd in cmds:
                 sim.execute(cmd)

@@ -68,14 +68,18 @@ class MarketMaker(Agent):
         h = slot.handle
         if h is None:
             return
-        alive = self.sim.view.track(h)
-        filled = h.filled
+        # view.track(h) and h.filled, inlined: a maker syncs every slot at every decision.
+        o = self.sim.view.engine.orders.get(h.order_id)
+        if o is None:  # closed: the last record seen tells what was filled
+            o = h._o
+            slot.handle = None
+        else:
+            h._o = o
+        filled = o.qty - o.leaves
         if filled != slot.filled_seen:
             d = filled - slot.filled_seen
             self.inventory += d if slot.side is BUY else -d
             slot.filled_seen = filled
-        if not alive:
-            slot.handle = None
 
     def idle(self, phase: Phase) -> None:
         for s in (*self.bids, *self.asks):
@@ -155,15 +159,16 @@ class MarketMaker(Agent):
             )  # fmt: skip
         if not want:
             return CancelOrder(account=self.account, instrument=self.iid, order_id=h.order_id)
-        leaves = h.leaves
-        if h.price != price:
-            total = h.filled + qty if leaves < qty else None
+        o = h._o  # the order's record, just refreshed by _sync (h.leaves, h.price, h.filled inlined)
+        leaves = o.leaves
+        if o.price != price:
+            total = o.qty - leaves + qty if leaves < qty else None
             return ReplaceOrder(
                 account=self.account, instrument=self.iid, order_id=h.order_id, price=price, qty=total
             )
         if leaves * 2 < qty:
             return ReplaceOrder(
-                account=self.account, instrument=self.iid, order_id=h.order_id, qty=h.filled + qty
+                account=self.account, instrument=self.iid, order_id=h.order_id, qty=o.qty - leaves + qty
             )
         return None
 

@@ -1,0 +1,112 @@
+"""The runtime's command-id table: which log entries each command id produced (idempotent retries)."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from typing import Any
+
+
+class CommandSeqs:
+    """Command id -> (first seq, last seq) of its entries: what an idempotent retry returns.
+
+    Generated ids (``prefix-1``, ``prefix-2``, ...) keep their pair in one array indexed by the
+    counter: 16 bytes a command, and no dict entry, key string or GC-tracked tuple. Other ids,
+    and generated ones after a gap in the counter, use a dict. Reads and writes by id (``in``,
+    ``[]``, ``get``) see both; the command path calls ``remember`` with the counter it has.
+    """
+
+    __slots__ = ("_by_id", "_gen", "_head", "_prefix")
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        self._head = f"{prefix}-"
+        self._by_id: dict[str, tuple[int, int]] = {}
+        self._gen = array("q")  # first, last of generated id n at 2n-2, 2n-1
+
+    def remember(self, cid: str, n: int, first: int, last: int) -> None:
+        """Record command ``cid``'s seqs; ``n`` is its counter if it is a generated id, else 0."""
+        gen = self._gen
+        if n:
+            i = 2 * n - 2
+            if i <= len(gen):
+                if i < len(gen):  # stored before (unflushed, or its last seq grows on catch-up)
+                    gen[i] = first
+                    gen[i + 1] = last
+                else:
+                    gen.append(first)
+                    gen.append(last)
+                if self._by_id:  # an explicit id that took this name before: the latest run wins
+                    self._by_id.pop(cid, None)
+                return
+            # a gap (an explicit id with our prefix jumped the counter): the dict keeps it
+        self._by_id[cid] = (first, last)
+
+    def get(self, cid: str) -> tuple[int, int] | None:
+        """(first seq, last seq) of command ``cid`` if it was executed, else None."""
+        got = self._by_id.get(cid)
+        if got is not None or not cid.startswith(self._head):
+            return got
+        n = _counter_of(cid, self._prefix)
+        gen = self._gen
+        if n is None or n < 1 or 2 * n > len(gen):
+            return None
+        return gen[2 * n - 2], gen[2 * n - 1]
+
+    def __contains__(self, cid: object) -> bool:
+        return isinstance(cid, str) and self.get(cid) is not None
+
+    def __getitem__(self, cid: str) -> tuple[int, int]:
+        got = self.get(cid)
+        if got is None:
+            raise KeyError(cid)
+        return got
+
+    def __setitem__(self, cid: str, seqs: tuple[int, int]) -> None:
+        self.remember(cid, _counter_of(cid, self._prefix) or 0, *seqs)
+
+    def items(self) -> Iterator[tuple[str, tuple[int, int]]]:
+        """Every remembered id with its (first seq, last seq): generated ids first, in order."""
+        gen = self._gen
+        for i in range(0, len(gen), 2):
+            yield f"{self._head}{i // 2 + 1}", (gen[i], gen[i + 1])
+        yield from self._by_id.items()
+
+    def __len__(self) -> int:
+        """How many commands are remembered: an id lives either in the array or in the dict."""
+        return len(self._gen) // 2 + len(self._by_id)
+
+    def state(self) -> dict[str, Any]:
+        """The table as plain data (a runtime snapshot): columns, not [id, first, last] triples,
+        since a served day has one explicit id per command. ``next_id`` is the counter a fold of
+        the log reaches (the highest logged counter), not the live one: a warm start must equal
+        a cold one even where the live counter differs from both."""
+        by_id = self._by_id
+        prefix = self._prefix
+        return {
+            "next_id": max([len(self._gen) // 2, *(_counter_of(c, prefix) or 0 for c in by_id)]),
+            "gen": self._gen.tobytes(),
+            "ids": list(by_id),
+            "seqs": array("q", [x for pair in by_id.values() for x in pair]).tobytes(),
+        }
+
+    def restore(self, st: dict[str, Any]) -> int:
+        """Replace the table with ``state()``'s data; returns its ``next_id``."""
+        self._gen = array("q")
+        self._gen.frombytes(st["gen"])
+        seqs = array("q")
+        seqs.frombytes(st["seqs"])
+        it = iter(seqs)
+        self._by_id = dict(zip(st["ids"], zip(it, it, strict=True), strict=True))
+        return int(st["next_id"])
+
+    def clear(self) -> None:
+        self._by_id.clear()
+        self._gen = array("q")
+
+
+def _counter_of(command_id: str, prefix: str) -> int | None:
+    head, sep, tail = command_id.rpartition("-")
+    if sep and head == prefix and tail.isdigit():
+        return int(tail)
+    return None
