@@ -8,11 +8,20 @@ the project's own FIX session layer. Workload: limit orders that rest (buys at 2
 2510 on XTKS:7203, account per session), so each order is one OrderAccepted and one ER.
 
 Figures, each the median of --rounds interleaved rounds in one run:
-- max: each session keeps a window of 64 orders outstanding; orders/s = ERs received / seconds;
-- open loop at 10,000 orders/s: sends are scheduled at fixed instants (1,000/s per session);
-  latency = ER received - scheduled send instant (so queueing delay counts); p50 / p99 / max;
-- in-process: the same orders through World.execute (Runtime.execute, SQLite log), orders/s,
-  and with runtime.batched() (the server's group commit path).
+- max: each session keeps a window of 64 orders outstanding (closed loop: one order out for each
+  ER back); orders/s = ERs received / seconds; and the server's CPU time per order (from /proc),
+  which a loaded machine inflates far less than it does wall-clock rates;
+- open loop at 10,000 orders/s: every 1 ms tick sends the orders due by then, whatever came back;
+  latency = ER received - scheduled instant (queueing and a late tick count), and apart from the
+  instant of sending; p50 / p99 / max;
+- in-process: the same orders through World.execute (Runtime.execute, SQLite log), orders/s and
+  CPU per order, and with runtime.batched() (the server's group commit path);
+- the served path without sockets: the same orders as FIX frames through the acceptor, session
+  layer, sequencer, router and ExecutionReports into in-memory transports, CPU per order: the
+  gateway's own cost beside the engine path's, without the kernel's.
+
+The generator never spins (it waits for ERs or for its tick): on a 2-core machine a busy-polling
+generator took the core the server needed.
 """
 
 from __future__ import annotations
@@ -21,7 +30,10 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,14 +62,33 @@ def _scratch() -> Path:
 
 # -- the load generator (its own process) ---------------------------------------------------------
 def _generator(port: int, sessions: int, mode: str, seconds: float, rate: int, out: Any) -> None:
+    """Drive ``sessions`` initiators; never spins: it waits for ERs (max) or for the next tick (open),
+    so on a 2-core machine it leaves the server its core."""
     from system.clock import FixedClock
     from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
     from system.gateways.fix.config import parse_sessions
     from system.gateways.fix.orders import chronex_dictionary
 
-    sent: dict[bytes, int] = {}
-    lat: list[int] = []
+    sent: dict[bytes, tuple[int, int]] = {}  # ClOrdID -> (scheduled, sent) perf_counter_ns
+    lat_sched: list[int] = []
+    lat_sent: list[int] = []
     received = [0]
+    index: dict[str, int] = {}  # session's TargetCompID... our SenderCompID -> k
+    inits: list[Any] = []
+    n = [0]
+    sending = [True]
+
+    def send(k: int, scheduled: int | None = None) -> None:
+        n[0] += 1
+        side, px = ("1", "2500") if n[0] % 2 else ("2", "2510")
+        clid = f"{mode[0]}{n[0]}"
+        t = time.perf_counter_ns()
+        sent[clid.encode()] = (t if scheduled is None else scheduled, t)
+        inits[k].session.send(
+            "D",
+            [(11, clid), (1, f"ACC{k}"), (55, "XTKS:7203"), (54, side), (60, "20310106-01:00:00"),
+             (38, "100"), (40, "2"), (44, px)],
+        )  # fmt: skip
 
     class App:
         def on_logon(self, session: FixSession) -> None:
@@ -67,16 +98,19 @@ def _generator(port: int, sessions: int, mode: str, seconds: float, rate: int, o
             pass
 
         def from_app(self, msg: FixMessage, session: FixSession) -> None:
-            if msg.msg_type == "8":
-                t = time.perf_counter_ns()
-                received[0] += 1
-                t0 = sent.pop(msg.get(11) or b"", None)
-                if t0 is not None:
-                    lat.append(t - t0)
+            if msg.msg_type != "8":
+                return
+            t = time.perf_counter_ns()
+            received[0] += 1
+            times = sent.pop(msg.get(11) or b"", None)
+            if times is not None:
+                lat_sched.append(t - times[0])
+                lat_sent.append(t - times[1])
+            if mode == "max" and sending[0]:
+                send(index[session.settings.sender_comp_id])  # closed loop: one out per one back
 
     async def main() -> None:
         clock = FixedClock(1_925_434_800 * 10**9)
-        inits = []
         for i in range(sessions):
             s = parse_sessions(
                 {"session": [{"sender_comp_id": f"L{i}", "target_comp_id": "CHRONEX",
@@ -92,49 +126,44 @@ def _generator(port: int, sessions: int, mode: str, seconds: float, rate: int, o
                     if attempt == 49:
                         raise
                     await asyncio.sleep(0.2)
+            index[s.sender_comp_id] = i
             inits.append(ini)
-        n = [0]
-
-        def send(k: int) -> None:
-            n[0] += 1
-            side, px = ("1", "2500") if n[0] % 2 else ("2", "2510")
-            clid = f"{mode[0]}{n[0]}"
-            sent[clid.encode()] = time.perf_counter_ns()
-            inits[k].session.send(
-                "D",
-                [(11, clid), (1, f"ACC{k}"), (55, "XTKS:7203"), (54, side), (60, "20310106-01:00:00"),
-                 (38, "100"), (40, "2"), (44, px)],
-            )  # fmt: skip
-
-        t_end = time.perf_counter() + seconds
+        cpu0 = time.process_time()
         if mode == "max":
-            while time.perf_counter() < t_end:
-                outstanding = len(sent)
-                for k in range(sessions):
-                    for _ in range(max(0, WINDOW - outstanding // sessions)):
-                        send(k)
-                await asyncio.sleep(0)
-            start_recv = received[0]
+            t0 = time.perf_counter()
+            for k in range(sessions):
+                for _ in range(WINDOW):
+                    send(k)
+            await asyncio.sleep(seconds)
+            got = received[0]
+            elapsed = time.perf_counter() - t0
+            sending[0] = False
             await asyncio.sleep(0.5)
-            out.send({"orders": start_recv, "seconds": seconds})
+            out.send({"orders": got, "seconds": elapsed, "gen_cpu": time.process_time() - cpu0})
         else:
+            # Open loop on a 1 ms tick: each tick sends the orders due by then (rate/1000 a tick at
+            # the nominal pace), whatever came back. Latency counts from the scheduled instant (a
+            # late tick counts against the server) and, apart, from the instant of sending.
             interval = 1e9 / rate
             t0 = time.perf_counter_ns()
             i = 0
+            lag: list[int] = []
             while True:
                 now = time.perf_counter_ns()
                 if now - t0 >= seconds * 1e9:
                     break
                 due = int((now - t0) / interval)
+                if i <= due:
+                    lag.append(now - (t0 + int(i * interval)))
                 while i <= due:
-                    send(i % sessions)
-                    # latency counts from the scheduled instant, not the actual send
-                    key = f"{mode[0]}{n[0]}".encode()
-                    sent[key] = t0 + int(i * interval)
+                    send(i % sessions, t0 + int(i * interval))
                     i += 1
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.001)
             await asyncio.sleep(1.0)
-            out.send({"orders": i, "lat": lat, "missing": len(sent)})
+            lag.sort()
+            out.send({"orders": i, "lat": lat_sched, "lat_sent": lat_sent, "missing": len(sent),
+                      "gen_cpu": time.process_time() - cpu0,
+                      "tick_lag_p99": lag[int(len(lag) * 0.99)] if lag else 0})  # fmt: skip
         for ini in inits:
             await ini.stop(timeout_s=0.5)
 
@@ -155,7 +184,9 @@ def _round(port: int, sessions: int, mode: str, seconds: float, rate: int) -> di
 
 
 # -- the in-process command path --------------------------------------------------------------------
-def _inprocess(n: int, batched: bool) -> float:
+def _inprocess(n: int, batched: bool, generated: int = 0) -> tuple[float, float]:
+    """(orders/s, CPU µs per order) of the same orders through World.execute, in this process
+    (``generated`` orders built, the first ``n`` executed)."""
     from sim.world import World
     from steps.instruments import default_instrument
     from system.bootstrap import SystemConfig
@@ -168,9 +199,9 @@ def _inprocess(n: int, batched: bool) -> float:
     cmds = [
         SubmitOrder(f"ACC{i % 10}", f"c{i}", inst.id, Side.BUY if i % 2 else Side.SELL, 100,
                     price=25000 if i % 2 else 25100)
-        for i in range(n)
-    ]  # fmt: skip
-    t0 = time.perf_counter()
+        for i in range(max(n, generated))
+    ][:n]  # fmt: skip
+    t0, c0 = time.perf_counter(), time.process_time()
     if batched:
         with w.runtime.batched(512):
             for c in cmds:
@@ -178,9 +209,129 @@ def _inprocess(n: int, batched: bool) -> float:
     else:
         for c in cmds:
             w.execute(c)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     w.close()
-    return n / dt
+    return n / dt, cpu / n * 1e6
+
+
+def _served_no_sockets(n: int, sessions: int, generated: int = 0) -> float:
+    """CPU µs per order of the served path without sockets or a second process: NewOrderSingle
+    frames handed to the acceptor's connections (as `chronex serve` composes it: sessions TOML,
+    file message store, SQLite log, the sequencer's group commit, the GC tuned as serve does; no
+    snapshots),
+    ExecutionReports written to in-memory transports. What the server does per order, minus the
+    kernel's and the loop's share. ``generated``: frames built (at least ``n``), so callgrind counts
+    at two values of ``n`` differ by the orders served only."""
+    import gc
+
+    from chronex.commands.serve import ServedWorld, WorldHost
+    from chronex.serving import tune_gc
+    from steps.instruments import default_instrument
+    from system.bootstrap import SystemConfig
+    from system.clock import FixedClock
+    from system.gateways.fix.orders import build_acceptor
+    from system.gateways.fix.testkit import Peer
+    from system.server.clockmode import ClockMode
+    from system.server.server import Server
+
+    d = _scratch()
+    (d / "sessions.toml").write_text("\n".join(SESSION_TOML.format(i=i) for i in range(sessions)), "utf-8")
+    t0 = 1_925_434_800 * 10**9
+    # No snapshots: the served loop has a forked child encode them (system/server/forksnap.py).
+    cfg = SystemConfig(instruments=(default_instrument("XTKS:7203"),), snapshot_every=0)
+    world = ServedWorld(cfg, start_ns=t0, log=str(d / "day.db"), sessions=False)
+    per = n // sessions
+
+    async def main() -> float:
+        server = Server(WorldHost(world), ClockMode(world.clock))
+        acc = build_acceptor(
+            server, sessions=str(d / "sessions.toml"), port=0, profile=None, wall=FixedClock(0)
+        )
+        clock = FixedClock(t0)
+        peers = []
+        for i in range(sessions):
+            p = Peer(acc, sender=f"L{i}", target="CHRONEX", clock=clock)
+            p.connect()
+            p.send("A", [(98, 0), (108, 30), (141, "Y")])
+            peers.append(p)
+
+        def order(j: int, k: int) -> list[tuple[int, str | bytes | int]]:
+            side, px = ("1", "2500") if j % 2 else ("2", "2510")
+            return [(11, f"m{j}-{k}"), (1, f"ACC{k}"), (55, "XTKS:7203"), (54, side),
+                    (60, "20310106-01:00:00"), (38, "100"), (40, "2"), (44, px)]  # fmt: skip
+
+        built = max(n, generated) // sessions
+        frames = [[p.build("D", order(j, k)) for k, p in enumerate(peers)] for j in range(built)]
+        tune_gc()
+        seq = server.sequencer
+        c0 = time.process_time()
+        for j in range(0, per, WINDOW):
+            for k, p in enumerate(peers):
+                assert p.conn is not None
+                p.conn.data_received(b"".join(frames[x][k] for x in range(j, min(j + WINDOW, per))))
+            while seq.step():
+                pass
+            await asyncio.sleep(0)  # the connections' batched writes
+        cpu = time.process_time() - c0
+        assert seq.executed == per * sessions
+        return cpu / (per * sessions) * 1e6
+
+    try:
+        return asyncio.run(main())
+    finally:
+        world.close()
+        gc.unfreeze()
+        gc.set_threshold(700, 10, 10)
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _open_figures(fig: dict[str, list[float]], key: str, res: dict[str, Any], seconds: float) -> None:
+    lat, lat_sent = sorted(res["lat"]), sorted(res["lat_sent"])
+    fig[key + "achieved"].append(len(lat) / seconds)
+    fig[key + "lag"].append(res["tick_lag_p99"] / 1e3)
+    if lat:
+        fig[key + "p50"].append(lat[len(lat) // 2] / 1e3)
+        fig[key + "p99"].append(lat[int(len(lat) * 0.99)] / 1e3)
+        fig[key + "pmax"].append(lat[-1] / 1e3)
+        fig[key + "p50_sent"].append(lat_sent[len(lat_sent) // 2] / 1e3)
+        fig[key + "p99_sent"].append(lat_sent[int(len(lat_sent) * 0.99)] / 1e3)
+
+
+# -- instructions per order (callgrind: independent of the machine's load) ------------------------
+CG_GENERATED = 4_000  # orders built in every counted run: two counts differ by the orders served
+
+
+def _instructions(path: str, n: int) -> int:
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+         str(Path(__file__).resolve()), "--cg-child", path, "--cg-n", str(n)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    m = re.search(r"Collected : (\d+)", out.stderr)
+    if m is None:
+        raise SystemExit(f"callgrind printed no count for {path}:\n{out.stderr[-2000:]}")
+    return int(m.group(1))
+
+
+def _instructions_report(n1: int, n2: int) -> None:
+    if shutil.which("valgrind") is None:  # make bench runs every script: say so, do not fail
+        print("skipped: valgrind is not installed (apt-get install valgrind)")
+        return
+    print(f"instructions per order between orders {n1:,} and {n2:,} (callgrind; 10 sessions, SQLite log):")
+    per: dict[str, float] = {}
+    for path, label in (("nosock", "served path without sockets"), ("batched", "in-process batched(512)")):
+        a, b = _instructions(path, n1), _instructions(path, n2)
+        per[path] = (b - a) / (n2 - n1)
+        print(f"  {label:<30} {per[path]:>12,.0f}", flush=True)
+    print(f"  served / in-process batched:   {per['nosock'] / per['batched']:>12.2f}")
 
 
 def main() -> None:
@@ -189,7 +340,24 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--rate", type=int, default=10_000)
+    ap.add_argument("--serve-arg", action="append", default=[], help="an extra chronex serve argument")
+    ap.add_argument(
+        "--instructions", action="store_true",
+        help="count instructions per order with callgrind instead (served path without sockets and "
+        "in-process batched; several minutes)",
+    )  # fmt: skip
+    ap.add_argument("--cg-child", help=argparse.SUPPRESS)
+    ap.add_argument("--cg-n", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.cg_child:
+        if args.cg_child == "nosock":
+            _served_no_sockets(args.cg_n, 10, CG_GENERATED)
+        else:
+            _inprocess(args.cg_n, True, CG_GENERATED)
+        return
+    if args.instructions:
+        _instructions_report(1_000, 3_000)
+        return
 
     from system.server.process import ServeProcess
 
@@ -198,47 +366,73 @@ def main() -> None:
     (d / "sessions.toml").write_text(toml, encoding="utf-8")
     srv = ServeProcess(
         ["--venue", "XTKS", "--instruments", "7203", "--no-calendar", "--log", str(d / "day.db"),
-         "--fix-port", "0", "--sessions", str(d / "sessions.toml"), "--start", "2031-01-06T10:00+09:00"]
+         "--fix-port", "0", "--sessions", str(d / "sessions.toml"), "--start", "2031-01-06T10:00+09:00",
+         *args.serve_arg]
     )  # fmt: skip
     port = srv.fix_port
-    maxes: list[float] = []
-    p50: list[float] = []
-    p99: list[float] = []
-    pmax: list[float] = []
-    achieved: list[float] = []
-    ip: list[float] = []
-    ipb: list[float] = []
+    pid = srv.proc.pid
+    opens = ("", "h_")  # open loop at --rate, and at half the max measured in the same round
+    keys = ("achieved", "p50", "p99", "pmax", "p50_sent", "p99_sent", "lag")
+    fig: dict[str, list[float]] = {k: [] for k in (
+        "max", "srv_cpu", "gen_cpu", "half", "ip", "ip_cpu", "ipb", "ipb_cpu", "nosock",
+        *(o + k for o in opens for k in keys))}  # fmt: skip
     try:
         for r in range(args.rounds):
+            c0 = _cpu_s(pid)
             res = _round(port, args.sessions, "max", args.seconds, 0)
-            maxes.append(res["orders"] / res["seconds"])
-            res = _round(port, args.sessions, "open", args.seconds, args.rate)
-            lat = sorted(res["lat"])
-            achieved.append(len(lat) / args.seconds)
-            if lat:
-                p50.append(lat[len(lat) // 2] / 1e3)
-                p99.append(lat[int(len(lat) * 0.99)] / 1e3)
-                pmax.append(lat[-1] / 1e3)
-            ip.append(_inprocess(20_000, False))
-            ipb.append(_inprocess(20_000, True))
+            served_cpu = _cpu_s(pid) - c0
+            fig["max"].append(res["orders"] / res["seconds"])
+            # Server CPU over the whole round (logons and the drain included) per ER counted.
+            fig["srv_cpu"].append(served_cpu / max(res["orders"], 1) * 1e6)
+            fig["gen_cpu"].append(res["gen_cpu"] / max(res["orders"], 1) * 1e6)
+            half = max(100, round(fig["max"][-1] / 2, -2))
+            fig["half"].append(half)
+            for key, rate in (("", args.rate), ("h_", int(half))):
+                _open_figures(fig, key, _round(port, args.sessions, "open", args.seconds, rate), args.seconds)
+            for key, batched in (("ip", False), ("ipb", True)):
+                rate, cpu = _inprocess(20_000, batched)
+                fig[key].append(rate)
+                fig[key + "_cpu"].append(cpu)
+            fig["nosock"].append(_served_no_sockets(20_000, args.sessions))
+            last = {k: (v[-1] if v else 0.0) for k, v in fig.items()}
             print(
-                f"round {r + 1}: max {maxes[-1]:,.0f} orders/s; open loop {args.rate:,}/s -> "
-                f"{achieved[-1]:,.0f} ERs/s, p50 {p50[-1] if p50 else 0:,.0f} us, "
-                f"p99 {p99[-1] if p99 else 0:,.0f} us; in-process {ip[-1]:,.0f}/s, batched {ipb[-1]:,.0f}/s",
+                f"round {r + 1}: max {last['max']:,.0f} orders/s "
+                f"(server {last['srv_cpu']:.0f} µs CPU/order); "
+                f"open loop {args.rate:,}/s -> {last['achieved']:,.0f} ERs/s, p99 {last['p99']:,.0f} µs; "
+                f"{last['half']:,.0f}/s -> p99 {last['h_p99']:,.0f} µs; "
+                f"in-process {last['ip']:,.0f}/s, batched {last['ipb']:,.0f}/s",
                 flush=True,
             )
     finally:
         srv.terminate()
-    med = statistics.median
+
+    def med(key: str) -> float:
+        return statistics.median(fig[key]) if fig[key] else float("nan")
+
+    load = os.getloadavg()[0]
     print()
-    print(f"FIX, {args.sessions} sessions, loopback, server and generator in separate processes "
-          f"(medians of {args.rounds} rounds, {os.cpu_count()} cores):")  # fmt: skip
-    print(f"  max throughput (window {WINDOW}/session): {med(maxes):>10,.0f} orders/s")
-    print(f"  open loop {args.rate:,}/s:  achieved {med(achieved):,.0f} ERs/s; "
-          f"latency p50 {med(p50):,.0f} us, p99 {med(p99):,.0f} us, max {med(pmax):,.0f} us")  # fmt: skip
-    print(f"  in-process World.execute (SQLite log):  {med(ip):>10,.0f} orders/s")
-    print(f"  in-process, runtime.batched(512):        {med(ipb):>10,.0f} orders/s")
-    print(f"  FIX max / in-process batched: {med(maxes) / med(ipb):.2f}")
+    print(f"FIX, {args.sessions} sessions, loopback, server and generator in separate processes")
+    print(f"(medians of {args.rounds} rounds, {os.cpu_count()} cores, load average {load:.1f} at the end):")
+    print(f"  max throughput (window {WINDOW}/session):   {med('max'):>10,.0f} orders/s")
+    print(f"    server CPU per order:                   {med('srv_cpu'):>10,.1f} µs "
+          f"(generator {med('gen_cpu'):,.1f} µs)")  # fmt: skip
+    for key, rate in (("", float(args.rate)), ("h_", med("half"))):
+        what = "" if key == "" else " (half the max)"
+        print(f"  open loop {rate:,.0f}/s{what} on a 1 ms tick: achieved {med(key + 'achieved'):,.0f} ERs/s")
+        print(f"    latency from the scheduled instant:     p50 {med(key + 'p50'):,.0f} µs, "
+              f"p99 {med(key + 'p99'):,.0f} µs, max {med(key + 'pmax'):,.0f} µs")  # fmt: skip
+        print(f"    latency from the send:                  p50 {med(key + 'p50_sent'):,.0f} µs, "
+              f"p99 {med(key + 'p99_sent'):,.0f} µs "
+              f"(generator tick lag p99 {med(key + 'lag'):,.0f} µs)")  # fmt: skip
+    print(f"  in-process World.execute (SQLite log):    {med('ip'):>10,.0f} orders/s, "
+          f"{med('ip_cpu'):,.1f} µs CPU/order")  # fmt: skip
+    print(f"  in-process, runtime.batched(512):         {med('ipb'):>10,.0f} orders/s, "
+          f"{med('ipb_cpu'):,.1f} µs CPU/order")  # fmt: skip
+    print(f"  served path without sockets (same process):           {med('nosock'):,.1f} µs CPU/order")
+    print(
+        f"  FIX max / in-process batched: {med('max') / med('ipb'):.2f} (orders/s); "
+        f"{med('ipb_cpu') / med('srv_cpu'):.2f} (CPU per order, the load-robust ratio)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ position after a restart (system/server/background.py).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import urllib.parse
@@ -140,6 +141,26 @@ def attach_services(
 
         server.telemetry.watch_lag(lambda: subscriber_lags(server))
     return subs
+
+
+GC_THRESHOLDS = (10_000, 4, 100)
+
+
+def tune_gc() -> None:
+    """Keep the cycle collector off the served path, once start-up is done.
+
+    Everything alive after start-up (modules, the folded system, the read models) moves to the
+    permanent generation, so a full collection no longer walks it: measured under bench/fix.py, full
+    collections of that heap took about a fifth of the server's CPU. The young generation is
+    collected every 10,000 allocations rather than 700: almost all of a request's garbage is freed by
+    reference counting, so most young collections found nothing to free. A middle generation
+    collected every 4 young ones (not 20) stays small: resting orders survive into it, and at 20
+    its collections walked ~200,000 objects, 60 ms pauses in the served path's latency tail (13 ms
+    at 4); full collections come from the growth rule, not every 20 middle ones.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def tracing(otlp: str | None, trace: str | None) -> tuple[Any, Shutdown]:

@@ -18,7 +18,8 @@ from system.eventlog.records import Event
 class SystemConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Everything that shapes a run's behaviour; its hash goes into the run manifest.
 
-    ``risk`` and ``pricing`` are the parsed configurations of those engines (None: not running).
+    ``risk``, ``pricing`` and ``hedging`` are the parsed configurations of those engines (None: not
+    running).
     """
 
     seed: int = 0
@@ -27,6 +28,9 @@ class SystemConfig(msgspec.Struct, frozen=True, kw_only=True):
     default_phase: Phase = Phase.CONTINUOUS
     risk: Any = None
     pricing: Any = None
+    # UNSET, not None: an unset field is left out of the encoding, so a run without hedging logs
+    # the same bytes (and config hash) as before the field existed.
+    hedging: Any = msgspec.UNSET
     snapshot_every: int = 0
     label: str = ""
 

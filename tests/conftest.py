@@ -1,6 +1,7 @@
-"""Fixtures for tests that need a real service. PostgreSQL: CHRONEX_TEST_POSTGRES_URL, or the local
-server at postgresql://postgres@127.0.0.1:5432/test when it answers; otherwise those tests skip
-saying which URL to provide."""
+"""Fixtures for tests that need a real service. PostgreSQL: CHRONEX_TEST_POSTGRES_URL, the local
+server at postgresql://postgres@127.0.0.1:5432/test when it answers, or a testcontainers container
+where a Docker engine runs (tests/services.py); otherwise those tests skip saying which URL to
+provide."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.services import SERVICES, resolve, skip_reason
+
+DEFAULT_POSTGRES_URL = SERVICES["postgres"].default
 _reachable: dict[str, str | None] = {}
 
 
 def postgres_base_url() -> str | None:
-    """The test server's URL if it answers, else None (checked once per process)."""
-    url = os.environ.get("CHRONEX_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    """The test server's URL: CHRONEX_TEST_POSTGRES_URL, the local server, or a container
+    (tests/services.py); None when none answers a real connection."""
+    url = resolve("postgres")
+    if url is None:
+        return None
     if url not in _reachable:
         try:
             import psycopg
@@ -31,10 +37,7 @@ def postgres_base_url() -> str | None:
 def skip_without_postgres() -> str:
     url = postgres_base_url()
     if url is None:
-        pytest.skip(
-            "PostgreSQL not reachable: set CHRONEX_TEST_POSTGRES_URL=postgresql://user@host:port/db "
-            f"(tried {os.environ.get('CHRONEX_TEST_POSTGRES_URL', DEFAULT_POSTGRES_URL)})"
-        )
+        pytest.skip(skip_reason("postgres"))
     return url
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ from sim.world import World
 from system.bootstrap import SystemConfig
 from system.clock import WallClock
 from system.engine import ChangePhase, Phase, PhaseChanged
+from system.engine.deviations import REFERENCE, Rules, parse_differences
 from system.eventlog import EventLogError, open_log
 from system.runtime import Outcome
 from system.server.admin import AdminServer
@@ -114,8 +116,12 @@ class WorldHost:
 
     def next_phase_time(self, venue: str, phase: Phase, after: int) -> int | None:
         from sim.clock import venue_calendar
+        from sim.clock.calendar import CalendarError
 
-        cal = venue_calendar(venue)
+        try:
+            cal = venue_calendar(venue)
+        except CalendarError as e:  # a client's bad venue: its 4xx / admin error, not a crash
+            raise ClockModeError(str(e)) from None
         for tr, _ in cal.transitions(after + 1, after + 14 * 86_400 * 10**9):
             if tr.phase is phase:
                 return int(tr.at)
@@ -130,11 +136,13 @@ class WorldHost:
         self.world.close()
 
 
-def world_host(spec: dict[str, Any]) -> WorldHost:
-    """A fresh host from a reset spec: ``config`` (canonical SystemConfig), ``start_ns``, ``log``."""
+def world_host(spec: dict[str, Any], rules: Rules = REFERENCE) -> WorldHost:
+    """A fresh host from a reset spec: ``config`` (canonical SystemConfig), ``start_ns``, ``log``;
+    a served mock's rule differences survive the reset."""
     config = msgspec.msgpack.decode(bytes(spec["config"]), type=SystemConfig)
     log = spec.get("log") or "memory://"
-    return WorldHost(ServedWorld(config, start_ns=int(spec["start_ns"]), log=str(log)), history=True)
+    world = ServedWorld(config, start_ns=int(spec["start_ns"]), log=str(log), rules=rules)
+    return WorldHost(world, history=True)
 
 
 def _is_file(log: str) -> bool:
@@ -252,7 +260,7 @@ def serve(
     ] = None,
     speed: Annotated[str, typer.Option(help="Paced clock: virtual seconds per wall second.")] = "1",
     fix_profile: Annotated[str | None, typer.Option(help="'acceptance': QuickFIX's test app.")] = None,
-    snapshot_every: Annotated[int, typer.Option(help="Snapshot the components every N log entries.")] = 5000,
+    snapshot_every: Annotated[int, typer.Option(help="Snapshots at least N log entries apart.")] = 5000,
     calendar: Annotated[bool, typer.Option(help="Let the venue's calendar drive the phases.")] = True,
     allow_reset: Annotated[bool, typer.Option(help="Accept the admin 'reset' op (BDD driver).")] = False,
     rest_port: Annotated[int | None, typer.Option(help="REST and streaming port (0: any free one).")] = None,
@@ -276,6 +284,13 @@ def serve(
     warm: Annotated[
         bool, typer.Option("--warm-start/--cold-start", help="Restart from the latest snapshots.")
     ] = True,
+    rule_difference: Annotated[
+        str | None,
+        typer.Option(
+            help="A mock venue deviating on purpose (tests of the oracle): replace-keeps-priority, "
+            "reprice-keeps-priority, stp-cancel-oldest, tick-off-by-one (comma-separated)."
+        ),
+    ] = None,
     itch_port: Annotated[
         int | None, typer.Option(help="ITCH 5.0 over SoupBinTCP (0: any free port).")
     ] = None,
@@ -300,6 +315,10 @@ def serve(
             raise BadInput("--status needs --admin-port PORT of the running server")
         print_status(admin_port, as_json=json_out)
         return
+    try:
+        rules = Rules(parse_differences(rule_difference))
+    except ValueError as e:
+        raise BadInput(f"--rule-difference: {e}") from None
     if clock not in ("virtual", "paced", "wall"):
         raise BadInput(f"--clock {clock!r} is not a clock mode (use virtual, paced or wall)")
     wall = WallClock()
@@ -318,6 +337,13 @@ def serve(
     if "://" not in url and not Path(url).parent.exists():
         raise BadInput(f"--log {url!r}: directory {str(Path(url).parent)!r} does not exist")
     keys = _api_keys(rest_port, api_keys)
+    if rest_port is not None:
+        from system.gateways.rest.gateway import check_switches
+
+        try:
+            check_switches()
+        except ValueError as e:
+            raise BadInput(str(e)) from None
     held = _lock(url)
     venues = (insts[0].venue,) if insts and calendar else ()
     cfg = SystemConfig(
@@ -338,7 +364,7 @@ def serve(
                 cfg = recorded_config(probe)
         finally:
             probe.close()
-    world = ServedWorld(cfg, start_ns=t0, log=url, warm_start=warm)
+    world = ServedWorld(cfg, start_ns=t0, log=url, warm_start=warm, rules=rules)
     host = WorldHost(world)
     try:
         mode = make_clock_mode(clock, world.clock, wall, start_ns=t0, speed=speed)
@@ -355,7 +381,7 @@ def serve(
     server = Server(
         host,
         mode,
-        factory=world_host if allow_reset else None,
+        factory=functools.partial(world_host, rules=rules) if allow_reset else None,
         group_commit=not allow_reset,
         telemetry=telemetry,
     )
@@ -378,6 +404,9 @@ def serve(
         world.close()
         raise
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
+    from chronex.serving import tune_gc
+
+    tune_gc()
     try:
         asyncio.run(_serve(server, admin, fix, ready, rest, feed))
     finally:

@@ -202,7 +202,12 @@ async def _faults(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
 async def _fix_status(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
     """The FIX sessions' states and sequence numbers, and what the fault plan has fired."""
     fix = _fix(srv)
-    return {"sessions": fix.status(), "fired": list(fix.faults.fired) if fix.faults is not None else []}
+    plan = fix.faults
+    return {
+        "sessions": fix.status(),
+        "fired": list(plan.fired) if plan is not None else [],
+        "held": plan.held() if plan is not None else 0,  # messages a delay holds back
+    }
 
 
 @op("ping")

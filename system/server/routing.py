@@ -86,6 +86,10 @@ class Router:
         self._learn(ev)
         self._pos = ev.seq
 
+    def learn_position(self, seq: int) -> None:
+        """The ownership map was restored as of ``seq`` (a warm start from a snapshot)."""
+        self._pos = seq
+
     def _learn(self, ev: LoggedEvent) -> str | None:
         rec = ev.record
         if isinstance(rec, OrderAccepted):

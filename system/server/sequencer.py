@@ -29,7 +29,9 @@ from system.eventlog.codec import LoggedEvent, encode_record
 from system.eventlog.records import Command
 from system.eventlog.store import EventStore
 from system.runtime import CommandFailed, Outcome, Projection, Runtime
+from system.server import forksnap
 from system.server.clockmode import ClockMode
+from system.server.forksnap import ForkedSnapshot
 from system.server.subscription import Subscriber, Subscription
 
 SEP = "/"
@@ -66,6 +68,11 @@ class Result:
 
 
 Reply = Callable[[Result], None]
+
+Receipt = tuple[str, str, int | None, dict[str, str]]
+"""How a gateway received a request, for its trace: (gateway, kind, receipt instant ns from the
+telemetry's wall clock or None, span attributes). The sequencer opens the trace under the command's
+id once it is known (a command without a client id is numbered only when it executes)."""
 
 
 class IdConflict(Exception):
@@ -106,7 +113,7 @@ class _Tap(Projection):
 
 
 class _Item:
-    __slots__ = ("cid", "command", "reply", "session")
+    __slots__ = ("cid", "command", "receipt", "reply", "session")
 
     def __init__(
         self,
@@ -114,11 +121,13 @@ class _Item:
         cid: str,
         command: Command | Callable[[], Any],
         reply: Callable[[Any], None] | None,
+        receipt: Receipt | None = None,
     ) -> None:
         self.session = session
         self.cid = cid
         self.command = command
         self.reply = reply
+        self.receipt = receipt
 
 
 class Sequencer:
@@ -150,6 +159,26 @@ class Sequencer:
         host.runtime.projections.append(self._tap)
         self._digests: dict[str, bytes] = {}
         self.executed = 0
+        # Backpressure: past ``high_water`` queued requests gateways stop reading their sockets
+        # (TCP pushes back on the client) and are resumed once a step leaves ``max_batch`` or
+        # fewer. Without it a burst is parsed faster than it executes, the queue and the heap
+        # grow without bound, and garbage collection of that heap starves the sequencer.
+        self.high_water = 4 * max_batch
+        self._resume: list[Callable[[], None]] = []
+        # Snapshots are spaced here rather than by the runtime (``snapshot_every`` entries each):
+        # a snapshot costs in proportion to the state, which grows all day (every client order id
+        # is in it), so a fixed spacing makes a day's snapshot work grow with the square of its
+        # length. Here the gap is at least ``snapshot_every`` and at least half the log covered
+        # by the last snapshot: the work stays within a few times the last snapshot's, and a
+        # restart refolds at most about a third of the log.
+        runtime = host.runtime
+        self.snapshot_every = runtime.snapshot_every
+        runtime.snapshot_every = 0
+        self._last_snapshot = self.store.head().seq
+        # Inside ``run`` snapshots are encoded by a forked child (system/server/forksnap.py): the
+        # sequencer goes on serving meanwhile. A ``step`` driven by hand snapshots inline.
+        self._background = False
+        self._snapshotting: ForkedSnapshot | None = None
         # OpenTelemetry (system/telemetry): None costs one test per request on the hot path.
         self.telemetry: Any = None
         if fold:
@@ -163,18 +192,42 @@ class Sequencer:
 
     # -- ingress ---------------------------------------------------------------------------------
     def submit(
-        self, session: str, client_id: str | None, command: Command, reply: Reply | None = None
+        self,
+        session: str,
+        client_id: str | None,
+        command: Command,
+        reply: Reply | None = None,
+        receipt: Receipt | None = None,
     ) -> None:
         """Queue ``command`` from ``session`` under the session's ``client_id``; ``reply`` is
         called with its ``Result`` once the batch holding it is in the log. Without a client id
-        the runtime numbers the command itself (not session-scoped, not retryable)."""
+        the runtime numbers the command itself (not session-scoped, not retryable). With
+        ``receipt`` and telemetry on, the command's trace is rooted at the gateway's receipt."""
         cid = "" if client_id is None else command_id(session, client_id)
-        self._inbound.append(_Item(session or "-", cid, command, reply))
+        self._inbound.append(_Item(session or "-", cid, command, reply, receipt))
         self._wake.set()
 
-    async def call(self, session: str, client_id: str | None, command: Command) -> Result:
+    def overloaded(self) -> bool:
+        """Whether gateways should stop reading input until ``when_drained`` calls them back."""
+        return len(self._inbound) >= self.high_water
+
+    def when_drained(self, resume: Callable[[], None]) -> None:
+        """Call ``resume`` once the queue is down to one batch (at once if it already is)."""
+        if len(self._inbound) <= self.max_batch:
+            resume()
+        else:
+            self._resume.append(resume)
+
+    def take_waiters(self) -> list[Callable[[], None]]:
+        """The gateways waiting in ``when_drained`` (a server reset hands them to the new sequencer)."""
+        waiters, self._resume = self._resume, []
+        return waiters
+
+    async def call(
+        self, session: str, client_id: str | None, command: Command, receipt: Receipt | None = None
+    ) -> Result:
         fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self.submit(session, client_id, command, fut.set_result)
+        self.submit(session, client_id, command, fut.set_result, receipt)
         return await fut
 
     def control(self, fn: Callable[[], Any], reply: Callable[[Any], None]) -> None:
@@ -253,20 +306,34 @@ class Sequencer:
     async def run(self, *, pump_interval: float = 0.01) -> None:
         """Execute queued work until ``stop``; a paced clock is pumped every ``pump_interval`` s."""
         paced = not self.clock.controllable
-        while not self._stopping or self._inbound:
-            if not self._inbound:
-                self._wake.clear()
+        self._background = forksnap.available(self.host.runtime)
+        try:
+            while not self._stopping or self._inbound:
+                if not self._inbound:
+                    self._wake.clear()
+                    if paced or self._snapshotting is not None:
+                        # Paced: pump the clock; a child encoding a snapshot: store it when done.
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), pump_interval)
+                        if self._snapshotting is not None and self._snapshotting.poll():
+                            self._snapshotting = None
+                    else:
+                        await self._wake.wait()
                 if paced:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), pump_interval)
-                else:
-                    await self._wake.wait()
-            if paced:
-                self.clock.pump()
-                self._publish()
-            self.step()
-            # Let gateways read and write between batches.
-            await asyncio.sleep(0)
+                    self.clock.pump()
+                    self._publish()
+                self.step()
+                # Let gateways read and write between batches.
+                await asyncio.sleep(0)
+        finally:
+            self._background = False
+            self.finish_snapshot()
+
+    def finish_snapshot(self) -> None:
+        """Wait for a snapshot a child process is encoding, and store it."""
+        pending, self._snapshotting = self._snapshotting, None
+        if pending is not None:
+            pending.wait()
 
     def stop(self) -> None:
         """Finish what is queued, then end ``run``."""
@@ -311,6 +378,9 @@ class Sequencer:
                     why = f"command id {cid!r} was already used for a different command"
                     results.append((it, Result(cid, error=why)))
                     continue
+                if tel is not None and it.receipt is not None:
+                    gateway, kind, at, attrs = it.receipt
+                    tel.receive(gateway, kind, cid, start_ns=at, **attrs)
                 span = tel.executing(runtime, cid, cmd) if tel is not None else None
                 try:
                     out = execute(cmd, command_id=cid)
@@ -331,19 +401,42 @@ class Sequencer:
                 with tel.append([it.cid for it, res in results if res is _PENDING]):
                     batch.close()
         self.executed += n
+        if self._resume and len(q) <= self.max_batch:
+            for resume in self.take_waiters():
+                resume()
         if tel is not None:
-            return self._replied_traced(tel, n, results)
-        by_cid = self._publish()
-        for it, res in results:
-            if it.reply is None:
-                continue
-            if res is _PENDING:
-                seq, evs = by_cid.get(it.cid, (0, []))
-                res = Result(it.cid, evs, seq=seq)
-            it.reply(res)
+            self._replied_traced(tel, n, results)
+        else:
+            by_cid = self._publish()
+            for it, res in results:
+                if it.reply is None:
+                    continue
+                if res is _PENDING:
+                    seq, evs = by_cid.get(it.cid, (0, []))
+                    res = Result(it.cid, evs, seq=seq)
+                it.reply(res)
+        if self.snapshot_every:
+            self._maybe_snapshot()
         return n
 
-    def _replied_traced(self, tel: Any, n: int, results: list[tuple[_Item, Any]]) -> int:
+    def _maybe_snapshot(self) -> None:
+        """Snapshot the host once the log has grown enough since the last one (after the replies:
+        the batch's answers do not wait for it)."""
+        pending = self._snapshotting
+        if pending is not None:
+            if not pending.poll():
+                return
+            self._snapshotting = None
+        head = self._tap.position
+        last = self._last_snapshot
+        if head - last >= max(self.snapshot_every, last // 2):
+            if self._background:
+                self._snapshotting = ForkedSnapshot(self.host.runtime)
+                self._last_snapshot = self._snapshotting.seq
+            else:
+                self._last_snapshot = self.host.runtime.snapshot()
+
+    def _replied_traced(self, tel: Any, n: int, results: list[tuple[_Item, Any]]) -> None:
         """``step``'s routing and replies with a span per subscriber and each trace closed."""
         tel.counted(n)
         cids = [it.cid for it, _ in results if it.session]
@@ -356,7 +449,6 @@ class Sequencer:
                 it.reply(res)
             if isinstance(res, Result):
                 tel.finish(it.cid, res.seq, res.error, res.duplicate)
-        return n
 
     def _publish(self, tel: Any = None, cids: Sequence[str] = ()) -> dict[str, tuple[int, list[LoggedEvent]]]:
         """Hand what was appended to the subscriptions; group it by command id for the replies."""

@@ -14,8 +14,10 @@ from typing import Any, Protocol
 
 from system.clock import Clock
 from system.engine import BookView, Phase
+from system.runtime.runtime import RUNTIME_SNAPSHOT
 from system.server.clockmode import ClockMode, ClockModeError, ControllableClock, PacedMode, WallMode
 from system.server.routing import Router
+from system.server.routingsnapshot import restore_routing, save_routing
 from system.server.sequencer import Host, Sequencer
 
 
@@ -90,24 +92,53 @@ class Server:
             host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit, fold=False
         )
         seq.telemetry = self.telemetry
-        # One pass over the log for who owns each order and which session ids it holds.
+        # Who owns each order and which session ids the log holds: from the latest server
+        # snapshot (taken with the runtime's), then one pass over the log's tail.
         router = self.router
-        for ev in host.store.read(1):
+        store = host.store
+        start = restore_routing(store, router, seq)
+        for ev in store.read(start + 1):
             router.learn(ev)
             seq.learn(ev)
         seq.subscribe(self.router, catch_up=False)
+        runtime = host.runtime
+
+        def routing_hook(at: int) -> None:
+            # The runtime's store at call time, not ``store``: a forked snapshot (forksnap.py)
+            # swaps in a collector, and the child must never write through the parent's store.
+            save_routing(runtime.store, router, seq, at)
+
+        runtime.snapshot_hooks.append(routing_hook)
         return seq
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.sequencer.run())
 
     async def stop(self) -> None:
-        """Finish queued work, stop the sequencer and close the host (the log stays)."""
+        """Finish queued work, stop the sequencer, snapshot the head and close the host (the log
+        stays)."""
         self.sequencer.stop()
         if self._task is not None:
             await self._task
             self._task = None
-        self.host.close()
+        try:
+            self.checkpoint()
+        finally:  # a snapshot that fails (a full disk) costs the next start a longer tail, no more
+            self.host.close()
+
+    def checkpoint(self) -> int | None:
+        """Snapshot everything at the log's head if entries came after the last snapshot, so the
+        next start restores it and folds nothing (a graceful stop; after a kill -9 the next start
+        folds the tail since the sequencer's last snapshot). Returns the seq, None when snapshots
+        are off or there is nothing new."""
+        seq = self.sequencer
+        seq.publish_pending()  # the router has seen every entry the snapshot covers
+        if not seq.snapshot_every:
+            return None
+        taken = self.host.store.list_snapshots(RUNTIME_SNAPSHOT)
+        if seq.head_seq <= (taken[-1] if taken else 0):
+            return None
+        return self.host.snapshot()
 
     # -- clock ----------------------------------------------------------------------------------
     async def clock(self, op: str, *args: Any) -> int:
@@ -155,6 +186,8 @@ class Server:
         self.router._sessions = sinks._sessions
         self.router._drop = sinks._drop
         self.sequencer = self._wire(host)
+        for resume in old_seq.take_waiters():  # the new queue is empty: read again
+            resume()
         for fn in self.on_reset:
             fn()
         if old_task is not None:

@@ -61,11 +61,15 @@ class Telemetry:
         )
 
     # -- gateways ------------------------------------------------------------------------------
-    def receive(self, gateway: str, kind: str, cid: str, **attrs: str) -> None:
-        """A gateway received the request that becomes command ``cid``: open its trace."""
+    def receive(
+        self, gateway: str, kind: str, cid: str, *, start_ns: int | None = None, **attrs: str
+    ) -> None:
+        """A gateway received the request that becomes command ``cid``: open its trace (at
+        ``start_ns``, the receipt on ``wall``, when the id is known only later)."""
         self._roots[cid] = self.tracer.start_span(
             f"{gateway}.{kind}",
             attributes={"chronex.command_id": cid, "chronex.gateway": gateway, **attrs},
+            start_time=start_ns,
         )
 
     # -- sequencer -----------------------------------------------------------------------------

@@ -32,11 +32,11 @@ def test_the_faults_features_recover_over_fix_and_are_skipped_in_process(tmp_pat
     in process they are skipped with the @wire reason, not failed."""
     r = _chronex("run", "features/faults", "--driver", "fix", "--report", str(tmp_path / "fix"))
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "4 scenarios passed, 0 failed" in r.stdout
+    assert "9 scenarios passed, 0 failed" in r.stdout
     r = _chronex("run", "features/faults", "--report", str(tmp_path / "inprocess"))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "needs the FIX wire (tagged @wire" in r.stdout
-    assert "0 scenarios passed, 0 failed, 4 skipped" in r.stdout
+    assert "0 scenarios passed, 0 failed, 9 skipped" in r.stdout
 
 
 def test_serve_takes_a_fault_plan_file_and_the_admin_channel_replaces_it(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ class Client(fix.Application):  # type: ignore[misc]
         self.app: queue.Queue[dict[int, str]] = queue.Queue()
         self.admin_rejects: list[str] = []
         self.session_id: Any = None
+        self.keep: tuple[Any, ...] = ()  # QuickFIX's factories, held until after stop()
 
     def onCreate(self, session_id: Any) -> None:
         self.session_id = session_id
@@ -73,9 +74,11 @@ def start_quickfix(tmp_path: Path, port: int, sender: str, target: str) -> tuple
     )
     client = Client()
     settings = fix.SessionSettings(str(cfg))
-    initiator = fix.SocketInitiator(
-        client, fix.MemoryStoreFactory(), settings, fix.ScreenLogFactory(False, False, False)
-    )
+    # QuickFIX holds its factories by reference, not ownership: the client keeps them alive past
+    # stop(), or stopping frees sessions through dangling pointers (a segfault that takes the test
+    # worker with it).
+    client.keep = (fix.MemoryStoreFactory(), fix.ScreenLogFactory(False, False, False), settings)
+    initiator = fix.SocketInitiator(client, client.keep[0], settings, client.keep[1])
     initiator.start()
     return initiator, client
 

@@ -24,9 +24,10 @@ from system.clock import FixedClock
 from system.eventlog import Event, EventStore, NewEvent, open_log
 from system.feed.subjects import subject_for
 from system.server.subscription import Subscription
+from tests.services import SERVICES, resolve, skip_reason
 
 nats = pytest.importorskip("nats")
-URL = os.environ.get("CHRONEX_TEST_NATS_URL", "nats://127.0.0.1:4222")
+URL = resolve("nats") or SERVICES["nats"].default
 ROUNDS = int(os.environ.get("CHRONEX_FAILOVER_ROUNDS", "3"))
 
 
@@ -49,7 +50,7 @@ def names() -> Iterator[tuple[str, str]]:
     try:
         asyncio.run(ping())
     except Exception:
-        pytest.skip(f"NATS not reachable: set CHRONEX_TEST_NATS_URL=nats://host:port (tried {URL})")
+        pytest.skip(skip_reason("nats"))
     tag = uuid.uuid4().hex[:10]
     yield f"T{tag}", f"t{tag}"
 

@@ -23,9 +23,10 @@ from system.clock import from_datetime
 from system.engine.marketdata import MarketData
 from system.eventlog import EventStore
 from system.server.subscription import Subscription
+from tests.services import SERVICES, resolve, skip_reason
 
 redis = pytest.importorskip("redis")
-URL = os.environ.get("CHRONEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+URL = resolve("redis") or SERVICES["redis"].default
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def ns() -> Iterator[str]:
         r = redis.Redis.from_url(URL, socket_connect_timeout=2)
         r.ping()
     except redis.RedisError:
-        pytest.skip(f"Redis not reachable: set CHRONEX_TEST_REDIS_URL=redis://host:port/db (tried {URL})")
+        pytest.skip(skip_reason("redis"))
     name = f"chronex-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     yield name
     flush(r, name)

@@ -92,8 +92,10 @@ def test_quickfix_trades_cancels_replaces_and_logs_out_against_chronex_serve(tmp
         "[SESSION]\nBeginString=FIX.4.4\nSenderCompID=QF1\nTargetCompID=CHRONEX\n"
     )
     client = Client()
-    quiet = fix.ScreenLogFactory(False, False, False)
-    initiator = fix.SocketInitiator(client, fix.MemoryStoreFactory(), fix.SessionSettings(str(cfg)), quiet)
+    # QuickFIX holds its factories by reference, not ownership: they must outlive stop(), or stopping
+    # frees sessions through dangling pointers (a segfault that takes the test worker with it).
+    store, quiet = fix.MemoryStoreFactory(), fix.ScreenLogFactory(False, False, False)
+    initiator = fix.SocketInitiator(client, store, fix.SessionSettings(str(cfg)), quiet)
     initiator.start()
     try:
         assert client.logged_on.wait(20)

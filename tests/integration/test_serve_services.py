@@ -4,7 +4,6 @@ positions after a restart (nothing missed, nothing written twice)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -23,9 +22,10 @@ from system.eventlog import open_log
 from system.eventlog.postgres import split_url
 from system.server.admin import AdminClient
 from system.server.process import ServeProcess
+from tests.services import SERVICES, resolve, skip_reason
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("CHRONEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = resolve("redis") or SERVICES["redis"].default
 
 
 def _redis() -> Any:
@@ -34,9 +34,7 @@ def _redis() -> Any:
     try:
         r.ping()
     except Exception:
-        pytest.skip(
-            f"Redis not reachable: set CHRONEX_TEST_REDIS_URL=redis://host:port/db (tried {REDIS_URL})"
-        )
+        pytest.skip(skip_reason("redis"))
     return r
 
 

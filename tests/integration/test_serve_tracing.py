@@ -168,3 +168,58 @@ def test_status_lists_components_subscribers_and_lag() -> None:
     assert st["subscribers"][0]["lag"] == 0
     assert st["telemetry"] is False
     server.host.close()
+
+
+def test_rest_orders_are_traced_from_their_receipt_like_fix_ones() -> None:
+    """A REST order, with or without an Idempotency-Key, is a ``rest.SubmitOrder`` trace rooted at
+    its receipt (not the sequencer's own root) holding the execution, and it is counted."""
+    import httpx
+
+    from system.gateways.rest import RestGateway
+    from system.gateways.rest.app import build_app
+    from tests.integration.rest_kit import RING
+
+    spans = InMemorySpanExporter()
+    metrics = InMemoryMetricReader()
+    tel, shutdown = build_telemetry(
+        TelemetryConfig(), WallClock(), span_exporter=spans, metric_reader=metrics
+    )
+    server = _served(tel)
+    gw = RestGateway(server, RING)
+
+    async def body() -> None:
+        await server.start()
+        transport = httpx.ASGITransport(app=build_app(gw))
+        async with httpx.AsyncClient(transport=transport, base_url="http://rest") as c:
+            order = {"account": "A", "instrument": INST, "side": "BUY", "qty": "100", "price": "2500"}
+            head = {"X-API-Key": "k-trader"}
+            assert (await c.post("/v1/orders", json=order, headers=head)).status_code == 201
+            keyed = {**head, "Idempotency-Key": "once"}
+            assert (await c.post("/v1/orders", json=order, headers=keyed)).status_code == 201
+        await server.stop()
+
+    asyncio.run(body())
+    shutdown()
+    roots = [s for s in spans.get_finished_spans() if s.name == "rest.SubmitOrder"]
+    assert len(roots) == 2
+    assert not [s for s in spans.get_finished_spans() if s.name == "sequencer.command"]
+    ids = {s.attributes["chronex.command_id"] for s in roots}  # type: ignore[index]
+    assert "rest-alice/D:once" in ids
+    for root in roots:
+        kids = [
+            s
+            for s in spans.get_finished_spans()
+            if s.parent is not None and s.parent.span_id == root.context.span_id
+        ]
+        assert "sequencer.execute" in {k.name for k in kids}
+        assert root.start_time <= min(k.start_time for k in kids)
+    data = metrics.get_metrics_data()
+    counted = [
+        p.value
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == "chronex.commands"
+        for p in m.data.data_points
+    ]
+    assert counted and counted[0] >= 2

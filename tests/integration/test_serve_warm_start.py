@@ -4,16 +4,21 @@ read model, the command ids (retries) and the router's order ownership."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import sqlite3
 import threading
 from collections import deque
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 from chronex.commands.serve import ServedWorld, WorldHost
 from system.bootstrap import SystemConfig
 from system.engine import CancelOrder, OrderAccepted, Side, SubmitOrder
+from system.engine.marketdata import MarketData
 from system.engine.snapshot import snapshot
 from system.engine.testkit import instrument
 from system.eventlog.codec import canonical
@@ -24,20 +29,21 @@ T0 = 1_925_434_800 * 10**9  # 2031-01-06 10:00 JST
 INSTS = ("XTKS:7203", "XTKS:6758")
 
 
-def _config() -> SystemConfig:
-    return SystemConfig(instruments=tuple(instrument(i) for i in INSTS), venues=(), snapshot_every=40)
+def _config(risk: Any = None) -> SystemConfig:
+    insts = tuple(instrument(i) for i in INSTS)
+    return SystemConfig(instruments=insts, venues=(), snapshot_every=40, risk=risk)
 
 
-def _server(log: str, *, warm: bool) -> Server:
-    world = ServedWorld(_config(), start_ns=T0, log=log, sessions=False, warm_start=warm)
+def _server(log: str, *, warm: bool, risk: Any = None) -> Server:
+    world = ServedWorld(_config(risk), start_ns=T0, log=log, sessions=False, warm_start=warm)
     host = WorldHost(world)
     return Server(host, ClockMode(world.clock))
 
 
-def _trade(srv: Server, n: int) -> None:
+def _trade(srv: Server, n: int, first: int = 0) -> None:
     """Two sessions quote, cross and cancel on two books; each batch is one append."""
     seq = srv.sequencer
-    for i in range(n):
+    for i in range(first, first + n):
         inst = INSTS[i % 2]
         price = 2500 + (i % 7) - 3
         seq.submit("S1", f"b{i}", SubmitOrder("A", f"b{i}", inst, Side.BUY, 100, price=price))
@@ -81,7 +87,14 @@ def _state(srv: Server) -> dict[str, Any]:
             # runtime it follows: compare what it answers (the engine's state in snapshot form;
             # heaps may hold different stale entries after a restore, which no answer shows).
             followed = isinstance(getattr(type(p), "state", None), property)
-            out[f"projection {p.name}"] = canonical(snapshot(p.state)) if followed else _plain(p)
+            if followed:
+                out[f"projection {p.name}"] = canonical(snapshot(p.state))
+            elif p.snapshot_state() is not None:  # fills packed or not: compare what it stores
+                out[f"projection {p.name}"] = canonical(p.snapshot_state())
+            else:
+                out[f"projection {p.name}"] = _plain(p)
+        if isinstance(p, MarketData):
+            out["tape"] = [p.trades(i) for i in INSTS]
     out["command ids"] = sorted(rt._done.items())
     out["next command id"] = rt._next_id
     out["session ids"] = sorted(srv.sequencer._digests.items())
@@ -98,9 +111,13 @@ def test_a_warm_restart_equals_a_cold_fold_and_the_live_state(tmp_path: Path) ->
     _trade(live, 120)
     snap = live.host.store.load_snapshot("engine", None)
     assert snap is not None
-    _trade(live, 7)  # a tail after the latest snapshot
-    head = live.host.store.head().seq
-    assert head > snap.seq
+    # A tail after the latest snapshot (new ids: _trade's would be retries that append nothing).
+    for i in range(7):
+        order = SubmitOrder("A", f"t{i}", INSTS[i % 2], Side.BUY, 100, price=2400)
+        live.sequencer.submit("S1", f"t{i}", order)
+        live.sequencer.step()
+    latest = live.host.store.load_snapshot("engine", None)
+    assert latest is not None and live.host.store.head().seq > latest.seq
     before = _state(live)
     assert before["owners"] and before["session ids"]
     live.host.close()
@@ -147,3 +164,67 @@ def test_a_warm_restart_routes_fills_and_refuses_reused_ids_like_the_live_server
     assert retry.duplicate and isinstance(retry.events[0].record, OrderAccepted)
     assert reused.error is not None and "different command" in reused.error
     srv.host.close()
+
+
+def _only_snapshots_up_to(src: str, dst: Path, seq: int) -> str:
+    """A copy of the log at ``src`` as it would be had no snapshot been taken after ``seq``."""
+    shutil.copyfile(src, dst)
+    with sqlite3.connect(dst) as db:
+        db.execute("DELETE FROM snapshots WHERE seq > ?", (seq,))
+    return str(dst)
+
+
+@pytest.mark.parametrize("risk", [None, {"accounts": {"A": {"credit": "1e12"}, "B": {"credit": "1e12"}}}])
+def test_a_warm_restart_from_every_snapshot_of_a_served_day_equals_a_cold_fold(
+    tmp_path: Path, risk: Any
+) -> None:
+    """Whichever snapshot a restart finds last (each one the served day took), restoring it and
+    folding the rest of the log gives exactly the state a cold full fold gives, with and without
+    risk (whose accounts read model snapshots too)."""
+    log = str(tmp_path / "day.db")
+    live = _server(log, warm=False, risk=risk)
+    for k in range(6):
+        _trade(live, 12, 12 * k)
+        live.host.runtime.snapshot()  # besides the sequencer's own, spaced ones
+    _trade(live, 5, 100)  # a tail after the last one
+    live.host.close()
+    cold = _server(log, warm=False, risk=risk)
+    want = _state(cold)
+    cold.host.close()
+    points = _snapshot_points(log)
+    assert len(points) >= 6
+    for i, at in enumerate(points):
+        copy = _only_snapshots_up_to(log, tmp_path / f"at-{i}.db", at)
+        warm = _server(copy, warm=True, risk=risk)
+        assert warm.host.runtime._last_snapshot_seq == at  # it started from that snapshot
+        got = _state(warm)
+        warm.host.close()
+        for key, value in want.items():
+            assert got[key] == value, f"a warm start from the snapshot at seq {at} differs in {key}"
+
+
+def _snapshot_points(log: str) -> list[int]:
+    with sqlite3.connect(log) as db:
+        return [
+            r[0] for r in db.execute("SELECT DISTINCT seq FROM snapshots WHERE name = 'engine' ORDER BY seq")
+        ]
+
+
+def test_a_graceful_stop_snapshots_the_head_so_the_next_start_folds_nothing(tmp_path: Path) -> None:
+    """``Server.stop`` leaves a snapshot at the head: the next warm start restores it, reads no
+    entry, and holds what a cold fold holds."""
+    log = str(tmp_path / "day.db")
+    live = _server(log, warm=False)
+    _trade(live, 30)
+    head = live.host.store.head().seq
+    assert live.host.store.list_snapshots("engine")[-1] < head  # a tail the sequencer left
+    asyncio.run(live.stop())
+    warm = _server(log, warm=True)
+    assert warm.host.runtime._last_snapshot_seq == head
+    assert warm.router.position() == head
+    got = _state(warm)
+    warm.host.close()
+    cold = _server(log, warm=False)
+    want = _state(cold)
+    cold.host.close()
+    assert got == want

@@ -71,17 +71,65 @@ def test_garbled_inbound_message_is_ignored_like_any_garbled_message() -> None:
     assert types(peer.send("1", [(112, "y")], seq=2)) == [("0", 2)]
 
 
-def test_duplicated_inbound_message_without_possdup_is_seq_too_low() -> None:
-    """A duplicated message is a MsgSeqNum too low without PossDup: FIX prescribes Logout."""
+def test_duplicated_inbound_message_arrives_flagged_possdup_and_is_ignored() -> None:
+    """The copy of a duplicated message carries PossDup and OrigSendingTime, as a retransmission
+    would: the session answers the original once, ignores the copy and stays logged on."""
     peer, _, _ = world(Fault("duplicate", "in", msg_seq=2))
     out = peer.send("1", [(112, "d")])
-    assert [m.msg_type for m in out] == ["0", "5"]
-    assert out[1].get(58) == b"MsgSeqNum too low, expecting 3 but received 2"
+    assert types(out) == [("0", 2)]
+    assert not peer.closed
+    session = peer.acceptor.sessions[("ISLD", "TW44")]
+    assert session.duplicates_ignored == 1 and session.store.next_target_seq == 3
 
 
-def test_duplicated_outbound_message_arrives_twice() -> None:
+def test_duplicated_outbound_message_arrives_twice_the_copy_flagged_possdup() -> None:
+    """Both copies reach the peer with one MsgSeqNum; the second has 43=Y and 122 = the
+    original's SendingTime, and frames with a correct BodyLength and CheckSum."""
     peer, _, _ = world(Fault("duplicate", "out", msg_seq=2))
-    assert types(peer.send("1", [(112, "d")])) == [("0", 2), ("0", 2)]
+    first, copy = peer.send("1", [(112, "d")])
+    assert types([first, copy]) == [("0", 2), ("0", 2)]
+    assert first.get(43) is None and copy.get(43) == b"Y"
+    assert copy.get(122) == first.get(52) and copy.get(112) == b"d"
+    assert peer.garbled == []
+
+
+def test_a_delay_holds_what_follows_it_in_order() -> None:
+    """A link is a stream: messages after a delayed one wait behind it and arrive in order, so
+    the receiver sees no gap and no reordering."""
+    peer, _, clock = world(Fault("delay", "out", msg_seq=2, delay_ns=NS_PER_SECOND))
+    assert peer.send("1", [(112, "first")]) == []
+    assert peer.send("1", [(112, "second")]) == []
+    assert peer.acceptor.faults is not None and peer.acceptor.faults.held() == 2
+    clock.t += NS_PER_SECOND
+    assert [m.get(112) for m in peer.tick()] == [b"first", b"second"]
+    assert peer.acceptor.faults.held() == 0
+
+
+def test_armed_timed_faults_fire_as_timers_of_the_virtual_clock() -> None:
+    """With the server's virtual clock as timers, a release and a timed disconnect fire while the
+    clock moves, at their instants and in order with its other timers."""
+    from sim.clock.virtual import VirtualClock
+
+    vc = VirtualClock(T0)
+    at = T0 + 5 * NS_PER_SECOND
+    plan = FaultPlan(
+        [Fault("delay", "in", msg_seq=2, delay_ns=NS_PER_SECOND), Fault("disconnect", at_ns=at)], vc
+    )
+    acceptor = FixAcceptor(
+        acceptance_sessions(), AcceptanceApplication(), vc, store_factory("memory:"),
+        timer_clock=FixedClock(0), timers=lambda: vc,
+    )  # fmt: skip
+    acceptor.install_faults(plan)
+    peer = Peer(acceptor, clock=vc)
+    peer.logon()
+    order: list[str] = []
+    vc.call_at(T0 + 2 * NS_PER_SECOND, lambda: order.append(f"timer, held {plan.held()}"))
+    vc.call_at(at + 1, lambda: order.append(f"timer, closed {peer.closed}"))
+    assert peer.send("1", [(112, "late")]) == []
+    vc.run_until(at + 10)
+    assert order == ["timer, held 0", "timer, closed True"]
+    assert [m.get(112) for m in peer.received()] == [b"late"]
+    assert plan.fired[-1] == f"disconnect ISLD->TW44 at {at}"
 
 
 def test_delay_holds_a_message_until_the_virtual_clock_passes_it() -> None:

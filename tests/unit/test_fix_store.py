@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from system.gateways.fix import SessionSettings, store_factory
 from system.gateways.fix.store import FileStore, MessageStore, StoreError
@@ -135,3 +138,30 @@ def test_a_large_batch_reads_back_before_and_after_reopen(tmp_path: Path) -> Non
     assert s.get(1, 300) == msgs
     s.close()
     assert FileStore(path).get(1, 300) == msgs
+
+
+@given(st.lists(st.one_of(st.integers(1, 10_000), st.none(), st.just(-1)), max_size=60))
+@settings(max_examples=60, deadline=None)
+def test_a_reopened_journal_holds_the_last_numbers_and_every_message(ops: list[int | None]) -> None:
+    """Whatever mix of inbound positions (coalesced in the journal while unflushed), sent
+    messages and flushes: a reopened store has the last numbers and every message, readable."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.journal"
+        store = FileStore(path)
+        sent: dict[int, bytes] = {}
+        for op in ops:
+            if op is None:
+                seq = store.next_sender_seq
+                sent[seq] = b"8=FIX.4.4\x01msg %d\x01" % seq
+                store.save(seq, sent[seq])
+            elif op == -1:
+                store.flush()
+            else:
+                store.set_next_target_seq(op)
+        target, sender = store.next_target_seq, store.next_sender_seq
+        assert store.get(1, 10**6) == sorted(sent.items())
+        store.close()
+        again = FileStore(path)
+        assert (again.next_target_seq, again.next_sender_seq) == (target, sender)
+        assert again.get(1, 10**6) == sorted(sent.items())
+        again.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 
@@ -218,3 +219,117 @@ def test_run_loop_serves_calls_and_stops_after_draining() -> None:
     a, b = asyncio.run(main())
     assert a.error is None and b.error is None
     assert TradeExecuted in [type(e.record) for e in b.events]
+
+
+def test_gateways_are_held_back_past_the_high_water_mark_and_resumed_once_drained() -> None:
+    """Past ``high_water`` queued requests the sequencer reports overload; a gateway waiting in
+    ``when_drained`` is called back once a step leaves one batch or less queued, not before."""
+    w = _world()
+    s = Sequencer(w, ClockMode(w.clock), max_batch=4)
+    assert s.high_water == 16
+    for i in range(16):
+        s.submit("QA1", f"o{i}", _buy(f"o{i}", price=2000 + i))
+    assert s.overloaded()
+    resumed: list[int] = []
+    s.when_drained(lambda: resumed.append(s.queued))
+    assert s.step() == 4 and not resumed  # 12 left: more than one batch
+    s.step()
+    s.step()  # 4 left: one batch
+    assert resumed == [4] and not s.overloaded()
+    s.when_drained(lambda: resumed.append(-1))  # already drained: called at once
+    assert resumed == [4, -1]
+
+
+def test_snapshots_are_spaced_by_the_log_they_cover(tmp_path: object) -> None:
+    """The sequencer snapshots after ``snapshot_every`` entries at first, then only once the log
+    has grown by half what the last snapshot covered (the runtime's own spacing is switched off)."""
+    cfg = SystemConfig(instruments=(instrument(INST),), venues=(), snapshot_every=10)
+    w = World(cfg, start_ns=T0, log=f"{tmp_path}/day.db", sessions=False)
+    s = Sequencer(w, ClockMode(w.clock))
+    assert w.runtime.snapshot_every == 0 and s.snapshot_every == 10
+    taken: list[int] = []
+    for i in range(60):
+        s.submit("QA1", f"o{i}", _buy(f"o{i}", price=2000 + i))
+        s.step()
+        snap = w.store.load_snapshot("engine", None)
+        if snap is not None and (not taken or snap.seq != taken[-1]):
+            taken.append(snap.seq)
+    assert len(taken) >= 3
+    for prev, nxt in pairwise(taken):
+        assert nxt - prev >= max(10, prev // 2)
+    w.close()
+
+
+def test_snapshots_taken_while_serving_hold_the_bytes_an_inline_snapshot_holds(tmp_path: object) -> None:
+    """Inside ``run`` a forked child encodes the snapshot while the sequencer goes on; what it
+    stores under the fork's seq is byte for byte the state an inline snapshot at that seq holds."""
+    cfg = SystemConfig(instruments=(instrument(INST),), venues=(), snapshot_every=10)
+    served = World(cfg, start_ns=T0, log=f"{tmp_path}/served.db", sessions=False)
+    s = Sequencer(served, ClockMode(served.clock))
+
+    async def serve() -> None:
+        task = asyncio.create_task(s.run())
+        for i in range(60):
+            await s.call("QA1", f"o{i}", _buy(f"o{i}", price=2000 + i))
+        s.stop()
+        await task  # waits for a snapshot still being encoded
+
+    asyncio.run(serve())
+    # At least the first: while a child is encoding, later triggers wait (how many complete
+    # depends on the machine's speed; the one started is always stored before ``run`` returns).
+    seqs = served.store.list_snapshots("engine")
+    assert seqs
+    inline = World(cfg, start_ns=T0, log=f"{tmp_path}/inline.db", sessions=False)
+    ref = Sequencer(inline, ClockMode(inline.clock))
+    for i in range(60):
+        ref.submit("QA1", f"o{i}", _buy(f"o{i}", price=2000 + i))
+        ref.step()
+        if inline.store.head().seq in seqs:
+            inline.runtime.snapshot()
+    for seq in seqs:
+        got, want = served.store.load_snapshot("engine", seq), inline.store.load_snapshot("engine", seq)
+        assert got is not None and want is not None and got.seq == seq
+        assert (got.state, got.state_hash) == (want.state, want.state_hash)
+    served.close()
+    inline.close()
+
+
+def test_a_stuck_snapshot_child_is_killed_and_dropped_so_shutdown_does_not_hang() -> None:
+    """A forked snapshot whose child never finishes is killed after the wait's timeout; nothing is stored."""
+    import os
+    import threading
+
+    from system.server.forksnap import ForkedSnapshot
+
+    class Head:
+        seq = 7
+
+    class Store:
+        saved: list[object] = []
+
+        def head(self) -> Head:
+            return Head()
+
+        def save_snapshot(self, snap: object) -> None:
+            self.saved.append(snap)
+
+    class Stuck:
+        store = Store()
+
+        def flush(self) -> None:
+            pass
+
+        def snapshot(self) -> int:
+            threading.Event().wait()  # as a lock another thread held at the fork would
+            return 0
+
+    store = Stuck.store
+    pending = ForkedSnapshot(Stuck())
+    pending.wait(timeout=0.5)
+    assert store.saved == []
+    try:
+        os.kill(pending.pid, 0)
+    except ProcessLookupError:
+        pass  # reaped: no zombie left behind
+    else:
+        raise AssertionError(f"child {pending.pid} is still there")

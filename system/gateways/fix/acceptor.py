@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from system.clock import NS_PER_SECOND, Clock, WallClock
 from system.gateways.fix.codec import parse
 from system.gateways.fix.config import SessionsConfig
 from system.gateways.fix.dictionary import Dictionary, load_dictionary
-from system.gateways.fix.faults import FaultPlan
+from system.gateways.fix.faults import FaultPlan, Timers
 from system.gateways.fix.message import FixMessage
 from system.gateways.fix.session import Application, FixSession, State
 from system.gateways.fix.store import MessageStoreFactory
-from system.gateways.fix.transport import FixConnection, first_message
+from system.gateways.fix.transport import FixConnection, Throttle, first_message
 
 log = logging.getLogger("chronex.fix")
 
@@ -26,7 +27,9 @@ class FixAcceptor:
     A connection must open with a Logon whose CompIDs name a configured session (ours is its
     TargetCompID); anything else, or a Logon for a session that is already live (FIX 1b), closes
     the connection without a reply. ``clock`` stamps SendingTime; ``timer_clock`` (wall time by
-    default) drives heartbeats and timeouts.
+    default) drives heartbeats and timeouts; ``throttle`` (the server's sequencer) pauses reading
+    while the system is behind; ``timers`` (the server's virtual clock, asked anew each time: a
+    reset replaces it) is where a fault plan schedules its timed faults.
     """
 
     def __init__(
@@ -42,8 +45,12 @@ class FixAcceptor:
         timer_clock: Clock | None = None,
         dictionary: Dictionary | None = None,
         tick_s: float = 0.05,
+        throttle: Throttle | None = None,
+        timers: Callable[[], Timers | None] | None = None,
     ) -> None:
         self.config = sessions
+        self.throttle = throttle
+        self._timers = timers
         self.app = app
         self.clock = clock
         self.timer_clock = timer_clock if timer_clock is not None else WallClock()
@@ -88,13 +95,20 @@ class FixAcceptor:
     def connection(self) -> FixConnection:
         """A protocol object for one accepted connection (asyncio calls this per connection)."""
         max_body = max((s.max_body for s in self.config.sessions), default=1 << 20)
-        conn = FixConnection(binder=self._bind, faults=self.faults, max_body=max_body, on_closed=self._closed)
+        conn = FixConnection(
+            binder=self._bind, faults=self.faults, max_body=max_body, on_closed=self._closed,
+            throttle=self.throttle,
+        )  # fmt: skip
         self._conns[conn] = self.timer_clock.now_ns()
         return conn
 
     def install_faults(self, plan: FaultPlan | None) -> None:
         """Use ``plan`` on live connections and new ones (None: remove every fault)."""
+        if self.faults is not None:
+            self.faults.disarm()
         self.faults = plan
+        if plan is not None and self._timers is not None:
+            plan.arm(self._timers())
         for conn in self._conns:
             conn.use_faults(plan)
 
@@ -105,6 +119,7 @@ class FixAcceptor:
                 "state": s.state.name,
                 "next_out": s.store.next_sender_seq,
                 "next_in": s.store.next_target_seq,
+                "duplicates_ignored": s.duplicates_ignored,
             }
             for s in self.sessions.values()
         }

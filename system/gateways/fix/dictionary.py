@@ -24,6 +24,11 @@ DEFAULT_PATH = Path(__file__).with_name("FIX44.toml")
 _BODY, _HEADER, _TRAILER = 0, 1, 2
 _MAX_SHAPES = 4096
 
+# Per field of a known shape that has a check: (index, format check, allowed values).
+_Plan = list[tuple[int, "Callable[[bytes], bool] | None", "frozenset[bytes] | None"]]
+# A known shape: NumInGroup checks by field index (see ``_validate_values``) and its value plan.
+_Shape = tuple[dict[int, list[tuple[int, int, int]]], _Plan]
+
 _DATE = re.compile(rb"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\Z")
 _TIMESTAMP = re.compile(
     rb"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])-([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{3}|\.\d{6}|\.\d{9})?\Z"
@@ -144,7 +149,7 @@ class Dictionary:
         # ``fields`` is replaced (a copy with venue tags added), checked by identity per message.
         self._spec_of = self.fields
         # Shapes (MsgType and tag sequence) already validated: order flow repeats a handful of them.
-        self._shapes: dict[tuple[str, tuple[int, ...]], dict[int, list[tuple[int, int, int]]]] = {}
+        self._shapes: dict[tuple[str, tuple[int, ...]], _Shape] = {}
         self._spec: dict[int, tuple[int, Callable[[bytes], bool] | None, frozenset[bytes] | None]] = {
             tag: (
                 _HEADER if tag in self.header else _TRAILER if tag in self.trailer else _BODY,
@@ -172,9 +177,11 @@ class Dictionary:
             self._index()
         fields = msg.fields
         key = (mt, tuple([t for t, _ in fields]))
-        checks = self._shapes.get(key)
-        if checks is not None:
-            self._validate_values(fields, checks)
+        known = self._shapes.get(key)
+        if known is not None:
+            checks, plan = known
+            if not self._values_pass(fields, checks, plan):
+                self._validate_values(fields, checks)  # raises the first problem in field order
             return
         record: list[tuple[int, int, int, int]] = []
         self._validate_full(mt, fields, record)
@@ -182,7 +189,31 @@ class Dictionary:
             shape: dict[int, list[tuple[int, int, int]]] = {}
             for at, count_tag, count_index, instances in record:
                 shape.setdefault(at, []).append((count_tag, count_index, instances))
-            self._shapes[key] = shape
+            spec = self._spec
+            plan = [(i, spec[t][1], spec[t][2]) for i, (t, _) in enumerate(fields)]
+            self._shapes[key] = (shape, [p for p in plan if p[1] is not None or p[2] is not None])
+
+    @staticmethod
+    def _values_pass(
+        fields: list[tuple[int, bytes]], checks: dict[int, list[tuple[int, int, int]]], plan: _Plan
+    ) -> bool:
+        """Whether every value of a known shape is good: no empty value, each format and enum
+        right, each NumInGroup matching. Only the fields that have a check are visited; on a
+        failure ``_validate_values`` finds which problem comes first."""
+        values = [v for _, v in fields]
+        if not all(values):
+            return False
+        for i, fmt, allowed in plan:
+            v = values[i]
+            if fmt is not None and not fmt(v):
+                return False
+            if allowed is not None and v not in allowed:
+                return False
+        for pending in checks.values():
+            for _, index, instances in pending:
+                if values[index] != b"%d" % instances:
+                    return False
+        return True
 
     def _validate_values(
         self, fields: list[tuple[int, bytes]], checks: dict[int, list[tuple[int, int, int]]]

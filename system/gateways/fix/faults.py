@@ -16,26 +16,38 @@ count = 1                    # how many messages it hits (default 1)
 
 Faults act below the session layer, as a network would: a dropped outbound message is still in
 the store (the peer gets it by ResendRequest), a garbled one fails its CheckSum at the peer.
+A delayed message holds back everything after it in the same direction until it is released (TCP
+never reorders a stream), and a duplicate arrives as a second copy flagged PossDup (43=Y with
+OrigSendingTime), as a retransmission would, so the receiver ignores it by its MsgSeqNum.
+
 Delays and instants are measured on the clock the plan is given (the server's clock, so a delay
-in a virtual-time scenario lasts until the scenario advances the clock past it).
+in a virtual-time scenario lasts until the scenario advances the clock past it). With ``timers``
+(``arm``: the server's virtual clock), a timed disconnect and each release fire as timers of that
+clock, in order with its other timers, while the clock moves; without, ``tick`` polls the clock.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from system.clock import NS_PER_MS, Clock, from_datetime
-from system.gateways.fix.codec import Garbled, GarbledError, parse
+from system.gateways.fix.codec import Garbled, GarbledError, encode_fields, frame, parse
 
 if TYPE_CHECKING:
     from system.gateways.fix.transport import FixConnection
 
 ACTIONS = ("drop", "delay", "duplicate", "garble", "disconnect")
+
+
+class Timers(Protocol):
+    """Where timed faults are scheduled: the server's virtual clock (``VirtualClock.call_at``)."""
+
+    def call_at(self, t_ns: int, callback: Callable[[], Any], *, label: str = "") -> Any: ...
 
 
 class FaultConfigError(ValueError):
@@ -83,6 +95,38 @@ class FaultPlan:
         self._left = [f.count for f in self.faults]
         self._links: list[LinkFaults] = []
         self.fired: list[str] = []
+        self.timers: Timers | None = None
+        self._scheduled: list[Any] = []
+
+    def arm(self, timers: Timers | None) -> None:
+        """Schedule the plan's timed disconnects (and, later, its releases) on ``timers``."""
+        self.timers = timers
+        if timers is None:
+            return
+        now = self.clock.now_ns()
+        for i, f in enumerate(self.faults):
+            if f.timed and f.at_ns is not None:
+                self.schedule(max(f.at_ns, now), self._disconnect_later(i), f"fault {i} disconnect")
+
+    def _disconnect_later(self, i: int) -> Callable[[], None]:
+        return lambda: self._disconnect(i)
+
+    def schedule(self, t_ns: int, fn: Callable[[], None], label: str) -> None:
+        if self.timers is not None:
+            self._scheduled.append(self.timers.call_at(t_ns, fn, label=label))
+
+    def disarm(self) -> None:
+        """Cancel what the plan scheduled (a replaced plan fires nothing more)."""
+        for t in self._scheduled:
+            cancel = getattr(t, "cancel", None)
+            if cancel is not None:
+                cancel()
+        self._scheduled.clear()
+        self.timers = None
+
+    def held(self) -> int:
+        """Messages held back by delays, on every link."""
+        return sum(len(lf.held) for lf in self._links)
 
     def for_link(self, conn: FixConnection) -> LinkFaults:
         lf = LinkFaults(self, conn)
@@ -103,9 +147,13 @@ class FaultPlan:
             lf.release(now)
         for i, f in enumerate(self.faults):
             if f.timed and f.at_ns is not None and now >= f.at_ns and self._left[i] > 0:
-                for lf in list(self._links):
-                    if lf.matches_session(f) and self._take(i, f"disconnect {lf.name} at {now}"):
-                        lf.conn.abort()
+                self._disconnect(i)
+
+    def _disconnect(self, i: int) -> None:
+        f, now = self.faults[i], self.clock.now_ns()
+        for lf in list(self._links):
+            if lf.matches_session(f) and self._take(i, f"disconnect {lf.name} at {now}"):
+                lf.conn.abort()
 
     def _unlink(self, lf: LinkFaults) -> None:
         if lf in self._links:
@@ -118,7 +166,23 @@ class LinkFaults:
     def __init__(self, plan: FaultPlan, conn: FixConnection) -> None:
         self.plan = plan
         self.conn = conn
-        self._held: list[tuple[int, str, bytes]] = []
+        # Held messages in order: (release instant, direction, frame). Each direction is a queue.
+        self.held: list[tuple[int, str, bytes | Garbled]] = []
+
+    def _queued(self, direction: str) -> int | None:
+        """The release instant of the last message held in ``direction`` (None: none held)."""
+        for due, d, _ in reversed(self.held):
+            if d == direction:
+                return due
+        return None
+
+    def _hold(self, direction: str, due: int, item: bytes | Garbled) -> None:
+        last = self._queued(direction)
+        if last is not None and last > due:
+            due = last  # behind what is already held: a stream keeps its order
+        self.held.append((due, direction, item))
+        if last is None or due > last:
+            self.plan.schedule(due, lambda: self.release(self.plan.clock.now_ns()), f"release {direction}")
 
     @property
     def name(self) -> str:
@@ -149,7 +213,17 @@ class LinkFaults:
         return None
 
     def outbound(self, raw: bytes, seq: int, msg_type: str) -> list[bytes]:
-        """The frames to write for one outgoing frame: none, itself, a garbled or a doubled copy."""
+        """The frames to write now for one outgoing frame: none, itself, a garbled one, or it and
+        a PossDup copy; none while earlier ones are held."""
+        frames = self._outbound(raw, seq, msg_type)
+        if frames and self._queued("out") is not None:
+            now = self.plan.clock.now_ns()
+            for fr in frames:
+                self._hold("out", now, fr)
+            return []
+        return frames
+
+    def _outbound(self, raw: bytes, seq: int, msg_type: str) -> list[bytes]:
         i = self._match("out", seq, msg_type)
         if i is None:
             return [raw]
@@ -161,54 +235,78 @@ class LinkFaults:
         if f.action == "garble":
             return [_garble(raw)]
         if f.action == "duplicate":
-            return [raw, raw]
+            return [raw, possdup_copy(raw)]
         if f.action == "delay":
-            self._held.append((self.plan.clock.now_ns() + f.delay_ns, "out", raw))
+            self._hold("out", self.plan.clock.now_ns() + f.delay_ns, raw)
             return []
         self.conn.abort()
         return []
 
     def inbound(self, frames: list[bytes | Garbled]) -> list[bytes | Garbled]:
+        """The frames to hand to the session now; the rest are dropped or held."""
         out: list[bytes | Garbled] = []
         for raw in frames:
-            if isinstance(raw, Garbled):
-                out.append(raw)
-                continue
-            seq, msg_type = _seq_type(raw)
-            i = self._match("in", seq, msg_type)
-            if i is None:
-                out.append(raw)
-                continue
-            f = self.plan.faults[i]
-            if not self.plan._take(i, f"{f.action} in {self.name} seq {seq} type {msg_type}"):
-                out.append(raw)
-                continue
-            if f.action == "drop":
-                continue
-            if f.action == "garble":
-                out.append(Garbled(_garble(raw), "garbled by fault injection"))
-            elif f.action == "duplicate":
-                out += [raw, raw]
-            elif f.action == "delay":
-                self._held.append((self.plan.clock.now_ns() + f.delay_ns, "in", raw))
+            passed, cut = self._inbound(raw)
+            if passed and self._queued("in") is not None:
+                now = self.plan.clock.now_ns()
+                for fr in passed:
+                    self._hold("in", now, fr)
             else:
-                self.conn.abort()
+                out += passed
+            if cut:
                 break
         return out
 
+    def _inbound(self, raw: bytes | Garbled) -> tuple[list[bytes | Garbled], bool]:
+        """What passes of one inbound frame, and whether the link was cut."""
+        if isinstance(raw, Garbled):
+            return [raw], False
+        seq, msg_type = _seq_type(raw)
+        i = self._match("in", seq, msg_type)
+        if i is None:
+            return [raw], False
+        f = self.plan.faults[i]
+        if not self.plan._take(i, f"{f.action} in {self.name} seq {seq} type {msg_type}"):
+            return [raw], False
+        if f.action == "drop":
+            return [], False
+        if f.action == "garble":
+            return [Garbled(_garble(raw), "garbled by fault injection")], False
+        if f.action == "duplicate":
+            return [raw, possdup_copy(raw)], False
+        if f.action == "delay":
+            self._hold("in", self.plan.clock.now_ns() + f.delay_ns, raw)
+            return [], False
+        self.conn.abort()
+        return [], True
+
     def release(self, now: int) -> None:
-        due = [h for h in self._held if h[0] <= now]
-        if not due:
+        """Let go of each direction's held messages, in order, up to the first not yet due."""
+        if not self.held:
             return
-        self._held = [h for h in self._held if h[0] > now]
-        for _, direction, raw in due:
-            if direction == "out":
+        keep: list[tuple[int, str, bytes | Garbled]] = []
+        inbound: list[bytes | Garbled] = []
+        outbound: list[bytes] = []
+        blocked: set[str] = set()
+        for item in self.held:
+            due, direction, raw = item
+            if due > now or direction in blocked:
+                blocked.add(direction)
+                keep.append(item)
+            elif direction == "in":
+                inbound.append(raw)
+            elif isinstance(raw, bytes):
+                outbound.append(raw)
+        self.held = keep
+        if outbound:
+            self.conn.flush()  # anything queued before the hold goes first
+            for raw in outbound:
                 self.conn.write_now(raw)
-            else:
-                self.conn.deliver([raw])
+        if inbound:
+            self.conn.deliver(inbound)
 
     def cancel(self) -> None:
-        self._held.clear()
+        self.held.clear()
         self.plan._unlink(self)
 
 
@@ -219,6 +317,19 @@ def _seq_type(raw: bytes) -> tuple[int | None, str | None]:
     except (GarbledError, ValueError):
         return None, None
     return seq, msg.msg_type
+
+
+def possdup_copy(raw: bytes) -> bytes:
+    """A copy of a frame as its sender's retransmission: PossDupFlag 43=Y and OrigSendingTime 122
+    (its SendingTime) added to the header, BodyLength and CheckSum recomputed."""
+    try:
+        msg = parse(raw)
+    except GarbledError:
+        return raw
+    fields = [(t, v) for t, v in msg.fields[2:] if t not in (10, 43, 97, 122)]
+    at = next((k for k, (t, _) in enumerate(fields) if t == 56), 2) + 1
+    fields[at:at] = [(43, b"Y"), (122, msg.get(52) or b"")]
+    return frame(msg.fields[0][1], encode_fields(fields))
 
 
 def _garble(raw: bytes) -> bytes:

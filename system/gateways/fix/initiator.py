@@ -51,8 +51,10 @@ class FixInitiator:
         timer_clock: Clock | None = None,
         dictionary: Dictionary | None = None,
         tick_s: float = 0.05,
+        link: type[FixConnection] = FixConnection,
     ) -> None:
         self.settings = settings
+        self._link = link  # a FixConnection subclass (the mocks' recording one)
         self.host = host
         self.port = port
         self.faults = faults
@@ -79,7 +81,7 @@ class FixInitiator:
         self._watch.changed.clear()
         session = self.session
         _, conn = await loop.create_connection(
-            lambda: FixConnection(session=session, faults=self.faults, max_body=self.settings.max_body),
+            lambda: self._link(session=session, faults=self.faults, max_body=self.settings.max_body),
             self.host,
             self.port,
         )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -49,7 +49,7 @@ from system.engine import (
     TradeExecuted,
 )
 from system.eventlog.codec import LoggedEvent
-from system.gateways.fix.codec import parse_timestamp
+from system.gateways.fix.codec import encode_fields, format_timestamp, parse_timestamp
 from system.gateways.fix.config import SessionsConfig, load_sessions
 from system.gateways.fix.dictionary import Dictionary, FieldDef, load_dictionary
 from system.gateways.fix.message import FixMessage
@@ -166,6 +166,27 @@ def _units(d: Decimal, inc: str, what: str, inst: Instrument, reason: int) -> in
     return int(u)
 
 
+# (wire text, increment) -> units, for values that converted: order flow repeats a few prices and
+# quantities, and two Decimal conversions were a tenth of decoding a NewOrderSingle. Bounded.
+_WIRE_UNITS: dict[tuple[bytes, str], int] = {}
+_MAX_WIRE_UNITS = 65536
+
+
+def _wire_units(v: bytes | None, tag: int, inc: str, what: str, inst: Instrument, reason: int) -> int | None:
+    """``_units(_dec(v))``, None for an absent tag; EdgeReject as they raise it."""
+    if v is None:
+        return None
+    u = _WIRE_UNITS.get((v, inc))
+    if u is not None:
+        return u
+    d = _dec(v, tag)
+    assert d is not None
+    u = _units(d, inc, what, inst, reason)
+    if len(_WIRE_UNITS) < _MAX_WIRE_UNITS:
+        _WIRE_UNITS[(v, inc)] = u
+    return u
+
+
 def fmt_decimal(d: Decimal) -> str:
     """FIX text for a decimal: no exponent, no trailing zeros."""
     s = format(d.normalize(), "f")
@@ -178,6 +199,18 @@ def _text(increment: str, units: int) -> str:
     return fmt_decimal(units * Decimal(increment))
 
 
+@lru_cache(maxsize=65536)
+def _btext(increment: str, units: int) -> bytes:
+    return _text(increment, units).encode("latin-1")
+
+
+@lru_cache(maxsize=4096)
+def _symbol(instrument: str) -> bytes:
+    if "\x01" in instrument:
+        raise ValueError(f"instrument id {instrument!r} holds SOH")
+    return instrument.encode("latin-1")
+
+
 def price_text(inst: Instrument, units: int) -> str:
     return _text(inst.price_increment, units)
 
@@ -187,7 +220,7 @@ def qty_text(inst: Instrument, units: int) -> str:
 
 
 # -- the gateway's order read model -------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class FixOrder:
     """What the gateway knows of one order for its ExecutionReports (fed by routed events)."""
 
@@ -205,11 +238,51 @@ class FixOrder:
     value: int = 0  # sum of price * qty of the fills, in price units x qty units
     leaves: int = 0
     status: str = "0"  # OrdStatus
+    # The ExecutionReport's fixed runs of fields, encoded once and rebuilt when what they hold
+    # changes (a cancel or replace renames the order; a replace or reduce resizes it).
+    _ids: tuple[tuple[str, str], bytes] | None = field(default=None, repr=False, compare=False)
+    _terms: tuple[tuple[int, int | None], bytes] | None = field(default=None, repr=False, compare=False)
 
     def avg_px(self) -> str:
         if not self.cum:
             return "0"
         return fmt_decimal(Decimal(self.value) / self.cum * Decimal(self.inst.price_increment))
+
+    def ids_part(self) -> bytes:
+        """OrderID, ClOrdID, OrigClOrdID (when set) and Account, encoded."""
+        key = (self.cl_ord_id, self.orig_cl_ord_id)
+        got = self._ids
+        if got is not None and got[0] == key:
+            return got[1]
+        clid, orig, acc = self.cl_ord_id, self.orig_cl_ord_id, self.account
+        if "\x01" in clid or "\x01" in orig or "\x01" in acc:
+            raise ValueError(f"order {self.order_id}: an id holds SOH ({clid!r}, {orig!r}, {acc!r})")
+        raw = b"37=%d\x0111=%s\x01%s1=%s\x01" % (
+            self.order_id,
+            clid.encode("latin-1"),
+            b"41=%s\x01" % orig.encode("latin-1") if orig else b"",
+            acc.encode("latin-1"),
+        )
+        self._ids = (key, raw)
+        return raw
+
+    def terms_part(self) -> bytes:
+        """Symbol, Side, OrderQty, OrdType, Price (when set) and TimeInForce, encoded."""
+        key = (self.qty, self.price)
+        got = self._terms
+        if got is not None and got[0] == key:
+            return got[1]
+        inst = self.inst
+        raw = b"55=%s\x0154=%s\x0138=%s\x0140=%s\x01%s59=%s\x01" % (
+            _symbol(inst.id),
+            SIDE_CODE[self.side].encode(),
+            _btext(inst.qty_increment, self.qty),
+            ORD_TYPE_CODE[self.ord_type].encode(),
+            b"" if self.price is None else b"44=%s\x01" % _btext(inst.price_increment, self.price),
+            TIF_CODE[self.tif].encode(),
+        )
+        self._terms = (key, raw)
+        return raw
 
 
 class OrderEntry:
@@ -326,12 +399,10 @@ class OrderEntry:
         tif = TIFS.get(msg.get(59) or b"0")
         if tif is None:
             raise EdgeReject(11, f"unsupported TimeInForce {msg.get_str(59)!r}")
-        qty_d = _dec(msg.get(38), 38)
-        if qty_d is None:
+        qty = _wire_units(msg.get(38), 38, inst.qty_increment, "quantity", inst, 13)
+        if qty is None:
             raise EdgeReject(13, "OrderQty (38) is required")
-        qty = _units(qty_d, inst.qty_increment, "quantity", inst, 13)
-        px = _dec(msg.get(44), 44)
-        price = None if px is None else _units(px, inst.price_increment, "price", inst, 18)
+        price = _wire_units(msg.get(44), 44, inst.price_increment, "price", inst, 18)
         spx = _dec(msg.get(99), 99)
         stop = None if spx is None else _units(spx, inst.price_increment, "stop price", inst, 18)
         floor = _dec(msg.get(111), 111)
@@ -615,38 +686,28 @@ class OrderEntry:
         transact: int | None = None,
         extra: list[tuple[int, str | bytes | int]] | None = None,
     ) -> None:
-        inst = o.inst
-        body: list[tuple[int, str | bytes | int]] = [
-            (37, str(o.order_id)),
-            (11, o.cl_ord_id),
+        # Built as bytes: the order's fixed runs are encoded once (FixOrder.ids_part/terms_part);
+        # what is added here is digits and FIX codes, or goes through encode_fields (Text, extra).
+        inc = o.inst.qty_increment
+        eid = exec_id or f"{o.order_id}-{exec_type}-{o.cum}-{o.leaves}"
+        parts = [
+            o.ids_part(),
+            b"17=%s\x01150=%s\x0139=%s\x01" % (eid.encode("latin-1"), exec_type.encode(), o.status.encode()),
+            o.terms_part(),
         ]
-        if o.orig_cl_ord_id:
-            body.append((41, o.orig_cl_ord_id))
-        body += [
-            (1, o.account),
-            (17, exec_id or f"{o.order_id}-{exec_type}-{o.cum}-{o.leaves}"),
-            (150, exec_type),
-            (39, o.status),
-            (55, inst.id),
-            (54, SIDE_CODE[o.side]),
-            (38, qty_text(inst, o.qty)),
-            (40, ORD_TYPE_CODE[o.ord_type]),
-        ]
-        if o.price is not None:
-            body.append((44, price_text(inst, o.price)))
-        body.append((59, TIF_CODE[o.tif]))
         if last is not None:
-            body += [(32, qty_text(inst, last[1])), (31, price_text(inst, last[0]))]
-        body += [(151, qty_text(inst, o.leaves)), (14, qty_text(inst, o.cum)), (6, o.avg_px())]
+            parts.append(
+                b"32=%s\x0131=%s\x01" % (_btext(inc, last[1]), _btext(o.inst.price_increment, last[0]))
+            )
+        parts.append(
+            b"151=%s\x0114=%s\x016=%s\x01"
+            % (_btext(inc, o.leaves), _btext(inc, o.cum), o.avg_px().encode("latin-1"))
+        )
         if transact is not None:
-            from system.gateways.fix.codec import format_timestamp
-
-            body.append((60, format_timestamp(transact)))
-        if text:
-            body.append((58, text))
-        if extra:
-            body += extra
-        session.send("8", body)
+            parts.append(b"60=%s\x01" % format_timestamp(transact))
+        if text or extra:
+            parts.append(encode_fields(([(58, text)] if text else []) + (extra or [])))
+        session.send_encoded("8", b"".join(parts))
 
     # -- routed events -------------------------------------------------------------------------
     def _routed(self, ev: LoggedEvent, session: FixSession, k: str) -> None:
@@ -850,7 +911,8 @@ def build_acceptor(
         store = "memory:" if log_url.startswith("memory") else f"file:{_store_dir(log_url)}"
     return FixAcceptor(
         cfg, app, _ServerClock(server), store_factory(store), port=port, timer_clock=wall,
-        dictionary=chronex_dictionary(),
+        dictionary=chronex_dictionary(), throttle=_ServerThrottle(server),
+        timers=lambda: _timers(server),
     )  # fmt: skip
 
 
@@ -859,6 +921,25 @@ def _store_dir(log_url: str) -> Path:
     d = p.parent / f"{p.name}.fix"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def _timers(server: Server) -> Any:
+    """The server's clock when it can schedule (the virtual clock under every clock mode)."""
+    clock = server.host.clock
+    return clock if hasattr(clock, "call_at") else None
+
+
+class _ServerThrottle:
+    """The server's current sequencer as the acceptor's backpressure (a reset swaps it)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def overloaded(self) -> bool:
+        return self.server.sequencer.overloaded()
+
+    def when_drained(self, resume: Callable[[], None]) -> None:
+        self.server.sequencer.when_drained(resume)
 
 
 class _ServerClock:

@@ -122,6 +122,7 @@ class FixSession:
         self._last_recv = 0
         self._state_since = 0
         self._reset_requested = False
+        self.duplicates_ignored = 0  # PossDup copies of messages already processed (since a reset)
 
     # -- status ---------------------------------------------------------------------------------------
     @property
@@ -142,6 +143,11 @@ class FixSession:
         Returns the MsgSeqNum. While disconnected the message is stored all the same and reaches
         the peer through its ResendRequest after the next logon (FIX guaranteed delivery).
         """
+        return self.send_encoded(msg_type, encode_fields(body))
+
+    def send_encoded(self, msg_type: str, body: bytes) -> int:
+        """``send`` with the body already ``tag=value<SOH>`` bytes (the caller vouches that no
+        value holds SOH): the ExecutionReport path builds most of its body once per order."""
         seq = self.store.next_sender_seq
         payload = b"35=%s\x0134=%d\x01%s%s%s%s" % (
             msg_type.encode(),
@@ -149,7 +155,7 @@ class FixSession:
             self._sender_part,
             format_timestamp(self.clock.now_ns()),
             self._target_part,
-            encode_fields(body),
+            body,
         )
         raw = frame(self._begin, payload)
         self.store.save(seq, raw)
@@ -209,6 +215,7 @@ class FixSession:
         reset = self.settings.reset_on_logon if reset is None else reset
         if reset:
             self.store.reset()
+            self.duplicates_ignored = 0
         self._reset_requested = reset
         self._set_state(State.LOGON_SENT)
         body: list[tuple[int, Value]] = [(98, 0), (108, self.settings.heartbeat_s)]
@@ -361,6 +368,8 @@ class FixSession:
                 text = f"MsgSeqNum too low, expecting {expected} but received {seq}"
                 self.send("5", [(58, text)])
                 self._disconnect(text)
+            else:
+                self.duplicates_ignored += 1
             return  # a duplicate already processed: ignored
         self._process(msg, seq, served=False)
         self._drain()
@@ -389,10 +398,7 @@ class FixSession:
             self._reject(msg, SessionReject(R.SENDING_TIME_ACCURACY_PROBLEM))
             self.logout()
             return False
-        if (
-            msg.get(49) != self.settings.target_comp_id.encode()
-            or msg.get(56) != self.settings.sender_comp_id.encode()
-        ):
+        if msg.get(49) != self._target_id or msg.get(56) != self._sender_id:
             self._reject(msg, SessionReject(R.COMPID_PROBLEM))
             self.logout()
             return False
@@ -545,6 +551,7 @@ class FixSession:
             was_active = self.state is State.ACTIVE
             if reset or (s.reset_on_logon and not was_active):
                 self.store.reset()
+                self.duplicates_ignored = 0
             self.heartbeat_ns = hbi * NS_PER_SECOND
             expected = self.store.next_target_seq
             if seq < expected:

@@ -157,7 +157,14 @@ class FileStore:
 
     def set_next_target_seq(self, n: int) -> None:
         self._target = n
-        self._append(b"T %d\n" % n)
+        rec = b"T %d\n" % n
+        pending = self._pending
+        if pending and pending[-1][:2] == b"T ":
+            # Only the latest position counts on reload: a read of 64 orders journals one, not 64.
+            self._pending_size += len(rec) - len(pending[-1])
+            pending[-1] = rec
+        else:
+            self._append(rec)
 
     def save(self, seq: int, raw: bytes) -> None:
         head = b"M %d %d\n" % (seq, len(raw))

@@ -4,6 +4,9 @@
 session sends while handling them is written in one ``transport.write`` at the end, after the
 session's store has been flushed (write-ahead: nothing reaches the peer that a restart forgets).
 Sends from outside a read (the server routing an ExecutionReport) are batched by ``call_soon``.
+With a ``Throttle`` (the server's sequencer), a connection stops reading while the sequencer's
+queue is over its high-water mark, so a client that sends faster than the system executes is
+held back by TCP instead of growing the server's queue.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from system.gateways.fix.codec import Framer, Garbled, GarbledError, parse
 from system.gateways.fix.faults import FaultPlan, LinkFaults
@@ -26,6 +29,13 @@ log = logging.getLogger("chronex.fix")
 Binder = Callable[[bytes, "FixConnection"], "FixSession | None"]
 
 
+class Throttle(Protocol):
+    """Backpressure from whatever executes the messages (``Sequencer`` is one)."""
+
+    def overloaded(self) -> bool: ...
+    def when_drained(self, resume: Callable[[], None]) -> None: ...
+
+
 class FixConnection(asyncio.Protocol):
     """One TCP connection carrying one FIX session."""
 
@@ -37,8 +47,11 @@ class FixConnection(asyncio.Protocol):
         faults: FaultPlan | None = None,
         max_body: int = 1 << 20,
         on_closed: Callable[[FixConnection], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.session = session
+        self._throttle = throttle
+        self._paused = False
         self._binder = binder
         self._framer = Framer(max_body)
         self._out: list[bytes] = []
@@ -78,6 +91,16 @@ class FixConnection(asyncio.Protocol):
         if self.faults is not None:
             frames = self.faults.inbound(frames)
         self.deliver(frames)
+        throttle = self._throttle
+        if throttle is not None and not self._paused and throttle.overloaded() and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+            throttle.when_drained(self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        self._paused = False
+        if not self._closing and self.transport is not None:
+            self.transport.resume_reading()
 
     def deliver(self, frames: list[bytes | Garbled]) -> None:
         """Hand frames to the session (binding one on the first message of an accepted link)."""
