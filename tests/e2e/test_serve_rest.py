@@ -3,6 +3,7 @@ with the roles of the keys file, SIGTERM stops it cleanly; bad REST flags exit 2
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,16 @@ def test_bad_rest_flags_exit_2_with_one_line(tmp_path: Path) -> None:
         r = _cli(*args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert word in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_bad_rest_switch_exits_2_naming_it_before_the_log_is_opened(tmp_path: Path) -> None:
+    log = tmp_path / "day.db"
+    for name in ("CHRONEX_REST_THREAD", "CHRONEX_REST_HOTPATH"):
+        r = subprocess.run(
+            [sys.executable, "-c", "from chronex.cli import entry; entry()", "serve", "--log", str(log),
+             "--rest-port", "0", "--api-keys", str(KEYS)],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, name: "yes"},
+        )  # fmt: skip
+        assert r.returncode == 2, (name, r.stdout, r.stderr)
+        assert f"{name} must be 0 or 1, got 'yes'" in r.stderr and "Traceback" not in r.stderr
+        assert not log.exists()

@@ -57,6 +57,19 @@ async def client(risk: Any = RISK) -> AsyncIterator[tuple[httpx.AsyncClient, Res
         await server.stop()
 
 
+@asynccontextmanager
+async def listening(*, thread: bool) -> AsyncIterator[RestGateway]:
+    """The gateway serving HTTP on a loopback port (uvicorn on its own thread or on this loop)."""
+    server, gw = served()
+    await server.start()
+    await gw.start(thread=thread)
+    try:
+        yield gw
+    finally:
+        await gw.stop()
+        await server.stop()
+
+
 def as_(role: str) -> dict[str, str]:
     return {"X-API-Key": KEYS[role]}
 

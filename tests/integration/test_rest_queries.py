@@ -126,3 +126,15 @@ def test_calendar_of_a_venue() -> None:
         assert (await c.get("/v1/venues/XNOPE/calendar", headers=ADMIN)).status_code == 404
 
     run(t)
+
+
+def test_running_until_a_phase_of_an_unknown_venue_is_refused_naming_it() -> None:
+    """A venue with no calendar is the client's error (problem+json naming it), not a 500."""
+
+    async def t(c: httpx.AsyncClient, gw: RestGateway) -> None:
+        body = {"op": "run_until_phase", "venue": "I", "phase": "CONTINUOUS"}
+        r = await c.post("/v1/clock", json=body, headers=ADMIN)
+        assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+        assert "unknown venue 'I'" in r.text
+
+    run(t)

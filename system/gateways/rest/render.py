@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -13,8 +13,23 @@ from system.eventlog.codec import LoggedEvent
 from system.gateways.rest.convert import iso, price_text, qty_text
 from system.gateways.rest.problems import Problem
 from system.gateways.rest.readmodel import OrderRow, TradeRow
-from system.gateways.rest.schemas import CommandAnswer, EventOut, OrderOut, TradeOut
+from system.gateways.rest.schemas import (
+    CommandAnswer,
+    EventOut,
+    L1Out,
+    L2Out,
+    OrderOut,
+    PositionOut,
+    TradeOut,
+)
+from system.risk.money import decimal_money
 from system.server.sequencer import Result
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from system.engine.marketdata import DepthSnapshot, MarketData
+    from system.risk.projections import AccountsProjection
 
 _FRESH = {"NEW", "PARTIALLY_FILLED"}
 
@@ -41,6 +56,86 @@ def order_out(o: OrderRow, inst: Instrument) -> OrderOut:
         reason=o.reason,
         seq=o.last_seq,
     )
+
+
+# The hot queries' answers (L1, L2, positions) are built as plain dicts, in their models' field
+# order: the application validates them into its response models, and the query side encodes them
+# with msgspec as they are, the same bytes as the models' JSON (tests/integration/
+# test_rest_queryside.py compares them). A pydantic model per level and per row cost ~10 µs here,
+# paid again after every batch the query side folds.
+_JSON = msgspec.json.Encoder()
+
+
+def l1_fields(inst: Instrument, md: MarketData) -> dict[str, Any]:
+    q = md.bbo(inst.id)
+    return {
+        "instrument": inst.id,
+        "seq": md.position,
+        "phase": md.state.books[inst.id].phase,
+        "bid": price_text(inst, q.bid),
+        "bid_qty": qty_text(inst, q.bid_qty),
+        "ask": price_text(inst, q.ask),
+        "ask_qty": qty_text(inst, q.ask_qty),
+    }
+
+
+def l2_fields(inst: Instrument, d: DepthSnapshot) -> dict[str, Any]:
+    return {
+        "instrument": inst.id,
+        "seq": d.seq,
+        "phase": d.phase,
+        "bids": [
+            {"price": price_text(inst, p) or "0", "qty": qty_text(inst, q), "count": n} for p, q, n in d.bids
+        ],
+        "asks": [
+            {"price": price_text(inst, p) or "0", "qty": qty_text(inst, q), "count": n} for p, q, n in d.asks
+        ],
+    }
+
+
+def l1_out(inst: Instrument, md: MarketData) -> L1Out:
+    return L1Out(**l1_fields(inst, md))
+
+
+def l2_out(inst: Instrument, d: DepthSnapshot) -> L2Out:
+    return L2Out(**l2_fields(inst, d))  # the levels' dicts validated into ``Level``s
+
+
+def json_bytes(fields: Any) -> bytes:
+    """``l1_fields``, ``l2_fields`` or ``position_fields`` as the JSON their models dump."""
+    return _JSON.encode(fields)
+
+
+def money_text(p: AccountsProjection, value: int, currency: str) -> str:
+    # Plain decimal text (no thousands separators): the wire carries numbers, not reports.
+    return format(decimal_money(value, currency, p.config.currencies).normalize(), "f")
+
+
+def position_fields(
+    p: AccountsProjection, account: str, instrument: Callable[[str], Instrument]
+) -> list[dict[str, Any]]:
+    out = []
+    for v in p.positions(account):
+        inst = instrument(v.instrument)
+        out.append(
+            {
+                "account": account,
+                "instrument": v.instrument,
+                "qty": ("-" if v.qty < 0 else "") + qty_text(inst, abs(v.qty)) if v.qty else "0",
+                "avg_price": None if v.avg_price is None else format(v.avg_price.normalize(), "f"),
+                "currency": v.currency,
+                "realised": money_text(p, v.realised, v.currency),
+                "unrealised": money_text(p, v.unrealised, v.currency),
+                "fees": money_text(p, v.fees, v.currency),
+            }
+        )
+    return out
+
+
+def positions_out(
+    p: AccountsProjection, account: str, instrument: Callable[[str], Instrument]
+) -> list[PositionOut]:
+    return [PositionOut(**row) for row in position_fields(p, account, instrument)]
 
 
 def trade_out(t: TradeRow, inst: Instrument, visible: frozenset[str] | None) -> TradeOut:

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Security
 
-from system.gateways.rest.convert import iso, qty_text
+from system.gateways.rest.convert import iso
 from system.gateways.rest.gateway import RestGateway
 from system.gateways.rest.keys import ApiKey
 from system.gateways.rest.problems import PROBLEMS, Problem
+from system.gateways.rest.render import money_text, positions_out
 from system.gateways.rest.routes.deps import gateway
 from system.gateways.rest.schemas import AccountEventOut, BalanceOut, MarginOut, PnlOut, PositionOut
 from system.gateways.rest.security import EVERYONE, allow, check_account
-from system.risk.money import decimal_money
 from system.risk.projections import AccountsProjection
 
 router = APIRouter(prefix="/v1/accounts/{account}", tags=["accounts"], responses=PROBLEMS)
@@ -29,30 +29,12 @@ def _ledger(gw: RestGateway, who: ApiKey, account: str) -> AccountsProjection:
     return gw.accounts
 
 
-def _money(p: AccountsProjection, value: int, currency: str) -> str:
-    # Plain decimal text (no thousands separators): the wire carries numbers, not reports.
-    return format(decimal_money(value, currency, p.config.currencies).normalize(), "f")
+_money = money_text
 
 
 @router.get("/positions", response_model=list[PositionOut], summary="Open and traded positions")
 async def positions(account: str, gw: Gw, who: Anyone) -> list[PositionOut]:
-    p = _ledger(gw, who, account)
-    out = []
-    for v in p.positions(account):
-        inst = gw.instrument(v.instrument)
-        out.append(
-            PositionOut(
-                account=account,
-                instrument=v.instrument,
-                qty=("-" if v.qty < 0 else "") + qty_text(inst, abs(v.qty)) if v.qty else "0",
-                avg_price=None if v.avg_price is None else format(v.avg_price.normalize(), "f"),
-                currency=v.currency,
-                realised=_money(p, v.realised, v.currency),
-                unrealised=_money(p, v.unrealised, v.currency),
-                fees=_money(p, v.fees, v.currency),
-            )
-        )
-    return out
+    return positions_out(_ledger(gw, who, account), account, gw.instrument)
 
 
 @router.get("/balances", response_model=list[BalanceOut], summary="Cash per currency")

@@ -74,14 +74,14 @@ def _venue(gw: RestGateway, venue: str, instrument: str | None) -> str | None:
 async def halt(venue: str, body: VenueBody, gw: Gw, who: Admin) -> CommandAnswer:
     inst = _venue(gw, venue, body.instrument)
     cmd = ChangePhase(venue, Phase.HALTED, instrument=inst, reason=body.reason or "halted over REST")
-    return answer(await gw.sequencer.call(who.session, None, cmd))
+    return answer(await gw.call(who.session, None, cmd))
 
 
 @router.post("/venues/{venue}/resume", response_model=CommandAnswer, summary="Resume continuous trading")
 async def resume(venue: str, body: VenueBody, gw: Gw, who: Admin) -> CommandAnswer:
     inst = _venue(gw, venue, body.instrument)
     cmd = ChangePhase(venue, Phase.CONTINUOUS, instrument=inst, reason=body.reason or "resumed over REST")
-    return answer(await gw.sequencer.call(who.session, None, cmd))
+    return answer(await gw.call(who.session, None, cmd))
 
 
 @router.post(
@@ -92,4 +92,4 @@ async def kill_switch(body: KillSwitchBody, gw: Gw, who: Admin) -> CommandAnswer
         raise Problem(404, "this server runs no risk engine (no [risk] in its --config): no kill switch")
     account = FIRM if body.account == "*" else body.account
     cmd = (EngageKillSwitch if body.engage else ReleaseKillSwitch)(account, body.reason or "over REST")
-    return answer(await gw.sequencer.call(who.session, None, cmd))
+    return answer(await gw.call(who.session, None, cmd))

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from system.gateways.rest.gateway import RestGateway
 
 
-def gateway(request: Request) -> RestGateway:
+async def gateway(request: Request) -> RestGateway:
+    """The gateway (``async``: a plain ``def`` dependency would run in a worker thread)."""
     gw: RestGateway = request.app.state.gateway
     return gw

@@ -15,7 +15,7 @@ from system.gateways.rest.convert import iso, ns_of, price_text, qty_text
 from system.gateways.rest.gateway import RestGateway
 from system.gateways.rest.keys import ApiKey, Role
 from system.gateways.rest.problems import PROBLEMS, Problem
-from system.gateways.rest.render import trade_out
+from system.gateways.rest.render import l1_out, l2_out, trade_out
 from system.gateways.rest.routes.deps import gateway
 from system.gateways.rest.schemas import (
     BarOut,
@@ -26,7 +26,6 @@ from system.gateways.rest.schemas import (
     L2Out,
     L3Order,
     L3Out,
-    Level,
     PhaseOut,
     TradeOut,
 )
@@ -59,18 +58,7 @@ async def instruments(gw: Gw, who: Anyone) -> list[InstrumentOut]:
 
 @router.get("/books/{instrument:path}/l1", response_model=L1Out, summary="Best bid and offer")
 async def l1(instrument: str, gw: Gw, who: Anyone) -> L1Out:
-    inst = gw.instrument(instrument)
-    md = gw.marketdata
-    q = md.bbo(inst.id)
-    return L1Out(
-        instrument=inst.id,
-        seq=md.position,
-        phase=md.state.books[inst.id].phase,
-        bid=price_text(inst, q.bid),
-        bid_qty=qty_text(inst, q.bid_qty),
-        ask=price_text(inst, q.ask),
-        ask_qty=qty_text(inst, q.ask_qty),
-    )
+    return l1_out(gw.instrument(instrument), gw.marketdata)
 
 
 @router.get("/books/{instrument:path}/l2", response_model=L2Out, summary="Depth by price level")
@@ -78,14 +66,7 @@ async def l2(
     instrument: str, gw: Gw, who: Anyone, depth: Annotated[int | None, Query(ge=1, le=1000)] = None
 ) -> L2Out:
     inst = gw.instrument(instrument)
-    d = gw.marketdata.depth(inst.id, depth)
-    return L2Out(
-        instrument=inst.id,
-        seq=d.seq,
-        phase=d.phase,
-        bids=[Level(price=price_text(inst, p) or "0", qty=qty_text(inst, q), count=n) for p, q, n in d.bids],
-        asks=[Level(price=price_text(inst, p) or "0", qty=qty_text(inst, q), count=n) for p, q, n in d.asks],
-    )
+    return l2_out(inst, gw.marketdata.depth(inst.id, depth))
 
 
 @router.get("/books/{instrument:path}/l3", response_model=L3Out, summary="Every displayed order, by priority")

@@ -78,7 +78,7 @@ async def submit(
         stp=body.stp,
         cross_currency=body.cross_currency,
     )
-    res = await gw.sequencer.call(who.session, None if key is None else f"D:{key}", cmd)
+    res = await gw.call(who.session, None if key is None else f"D:{key}", cmd)
     return answer(res)
 
 
@@ -107,7 +107,7 @@ async def cancel(
 ) -> CommandAnswer:
     o = _own_order(gw, who, order_id)
     cmd = CancelOrder(account=o.account, instrument=o.instrument, order_id=order_id)
-    return answer(await gw.sequencer.call(who.session, None if key is None else f"F:{key}", cmd))
+    return answer(await gw.call(who.session, None if key is None else f"F:{key}", cmd))
 
 
 @router.patch("/{order_id}", response_model=CommandAnswer, summary="Replace an order's price or quantity")
@@ -130,7 +130,7 @@ async def replace(
         price=price_units(inst, body.price),
         display_qty=qty_units(inst, body.display_qty, "display_qty"),
     )
-    return answer(await gw.sequencer.call(who.session, None if key is None else f"G:{key}", cmd))
+    return answer(await gw.call(who.session, None if key is None else f"G:{key}", cmd))
 
 
 @router.post("/mass-cancel", response_model=CommandAnswer, summary="Cancel every open order of an account")
@@ -140,4 +140,4 @@ async def mass_cancel(
     check_account(who, body.account)
     inst = None if body.instrument is None else gw.instrument(body.instrument).id
     cmd = CancelAllOrders(account=body.account, instrument=inst, reason=CancelReason.USER)
-    return answer(await gw.sequencer.call(who.session, None if key is None else f"q:{key}", cmd))
+    return answer(await gw.call(who.session, None if key is None else f"q:{key}", cmd))
