@@ -2,13 +2,18 @@
 SoupBinTCP and MoldUDP64 on loopback; the encoder set against the engine's own replay speed.
 
     flock /tmp/chronex-bench.lock .venv/bin/python bench/feed.py [--seed 7] [--rounds 5]
+        [--instruments all] [--minutes 0]
+    .venv/bin/python bench/feed.py --instructions --minutes 90   # callgrind counts, load-proof
 
 Workload: one XTKS day (pre-open to close) simulated into an in-memory log, read once into a
 list. Each round runs, interleaved: (a) the engine's replay (fold of every entry, the work the
 feed cannot avoid), (b) the encoder (fold + ITCH messages), (c) the message packers alone on the
 day's messages, (d) the day's stream to one SoupBinTCP subscriber, (e) to one MoldUDP64
-subscriber (no faults). Figures are medians of the rounds with their ratios; the machine is
-shared, so read them as orders of magnitude.
+subscriber (no faults), (f) to one MoldUDP64 subscriber with 2% of packets lost (recovered by
+retransmission). Figures are medians of the rounds; the machine is shared, so the ratios between
+paths measured in the same rounds (encoder to replay, MoldUDP64 to SoupBinTCP) are the figures
+to read. "ITCH part" is the encoder's time less the replay's: what translating costs on top of
+the fold every subscriber of the log pays.
 """
 
 # ruff: noqa: E402  (sys.path is fixed before the imports)
@@ -16,8 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import pickle
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -30,7 +41,7 @@ from system.engine.fold import EngineState
 from system.eventlog.codec import LoggedEvent
 from system.gateways.itch import ItchEncoder
 from system.gateways.itch import messages as m
-from system.gateways.itch.mold import MoldClient, MoldPublisher
+from system.gateways.itch.mold import Faults, MoldClient, MoldPublisher
 from system.gateways.itch.soup import SoupClient, SoupServer
 
 
@@ -90,7 +101,7 @@ async def soup(msgs: list[bytes]) -> float:
     return dt
 
 
-async def mold(msgs: list[bytes]) -> float:
+async def mold(msgs: list[bytes], loss: float = 0.0) -> float:
     got = [0]
 
     def count(_m: bytes) -> None:
@@ -98,7 +109,7 @@ async def mold(msgs: list[bytes]) -> float:
 
     client = MoldClient(count, ("127.0.0.1", 0), retry=0.01)
     port = await client.start()
-    pub = MoldPublisher(_Done(msgs), [("127.0.0.1", port)], heartbeat=0.05)
+    pub = MoldPublisher(_Done(msgs), [("127.0.0.1", port)], heartbeat=0.05, faults=Faults(loss=loss, seed=1))
     t0 = time.perf_counter()
     client.request_to = ("127.0.0.1", await pub.start())
     await client.done.wait()
@@ -109,14 +120,63 @@ async def mold(msgs: list[bytes]) -> float:
     return dt
 
 
+def _measured(mode: str, path: str) -> None:
+    """The program callgrind counts: load the day's entries, then replay or encode them (or
+    nothing: the baseline that cancels start-up and loading out)."""
+    with open(path, "rb") as f:
+        tz, ids, events = pickle.load(f)
+    if mode == "replay":
+        replay(events)
+    elif mode == "encode":
+        _, enc = encode(events, tz, ids)
+        print(f"messages {len(enc.messages)}")
+
+
+def instructions(events: list[LoggedEvent], tz: str, ids: list[str]) -> None:
+    """Instructions per entry and per message under ``valgrind --tool=callgrind`` (not moved by
+    the machine's load): each path less a run that only loads the entries."""
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind not found: install it to count instructions")
+    counts: dict[str, int] = {}
+    msgs = 0
+    with tempfile.TemporaryDirectory(prefix="chronex-feed-cg-") as tmp:
+        path = os.path.join(tmp, "events.pickle")
+        with open(path, "wb") as f:
+            pickle.dump((tz, ids, events), f)
+        for mode in ("load", "replay", "encode"):
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
+                   sys.executable, __file__, "--measure", mode, "--events", path]  # fmt: skip
+            r = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            found = re.search(r"Collected : (\d+)", r.stderr)
+            if found is None:
+                sys.exit(f"callgrind printed no count for {mode}: {r.stderr[-500:]}")
+            counts[mode] = int(found.group(1))
+            if mode == "encode":
+                msgs = int(r.stdout.split()[-1])
+    e = len(events)
+    rep, enc = counts["replay"] - counts["load"], counts["encode"] - counts["load"]
+    print(f"instructions (callgrind): {e:,} entries, {msgs:,} messages")
+    print(f"  engine replay (fold only)    {rep / e:>10,.0f} per entry")
+    print(f"  encoder (fold + ITCH)        {enc / e:>10,.0f} per entry  {enc / msgs:>10,.0f} per message"
+          f"  ({rep / enc:.2f}x replay)")  # fmt: skip
+    print(f"  ITCH part (encoder - replay) {(enc - rep) / msgs:>10,.0f} per message")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--instruments", default="7203,6758")
+    ap.add_argument("--instruments", default="7203,6758", help="comma-separated, or 'all' (the profile's 12)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--minutes", type=int, default=0, help="only the first N minutes of the day (0: all)")
+    ap.add_argument("--instructions", action="store_true", help="count instructions with callgrind instead")
+    ap.add_argument("--measure", choices=("load", "replay", "encode"), help=argparse.SUPPRESS)
+    ap.add_argument("--events", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    day = simulated_day("XTKS", date(2027, 1, 4), instruments=a.instruments.split(","), seed=a.seed)
+    if a.measure:
+        _measured(a.measure, a.events)
+        return
+    insts = None if a.instruments == "all" else a.instruments.split(",")
+    day = simulated_day("XTKS", date(2027, 1, 4), instruments=insts, seed=a.seed)
     if a.minutes:
         day.end_ns = min(day.end_ns, day.start_ns + a.minutes * 60 * 10**9)
     t0 = time.perf_counter()
@@ -129,7 +189,10 @@ def main() -> None:
     span = f"first {a.minutes} min" if a.minutes else "full day"
     print(f"workload: XTKS 2027-01-04 {a.instruments} seed {a.seed} {span}: {len(events):,} log entries "
           f"(simulated in {sim_s:.1f} s)")  # fmt: skip
-    rows: dict[str, list[float]] = {k: [] for k in ("replay", "encode", "pack", "soup", "mold")}
+    if a.instructions:
+        instructions(events, tz, ids)
+        return
+    rows: dict[str, list[float]] = {k: [] for k in ("replay", "encode", "pack", "soup", "mold", "lossy")}
     msgs: list[bytes] = []
     for _ in range(a.rounds):
         rows["replay"].append(replay(events))
@@ -139,15 +202,20 @@ def main() -> None:
         rows["pack"].append(pack_only(msgs))
         rows["soup"].append(asyncio.run(soup(msgs)))
         rows["mold"].append(asyncio.run(mold(msgs)))
+        rows["lossy"].append(asyncio.run(mold(msgs, 0.02)))
     med = {k: statistics.median(v) for k, v in rows.items()}
     n, e = len(msgs), len(events)
     print(f"messages: {n:,} ITCH ({n / e:.2f} per log entry); medians of {a.rounds} interleaved rounds")
     print(f"  engine replay (fold only)    {e / med['replay']:>12,.0f} entries/s")
     enc_rate = f"{e / med['encode']:>12,.0f} entries/s  {n / med['encode']:>12,.0f} msgs/s"
     print(f"  encoder (fold + ITCH)        {enc_rate}  ({med['replay'] / med['encode']:.2f}x replay)")
+    itch = med["encode"] - med["replay"]
+    if itch > 0:
+        print(f"  ITCH part (encoder - replay) {n / itch:>12,.0f} msgs/s")
     print(f"  message packing alone        {n / med['pack']:>12,.0f} msgs/s")
     print(f"  SoupBinTCP to one subscriber {n / med['soup']:>12,.0f} msgs/s")
-    print(f"  MoldUDP64 to one subscriber  {n / med['mold']:>12,.0f} msgs/s")
+    for k, label in (("mold", "MoldUDP64 to one subscriber "), ("lossy", "MoldUDP64, 2% packets lost  ")):
+        print(f"  {label} {n / med[k]:>12,.0f} msgs/s  ({med['soup'] / med[k]:.2f}x SoupBinTCP)")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ Feature: The ITCH 5.0 market-data feed
     Then the feed subscriber's book for XTKS:7203 equals the engine's
     And the feed sent an Add Order for sell 300 XTKS:7203 at 2500.5
 
+  # @reference-only: reads Chronex's own ITCH feed
+  @reference-only
   Scenario: An opening auction is a cross trade on the feed
     Given the instrument XTKS:7203
     And the reference price of XTKS:7203 is 2500

@@ -17,15 +17,18 @@ model and emits the messages that bring a subscriber's book to the engine's:
 
 What the engine's events lack is derived here from the folded state, so no new event type exists
 and existing logs keep their head hashes: order ids on trade prints come from ``TradeExecuted``'s
-resting id, imbalances from the book at the moment (the same ``uncross_price`` the engine uses).
+resting id, imbalances from the book at the moment (by the rules of the engine's ``uncross_price``,
+in ``imbalance.py``).
 
 Reference numbers are day-unique and dense (1, 2, ... in order of Add and Replace, as an exchange
 assigns them; decoders index on that): an order that is replaced or re-shown gets a new one, and
 ``order_of`` maps each back to the engine's order id.
 
 An incoming order that crosses the book in continuous trading is not added until its fills are
-done (exchanges do not show aggressors); ``pending`` names it meanwhile and ``flush()`` adds what
-is left of it.
+done (exchanges do not show aggressors); ``pending`` names it meanwhile. The first entry that is
+not one of its fills adds what is left of it, stamped with the time of its last fill; ``flush()``
+(at the end of a batch) adds it only once it no longer crosses, so a batch boundary inside a
+sweep changes nothing.
 """
 
 from __future__ import annotations
@@ -33,11 +36,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from system.engine.auction import uncross_price
-from system.engine.book import LEVEL, Book
+from system.engine.book import LEVEL, Book, Level
 from system.engine.events import (
     AuctionUncrossed,
     IcebergReplenished,
@@ -45,6 +48,9 @@ from system.engine.events import (
     InstrumentListed,
     InstrumentResumed,
     OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderReduced,
     OrderReplaced,
     StopTriggered,
     TradeExecuted,
@@ -54,12 +60,15 @@ from system.engine.phases import Phase, PhaseChanged
 from system.engine.refdata import Instrument
 from system.eventlog.codec import LoggedEvent
 from system.gateways.itch import messages as m
+from system.gateways.itch.imbalance import indicative_sorted
 
 NS_PER_DAY = 86_400 * 10**9
 _NS_PER_HOUR = 3_600 * 10**9
 _CALL = (Phase.PRE_OPEN, Phase.OPENING_AUCTION, Phase.CLOSING_AUCTION)
 _STATE = {Phase.CONTINUOUS: b"T", Phase.HALTED: b"H", Phase.CLOSED: b"H"}  # others: Q(uotation)
 _WHOLE = (PhaseChanged, InstrumentHalted, InstrumentResumed)
+# whole-message packers of the hot path: (type byte, locate, tracking, ts high, ts low, ...)
+_A, _F, _U, _X, _D, _E, _C = (m.WHOLE[t].pack for t in (b"A", b"F", b"U", b"X", b"D", b"E", b"C"))
 
 
 class FeedError(ValueError):
@@ -70,6 +79,16 @@ def locates_for(instruments: Iterable[str]) -> dict[str, int]:
     """Stock locates for a day: 1, 2, ... in instrument-id order of the reference data, so the same
     instruments get the same locates whatever order they are listed in."""
     return {inst: i + 1 for i, inst in enumerate(sorted(set(instruments)))}
+
+
+def _running(levels: dict[int, Level]) -> tuple[list[int], list[int]]:
+    """A side's level prices ascending and their running open quantities (for the auction)."""
+    prices = sorted(levels)
+    qtys = [levels[p].qty for p in prices]
+    if 0 in qtys:  # a level left with no live order (the fold drops those today) is no candidate
+        prices = [p for p in prices if levels[p].count]
+        qtys = [levels[p].qty for p in prices]
+    return prices, [0, *accumulate(qtys)]
 
 
 class _Listing:
@@ -86,17 +105,28 @@ class _Listing:
 
 
 class ItchEncoder:
-    """Folds log entries (``handle``) into ITCH messages, kept in ``messages`` (feed seq = index + 1)
-    and passed to every ``listen`` callback as they are made."""
+    """Folds log entries (``handle``) into ITCH messages, kept in ``messages`` (feed seq = index + 1).
+    Every ``listen`` callback is called after each batch that made messages (``flush``, ``finish``),
+    with the last of them: servers wake once per batch, not once per message."""
 
     name = "itch"
 
-    def __init__(
-        self, tz: str, instruments: Iterable[str] = (), *, attribution: bool = False, keep: bool = True
-    ) -> None:
+    def __init__(self, tz: str, instruments: Iterable[str] = (), *, attribution: bool = False) -> None:
         self.state = EngineState()
-        self._fold: dict[str, Callable[[Any], None]] = {
-            t.name: fns[0]  # type: ignore[attr-defined]
+        self._orders = self.state.orders  # the fold mutates this dict, never replaces it
+        self._books = self.state.books
+        # entry type -> (the engine's applier, what the feed makes of it); the common order events
+        # have their own paths, everything else the general one.
+        special: dict[type, Callable[[Any, Callable[[Any], None]], None]] = {
+            OrderAccepted: self._on_accepted,
+            OrderReplaced: self._on_order,
+            OrderCancelled: self._on_order,
+            OrderExpired: self._on_order,
+            OrderReduced: self._on_order,
+            TradeExecuted: self._on_trade,
+        }
+        self._route: dict[str, tuple[Callable[[Any], None], Callable[[Any, Callable[[Any], None]], None]]] = {
+            t.name: (fns[0], special.get(t, self._on_other))  # type: ignore[attr-defined]
             for t, fns in self.state.appliers().items()
         }
         self.zone = ZoneInfo(tz)
@@ -104,9 +134,9 @@ class ItchEncoder:
         self.locates = locates_for(instruments)
         self.listings: dict[str, _Listing] = {}
         self.attribution = attribution
-        self.keep = keep
         self.messages: list[bytes] = []
-        self.sent = 0  # messages made so far (the last feed seq)
+        self._out = self.messages.append
+        self._told = 0  # messages the listeners have been told of
         self._listeners: list[Callable[[bytes], None]] = []
         # what subscribers have been told: order id -> [ref, locate, is_buy, price, shown]
         self.shown: dict[int, list[Any]] = {}
@@ -119,19 +149,28 @@ class ItchEncoder:
         self._market_started: set[str] = set()
         self._started = False
         self.position = 0
-        self._ts = 0
+        self._vt = -1  # valid time of the last entry folded, and its ITCH timestamp (and halves)
+        self._ts = self._th = self._tl = 0
         self.ended = False  # End of Messages sent: transports end their sessions
+
+    @property
+    def sent(self) -> int:
+        """Messages made so far (the last feed seq)."""
+        return len(self.messages)
 
     # -- output ----------------------------------------------------------------------------------
     def listen(self, fn: Callable[[bytes], None]) -> None:
         self._listeners.append(fn)
 
     def _emit(self, msg: bytes) -> None:
-        self.sent += 1
-        if self.keep:
-            self.messages.append(msg)
-        for fn in self._listeners:
-            fn(msg)
+        self._out(msg)
+
+    def _tell(self) -> None:
+        if self._told < len(self.messages):
+            self._told = len(self.messages)
+            last = self.messages[-1]
+            for fn in self._listeners:
+                fn(last)
 
     def since_midnight(self, ns: int) -> int:
         """ns since local midnight in the venue's zone (the ITCH timestamp)."""
@@ -145,40 +184,111 @@ class ItchEncoder:
 
     # -- the subscriber seam -----------------------------------------------------------------------
     def handle_batch(self, batch: Sequence[LoggedEvent]) -> None:
-        for ev in batch:
-            self.handle(ev)
+        self._fold(batch)
         self.flush()
 
     def handle(self, ev: LoggedEvent) -> None:
-        if ev.seq <= self.position:
+        """One entry, without a flush (the listeners hear of it at the next ``flush``)."""
+        self._fold((ev,))
+
+    def _fold(self, batch: Sequence[LoggedEvent]) -> None:
+        """The hot loop: every entry of the log passes here, half of them commands the engine does
+        not fold, so the per-entry work stays in locals."""
+        route_of = self._route.get
+        position = self.position
+        vt_last = self._vt
+        hour_start, off = -1, 0  # the hour of vt_last (no offset looked up yet in this batch)
+        try:
+            for ev in batch:
+                seq = ev.seq
+                if seq <= position:
+                    continue
+                position = seq
+                route = route_of(ev.type)
+                if route is None:
+                    continue  # commands and records the engine does not fold
+                rec: Any = ev.record
+                pending = self.pending
+                if pending is not None and not (
+                    type(rec) is TradeExecuted
+                    and (pending == rec.buy_order_id or pending == rec.sell_order_id)
+                ):
+                    # the aggressor's fills are over: add its rest, stamped with its own last
+                    # entry's time (before this entry's), wherever a batch happened to end
+                    self.pending = None
+                    self._sync(pending, False)
+                vt = ev.valid_time
+                if vt != vt_last:
+                    vt_last = self._vt = vt
+                    if hour_start <= vt < hour_start + _NS_PER_HOUR:  # the zone's offset holds
+                        ts = (vt + off) % NS_PER_DAY
+                    else:
+                        ts = self.since_midnight(vt)
+                        hour_start = vt - vt % _NS_PER_HOUR
+                        off = self._offsets[vt // _NS_PER_HOUR]
+                    self._ts = ts
+                    self._th, self._tl = ts >> 32, ts & 0xFFFFFFFF
+                if not self._started:
+                    self._started = True
+                    self._emit(m.system_event(0, self._ts, b"O"))
+                route[1](rec, route[0])
+        finally:
+            self.position = position
+
+    def _on_accepted(self, rec: OrderAccepted, fold: Callable[[Any], None]) -> None:
+        fold(rec)
+        oid = rec.order_id
+        self._placed(oid)
+        book = self._books.get(rec.instrument)
+        if book is not None and book.phase in _CALL:
+            o = self._orders.get(oid)
+            if (
+                o is None
+                or o.where != LEVEL
+                or o.price is None
+                or not self._quiet(book, o.is_buy, o.price, o.price)
+            ):
+                self._imbalance_of(book)
+
+    def _on_order(self, rec: Any, fold: Callable[[Any], None]) -> None:
+        """A replace, cancel, expiry or reduction of one order."""
+        oid = rec.order_id
+        book = self._books.get(rec.instrument)  # its phase is the same after these entries
+        if book is None or book.phase not in _CALL:  # continuous trading: no imbalance to judge
+            fold(rec)
+            self._sync(oid, type(rec) is OrderReplaced and not rec.keeps_priority)
             return
-        self.position = ev.seq
-        fn = self._fold.get(ev.type)
-        if fn is None:
-            return
-        rec: Any = ev.record
+        o = self._orders.get(oid)
+        # where the order stood before the fold (for the imbalance): only a resting order's
+        # change can be judged without recomputing
+        before, buy = (o.price, o.is_buy) if o is not None and o.where == LEVEL else (None, False)
+        fold(rec)
+        self._sync(oid, type(rec) is OrderReplaced and not rec.keeps_priority)
+        o = self._orders.get(oid)
+        after = before if o is None else o.price if o.where == LEVEL else None
+        if before is None or after is None or not self._quiet(book, buy, before, after):
+            self._imbalance_of(book)
+
+    def _on_trade(self, rec: TradeExecuted, fold: Callable[[Any], None]) -> None:
+        self._trade(rec, fold)
+        book = self._books.get(rec.instrument)
+        if book is not None and book.phase in _CALL:
+            self._imbalance_of(book)
+
+    def _on_other(self, rec: Any, fold: Callable[[Any], None]) -> None:
+        """Listings, phases, halts, uncrosses, stops, icebergs and the rest: the general path."""
         t = type(rec)
-        self._ts = ts = self.since_midnight(ev.valid_time)
-        if not self._started:
-            self._started = True
-            self._emit(m.system_event(0, ts, b"O"))
-        if self.pending is not None and not (
-            t is TradeExecuted and self.pending in (rec.buy_order_id, rec.sell_order_id)
-        ):
-            self.flush()
-        if t is TradeExecuted:
-            self._trade(rec, fn)
-        elif t is OrderAccepted or t is StopTriggered:
-            fn(rec)
+        if t is StopTriggered:
+            fold(rec)
             self._placed(rec.order_id)
         elif t is InstrumentListed:
-            fn(rec)
+            fold(rec)
             self._listed(rec.instrument)
         elif t in _WHOLE:
-            fn(rec)
+            fold(rec)
             self._whole(rec)
         elif t is AuctionUncrossed:
-            fn(rec)
+            fold(rec)
             lst = self.listings.get(rec.instrument)
             if lst is not None and rec.qty and rec.price is not None:
                 kind = (
@@ -189,33 +299,75 @@ class ItchEncoder:
                     else b"H"
                 )
                 self._emit(
-                    m.cross_trade(lst.locate, ts, rec.qty, lst.stock, self._px(lst, rec.price), 0, kind)
+                    m.cross_trade(lst.locate, self._ts, rec.qty, lst.stock, self._px(lst, rec.price), 0, kind)
                 )
             self._imbalance.pop(rec.instrument, None)
         else:
-            fn(rec)
+            fold(rec)
             oid = getattr(rec, "order_id", None)
             if oid is not None:
-                moved = t is IcebergReplenished or (t is OrderReplaced and not rec.keeps_priority)
-                self._sync(oid, moved)
+                self._sync(oid, t is IcebergReplenished or (t is OrderReplaced and not rec.keeps_priority))
         inst = getattr(rec, "instrument", None)
         if type(inst) is str:
-            book = self.state.books.get(inst)
+            book = self._books.get(inst)
             if book is not None and book.phase in _CALL:
                 self._imbalance_of(book)
 
+    def _quiet(self, book: Book, buy: bool, p1: int, p2: int) -> bool:
+        """True when a change of resting quantity at ``p1``/``p2`` on one side cannot move the
+        auction's indicative result, so the last one computed still holds.
+
+        With no market order on the other side, S(p) (or B(p)) is zero on this side of the other
+        side's best price: every candidate price there trades nothing, and the prices beyond, where
+        the volume is, see the same B and S as before. (auction.py's rules; checked against a
+        full recomputation in tests/unit/test_itch_imbalance.py.)"""
+        if book.id not in self._imbalance:
+            return False
+        if buy:
+            if book.asks.market:
+                return False
+            a = book.asks.best()
+            return a is None or (p1 < a and p2 < a)
+        if book.bids.market:
+            return False
+        b = book.bids.best()
+        return b is None or (p1 > b and p2 > b)
+
     def flush(self) -> None:
-        """Add what is left of an aggressor whose fills are done."""
+        """Add what is left of an aggressor whose fills are done; tell the listeners.
+
+        An aggressor that still crosses the other side has fills to come (the log delivered in
+        batches may cut a sweep anywhere: the catch-up reads 1,000 entries at a time), so it stays
+        back; the entry after its last fill adds it. The stream is thereby the same however the
+        log was batched."""
         oid = self.pending
-        if oid is not None:
+        if oid is not None and not self._crossing(oid):
             self.pending = None
             self._sync(oid, False)
+        self._tell()
+
+    def _crossing(self, oid: int) -> bool:
+        """True while order ``oid`` rests in continuous trading at a price the other side's best
+        reaches: the engine is not done matching it."""
+        o = self._orders.get(oid)
+        if o is None or o.where != LEVEL or not o.live or o.price is None:
+            return False
+        book = self._books[o.inst]
+        if book.phase is not Phase.CONTINUOUS:
+            return False
+        opp = (book.asks if o.is_buy else book.bids).best()
+        return opp is not None and (o.price >= opp if o.is_buy else o.price <= opp)
 
     def finish(self) -> None:
         """End of messages (system event C)."""
+        oid = self.pending
+        if oid is not None:  # the log ends here: nothing more can fill it
+            self.pending = None
+            self._sync(oid, False)
         self.flush()
         self._emit(m.system_event(0, self._ts, b"C"))
         self.ended = True
+        self._tell()
 
     # -- translation -------------------------------------------------------------------------------
     def _px(self, lst: _Listing, price: int) -> int:
@@ -236,69 +388,62 @@ class ItchEncoder:
         self._emit(m.trading_action(loc, ts, lst.stock, _STATE.get(phase, b"Q")))
 
     def _placed(self, oid: int) -> None:
-        o = self.state.orders.get(oid)
-        if o is None or o.where != LEVEL or o.price is None:
+        if self._crossing(oid):
+            self.pending = oid
             return
-        book = self.state.books[o.inst]
-        if book.phase is Phase.CONTINUOUS:
-            opp = (book.asks if o.is_buy else book.bids).best()
-            if opp is not None and (o.price >= opp if o.is_buy else o.price <= opp):
-                self.pending = oid
-                return
         self._sync(oid, False)
 
     def _sync(self, oid: int, moved: bool) -> None:
-        """Bring the subscriber's picture of order ``oid`` to the engine's."""
+        """Bring the subscriber's picture of order ``oid`` to the engine's. (The hot path: one
+        message packed whole per call, the timestamp's halves computed once per entry.)"""
         if oid == self.pending:
             return
-        o = self.state.orders.get(oid)
+        o = self._orders.get(oid)
         shown = self.shown.get(oid)
-        live = o is not None and o.where == LEVEL and o.live and o.price is not None and o.visible > 0
-        ts = self._ts
+        if o is None or o.where != LEVEL or not o.live or o.price is None or o.visible <= 0:
+            if shown is not None:
+                self._out(_D(b"D", shown[1], 0, self._th, self._tl, shown[0]))
+                del self.shown[oid]
+            return
+        price, vis = o.price, o.visible
         if shown is None:
-            if not live:
-                return
-            assert o is not None and o.price is not None
             lst = self.listings.get(o.inst)
             if lst is None:
                 return
-            ref = self._new_ref(oid)
+            px = price * lst.price_scale
+            if not 0 <= px < 1 << 32:
+                self._px(lst, price)  # raises, naming the price
+            ref = self._next_ref
+            self._next_ref = ref + 1
+            self.order_of[ref] = oid
+            self._last_ref[oid] = ref
             side = b"B" if o.is_buy else b"S"
-            px = self._px(lst, o.price)
             if self.attribution:
                 mpid = o.account.encode("ascii", "replace")[:4].upper().ljust(4, b" ")
-                self._emit(m.add_order_mpid(lst.locate, ts, ref, side, o.visible, lst.stock, px, mpid))
+                self._out(_F(b"F", lst.locate, 0, self._th, self._tl, ref, side, vis, lst.stock, px, mpid))
             else:
-                self._emit(m.add_order(lst.locate, ts, ref, side, o.visible, lst.stock, px))
-            self.shown[oid] = [ref, lst.locate, o.is_buy, o.price, o.visible]
-            return
-        ref, loc = shown[0], shown[1]
-        if not live:
-            self._emit(m.delete(loc, ts, ref))
-            del self.shown[oid]
-            return
-        assert o is not None and o.price is not None
-        if moved or o.price != shown[3] or o.visible > shown[4]:
-            new = self._new_ref(oid)
-            self._emit(m.replace(loc, ts, ref, new, o.visible, self._px(self.listings[o.inst], o.price)))
-            shown[0], shown[3], shown[4] = new, o.price, o.visible
-        elif o.visible < shown[4]:
-            self._emit(m.cancel(loc, ts, ref, shown[4] - o.visible))
-            shown[4] = o.visible
-
-    def _new_ref(self, oid: int) -> int:
-        ref = self._next_ref
-        self._next_ref = ref + 1
-        self.order_of[ref] = oid
-        self._last_ref[oid] = ref
-        return ref
+                self._out(_A(b"A", lst.locate, 0, self._th, self._tl, ref, side, vis, lst.stock, px))
+            self.shown[oid] = [ref, lst.locate, o.is_buy, price, vis]
+        elif moved or price != shown[3] or vis > shown[4]:
+            new = self._next_ref
+            self._next_ref = new + 1
+            self.order_of[new] = oid
+            self._last_ref[oid] = new
+            px = price * self.listings[o.inst].price_scale
+            if not 0 <= px < 1 << 32:
+                self._px(self.listings[o.inst], price)  # raises, naming the price
+            self._out(_U(b"U", shown[1], 0, self._th, self._tl, shown[0], new, vis, px))
+            shown[0], shown[3], shown[4] = new, price, vis
+        elif vis < shown[4]:
+            self._out(_X(b"X", shown[1], 0, self._th, self._tl, shown[0], shown[4] - vis))
+            shown[4] = vis
 
     def _trade(self, rec: TradeExecuted, fn: Callable[[Any], None]) -> None:
         fn(rec)
         lst = self.listings.get(rec.instrument)
         if lst is None:
             return
-        ts = self._ts
+        ts, th, tl = self._ts, self._th, self._tl
         auction = rec.aggressor is None
         px = self._px(lst, rec.price)
         shown_qty = 0
@@ -310,9 +455,9 @@ class ItchEncoder:
             if q <= 0:
                 continue
             if auction or rec.price != s[3]:
-                self._emit(m.executed_price(s[1], ts, s[0], q, rec.trade_id, b"N" if auction else b"Y", px))
+                self._out(_C(b"C", s[1], 0, th, tl, s[0], q, rec.trade_id, b"N" if auction else b"Y", px))
             else:
-                self._emit(m.executed(s[1], ts, s[0], q, rec.trade_id))
+                self._out(_E(b"E", s[1], 0, th, tl, s[0], q, rec.trade_id))
             s[4] -= q
             if s[4] == 0:
                 del self.shown[oid]
@@ -376,12 +521,14 @@ class ItchEncoder:
         lst = self.listings.get(book.id)
         if lst is None:
             return
-        bids = [(lv.price, lv.qty) for lv in book.bids.levels.values() if lv.count]
-        asks = [(lv.price, lv.qty) for lv in book.asks.levels.values() if lv.count]
-        mb = sum(o.leaves for o in book.bids.market_orders())
-        ms = sum(o.leaves for o in book.asks.market_orders())
+        bp, bcum = _running(book.bids.levels)
+        ap, acum = _running(book.asks.levels)
+        mq = book.bids.market
+        mb = sum(o.leaves for o in mq if o.live) if mq else 0
+        mq = book.asks.market
+        ms = sum(o.leaves for o in mq if o.live) if mq else 0
         ref = book.reference if book.reference is not None else book.last_price
-        u = uncross_price(bids, asks, mb, ms, ref, book.lo_limit, book.hi_limit)
+        u = indicative_sorted(bp, bcum, ap, acum, mb, ms, ref, book.lo_limit, book.hi_limit)
         key = (u.price, u.qty, u.imbalance_side, u.imbalance_qty)
         if self._imbalance.get(book.id) == key:
             return

@@ -4,6 +4,8 @@ SoupBinTCP (live), SoupBinTCP (GLIMPSE) and MoldUDP64 with its retransmission se
 The encoder follows the log through the subscription seam, so a feed started on a log that
 already holds a morning first catches up (its subscribers can ask for sequence 1) and then
 follows live. The feed is in memory: a restart re-encodes the log, which gives the same stream.
+An admin ``reset`` (the BDD driver, between scenarios) ends the feed's session and starts a new
+one on the new log (see docs/feeds.md, "Resets").
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ class _Follower:
         self.enc.handle_batch(batch)
 
 
+def _instrument_ids(host: Any) -> list[str]:
+    """The instruments of a server host's configuration (the reference data of the new day)."""
+    config = getattr(getattr(host, "world", None), "config", None)
+    return [i.id for i in getattr(config, "instruments", ())]
+
+
 class FeedGateway:
     def __init__(
         self,
@@ -48,6 +56,9 @@ class FeedGateway:
         session: str = "1",
     ) -> None:
         self.server = server
+        self.tz = tz
+        self.base_session = session
+        self.resets = 0
         self.encoder = ItchEncoder(tz, instruments)
         self.itch = SoupServer(self.encoder, session=session) if itch_port is not None else None
         self.glimpse = (
@@ -61,9 +72,19 @@ class FeedGateway:
         self._ports = (itch_port, glimpse_port, mold_port)
         self.ports: dict[str, int] = {}
 
+    @property
+    def session(self) -> str:
+        """The current session name: the one given, then a new one after each reset (a number
+        given is counted up: 1, 2, 3...; another name gets the count appended)."""
+        base, n = self.base_session.strip(), self.resets
+        if not n:
+            return base
+        return str(int(base) + n) if base.isdigit() else f"{base}{n}"[-10:]
+
     async def start(self, host: str = "127.0.0.1") -> dict[str, int]:
         """Catch up with the log, start listening; returns the ports by name."""
         self.server.sequencer.subscribe(_Follower(self.encoder), catch_up=True)
+        self.server.on_reset.append(self._reset)
         itch, glimpse, mold = self._ports
         if self.itch is not None and itch is not None:
             self.ports["itch_port"] = await self.itch.start(host, itch)
@@ -73,15 +94,31 @@ class FeedGateway:
             self.ports["mold_port"] = await self.mold.start(host, mold)
         return self.ports
 
-    async def stop(self) -> None:
-        """End of Messages, then End of Session to every subscriber."""
+    def _reset(self) -> None:
+        """The server replaced its host (admin ``reset``): the old feed ends (End of Messages,
+        End of Session to its subscribers) and a new session follows the new log from its start,
+        with sequence numbers, order references and stock locates of its own."""
+        self.encoder.finish()
+        self.resets += 1
+        enc = self.encoder = ItchEncoder(self.tz, _instrument_ids(self.server.host))
+        for srv in (self.itch, self.glimpse, self.mold):
+            if srv is not None:
+                srv.switch(enc, self.session)
+        self.server.sequencer.subscribe(_Follower(enc), catch_up=True)
+
+    async def stop(self, linger: float = 10.0) -> None:
+        """End of Messages, then End of Session to every subscriber. SoupBinTCP subscribers get up
+        to ``linger`` seconds to read the rest of the stream and close (a fixed pause cut off a
+        subscriber that was behind, or a loaded machine); MoldUDP64 keeps answering retransmission
+        requests meanwhile."""
         self.encoder.finish()
         for srv in (self.itch, self.mold):
             if srv is not None:
                 srv.notify()
         if self.itch is not None or self.mold is not None:
-            # a moment for End of Session to go out
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # End of Session out on MoldUDP64 at least once
+        if self.itch is not None:
+            await self.itch.drained(linger)
         for s in (self.itch, self.glimpse):
             if s is not None:
                 await s.stop()

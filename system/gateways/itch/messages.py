@@ -30,6 +30,9 @@ LAYOUTS: dict[bytes, str] = {
 }
 STRUCTS: dict[bytes, struct.Struct] = {t: struct.Struct(f) for t, f in LAYOUTS.items()}
 SIZES: dict[bytes, int] = {t: 1 + s.size for t, s in STRUCTS.items()}  # with the type byte
+# The same layouts with the type byte in front, for the encoder's hot path: one ``pack`` call
+# makes the whole message (no concatenation), with the timestamp passed as its two halves.
+WHOLE: dict[bytes, struct.Struct] = {t: struct.Struct(">c" + f[1:]) for t, f in LAYOUTS.items()}
 
 _S = STRUCTS
 

@@ -97,11 +97,28 @@ class SoupServer:
         """Wake every session (after ``source.ended`` turned true)."""
         self._wake(b"")
 
+    def switch(self, source: FeedSource, session: str) -> None:
+        """Serve a new feed under a new session name (the server was reset). Sessions logged in
+        to the old one finish it: its last messages, then End of Session once it has ended."""
+        self.source = source
+        self.session = session.rjust(10)[:10]
+        source.listen(self._wake)
+        self.notify()
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._loop = asyncio.get_running_loop()
         self._server = await asyncio.start_server(self._serve, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait (up to ``timeout`` seconds) until every session has ended: after End of Session,
+        that is when each client has read it and closed. True if none is left."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while self._tasks and loop.time() < end:
+            await asyncio.sleep(0.01)
+        return not self._tasks
 
     async def stop(self) -> None:
         """Stop listening and end every session."""
@@ -157,7 +174,8 @@ class SoupServer:
                 while await reader.read(4096):
                     pass
             return
-        msgs = self.source.messages
+        src = self.source  # a session stays with its source when the server switches (a reset)
+        msgs = src.messages
         seq = int(seq_text)
         nxt = len(msgs) + 1 if seq == 0 else min(seq, len(msgs) + 1)
         writer.write(packet(b"A", self.session.encode() + str(nxt).encode().rjust(20)))
@@ -173,7 +191,7 @@ class SoupServer:
                     nxt = end + 1
                     await writer.drain()
                     continue
-                if self.source.ended:
+                if src.ended:
                     writer.write(packet(b"Z"))
                     await writer.drain()
                     # Let the client close first: closing with its heartbeats unread would reset
@@ -182,7 +200,7 @@ class SoupServer:
                         await asyncio.wait_for(done.wait(), self.timeout)
                     return
                 waker.clear()
-                if nxt <= len(msgs) or self.source.ended:
+                if nxt <= len(msgs) or src.ended:
                     continue
                 try:
                     await asyncio.wait_for(waker.wait(), self.heartbeat)
@@ -224,6 +242,7 @@ class SoupClient:
         self.heartbeat = heartbeat
         self.session = ""
         self.next_seq = 0
+        self.ended = False  # End of Session received
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -253,14 +272,22 @@ class SoupClient:
         """Sequenced messages until End of Session (or the server closes); then the connection is
         closed. Reads in large chunks and cuts packets out of the buffer (one read, many packets)."""
         assert self._reader is not None and self._writer is not None
-        reader = self._reader
+        reader, writer = self._reader, self._writer
+        loop = asyncio.get_running_loop()
         hb = asyncio.create_task(self._beat())
         buf = bytearray()
+        beat = loop.time()
         try:
             while True:
                 chunk = await reader.read(1 << 16)
                 if not chunk:
                     return
+                # A long backlog is read without a pause in which the heartbeat task could run:
+                # beat here too, or the server takes the silence for a dead client.
+                now = loop.time()
+                if now - beat >= self.heartbeat:
+                    writer.write(packet(b"R"))
+                    beat = now
                 buf += chunk
                 i, end = 0, len(buf)
                 while end - i >= 2:
@@ -274,6 +301,7 @@ class SoupClient:
                         self.next_seq += 1
                         yield bytes(buf[i + 3 : i + 2 + n])
                     elif kind == 0x5A:  # Z: end of session
+                        self.ended = True
                         return
                     i += 2 + n
                 del buf[:i]
