@@ -16,6 +16,7 @@ AREAS = {
     "replay": "Replay",
     "risk": "Accounts, limits, positions, margin and the kill switch",
     "sim": "Simulators in the background",
+    "makers": "Market makers (the makers mock's quoting, through the scenario's driver)",
 }
 
 

@@ -93,6 +93,7 @@ class Scenario:
     pending: list[Any] = field(default_factory=list)  # commands to run once started
     risk: Any = None
     pricing: Any = None
+    hedging: Any = None
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 0
 
@@ -141,6 +142,7 @@ class Scenario:
                     default_phase=Phase.CLOSED if self.calendar else Phase.CONTINUOUS,
                     risk=self.risk,
                     pricing=self.pricing,
+                    hedging=self.hedging,
                     label=self.name,
                 )
             )

@@ -79,14 +79,13 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from steps.drivers import INPROCESS_TAG, WIRE_TAG, skip_reason
+    from steps.drivers import skip_reason
 
-    for tag in (INPROCESS_TAG, WIRE_TAG):
-        reason = skip_reason(config.getoption("--driver", None), [tag])
+    driver = config.getoption("--driver", None)
+    for it in items:  # every tag of the scenario at once: some skips depend on two of them
+        reason = skip_reason(driver, {m.name for m in it.iter_markers()})
         if reason is not None:
-            for it in items:
-                if it.get_closest_marker(tag):
-                    it.add_marker(pytest.mark.skip(reason=reason))
+            it.add_marker(pytest.mark.skip(reason=reason))
     expr = config.getoption("-m", "") or ""
     if any(t in expr for t in DEMO_TAGS):
         return

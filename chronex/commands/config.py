@@ -19,8 +19,8 @@ import typer
 from chronex.errors import BadInput
 
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
-KINDS = ("run", "risk", "pricing", "simulator", "venue", "fix-sessions", "api-keys")
-_RUN_TABLES = ("risk", "pricing")
+KINDS = ("run", "risk", "pricing", "hedging", "simulator", "venue", "fix-sessions", "api-keys", "rest-target")
+_RUN_TABLES = ("risk", "pricing", "hedging")
 
 
 def detect(data: dict[str, Any], file: str) -> str:
@@ -35,15 +35,19 @@ def detect(data: dict[str, Any], file: str) -> str:
         return "fix-sessions"
     if "key" in data:
         return "api-keys"
+    if "target" in data:
+        return "rest-target"
     tables = ", ".join(sorted(data)) or "none"
     raise BadInput(
         f"{file}: cannot tell what this configures (top-level tables: {tables}); a run file has "
-        "[risk] and/or [pricing], a simulator profile [profile], a venue file [venue] and "
-        "[[timetable]], a FIX sessions file [[session]], a REST keys file [[key]] (or give --kind)"
+        "[risk], [pricing] and/or [hedging], a simulator profile [profile], a venue file [venue] and "
+        "[[timetable]], a FIX sessions file [[session]], a REST keys file [[key]], a REST target "
+        "[target] (or give --kind)"
     )
 
 
 def _check_run(data: dict[str, Any], file: str, kind: str) -> dict[str, Any]:
+    from system.hedging import parse_hedging
     from system.pricing import parse_pricing
     from system.pricing.tomlfile import ConfigError
     from system.risk import parse_risk
@@ -52,10 +56,17 @@ def _check_run(data: dict[str, Any], file: str, kind: str) -> dict[str, Any]:
         raise BadInput(f"{file}: no [{kind}] table")
     unknown = sorted(k for k in data if k not in _RUN_TABLES)
     if unknown:
-        raise BadInput(f"{file}: {unknown[0]}: unknown table (a run file has [risk] and/or [pricing])")
+        raise BadInput(
+            f"{file}: {unknown[0]}: unknown table (a run file has [risk], [pricing] and/or [hedging])"
+        )
     found: dict[str, Any] = {}
     try:
-        for table, parse in (("risk", parse_risk), ("pricing", parse_pricing)):
+        parsers: tuple[tuple[str, Any], ...] = (
+            ("risk", parse_risk),
+            ("pricing", parse_pricing),
+            ("hedging", parse_hedging),
+        )
+        for table, parse in parsers:
             value = data.get(table)
             if value is None:
                 continue
@@ -75,6 +86,8 @@ def _article(word: str) -> str:
 def _summary(table: str, cfg: Any) -> dict[str, Any]:
     if table == "risk":
         return {"accounts": len(cfg.accounts), "base_currency": cfg.base_currency}
+    if table == "hedging":
+        return {"assets": sorted(cfg.assets), "base_currency": cfg.base_currency}
     return {"marks": len(cfg.marks), "bars": list(cfg.bars)}
 
 
@@ -94,7 +107,7 @@ def check_file(path: str, kind: str | None = None) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise BadInput(f"{path}: not valid TOML: {e}") from None
     kind = kind or detect(data, path)
-    if kind in ("run", "risk", "pricing"):
+    if kind in ("run", *_RUN_TABLES):
         return {"file": path, "kind": kind, **_check_run(data, path, kind)}
     if kind == "simulator":
         from sim.markets import ProfileError
@@ -122,6 +135,16 @@ def check_file(path: str, kind: str | None = None) -> dict[str, Any]:
         except KeysFileError as e:
             raise BadInput(str(e)) from None
         return {"file": path, "kind": kind, "keys": len(ring._by_key)}
+    if kind == "rest-target":
+        from system.gateways.fix.config import ConfigError as TargetError
+        from system.oracle.resttarget import load_rest_target
+
+        try:
+            # The key is the run's (--api-key or the environment), not the file's: not checked here.
+            target = load_rest_target(None, "-", p)
+        except TargetError as e:
+            raise BadInput(str(e)) from None
+        return {"file": path, "kind": kind, "name": target.name, "url": target.url}
     from sim.clock.venuefile import VenueFileError, read_venue_file
 
     try:

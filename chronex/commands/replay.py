@@ -228,8 +228,28 @@ def _rerun(
         typer.echo(f"  rerun:    {enc.encode(d.rerun).decode() if d.rerun else '(log ends)'}")
         if what_if:
             typer.echo(f"  what-if run: list the differences with `chronex diff {log} {out_log}`")
+    if not json:
+        _production_summary(log, out_log)
     if not res.same and not what_if:
         raise typer.Exit(1)
+
+
+def _production_summary(log: str, out_log: str) -> None:
+    """For an ingested log: how many orders' reports the re-run's engine answers differently."""
+    from system.ingest.compare import compare_reports, is_ingested
+
+    a, b = open_existing(log), open_existing(out_log)
+    try:
+        if not is_ingested(a.read(1)):
+            return
+        n = len(compare_reports(a.read(1), b.read(1)))
+    finally:
+        a.close()
+        b.close()
+    typer.echo(
+        f"  production reports: {n} orders differ from what {out_log}'s engine implies"
+        + (f" (list them: chronex diff {log} {out_log} --production)" if n else "")
+    )
 
 
 def _show_state(state: Any, tz: str, json: bool, levels: int) -> None:

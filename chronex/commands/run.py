@@ -168,9 +168,24 @@ def _print_summary(rows: list[dict[str, object]], report: Path, html: Path) -> N
 def _print_wire_skips(results: list[dict[str, Any]], driver: str | None) -> None:
     """Scenarios skipped by driver, by tag and reason: @inprocess ones over the wire (they need the
     system in this process), @wire ones in process (they need the FIX link)."""
-    from steps.drivers import INPROCESS_TAG, WIRE_TAG, skip_reason
+    from steps.drivers import (
+        ACCOUNT_TAG,
+        CONTROL_TAG,
+        EVENTS_TAG,
+        INPROCESS_TAG,
+        REFERENCE_TAG,
+        WIRE_TAG,
+        skip_reason,
+    )
 
-    for tag, where in ((INPROCESS_TAG, "over the wire"), (WIRE_TAG, "in process")):
+    for tag, where in (
+        (INPROCESS_TAG, "over the wire"),
+        (WIRE_TAG, "in process"),
+        (REFERENCE_TAG, "against the external target"),
+        (CONTROL_TAG, "against an external target without a control channel"),
+        (EVENTS_TAG, "against the external FIX target"),
+        (ACCOUNT_TAG, "against the external REST target"),
+    ):
         reason = skip_reason(driver, [tag])
         if reason is None:
             continue
@@ -181,6 +196,56 @@ def _print_wire_skips(results: list[dict[str, Any]], driver: str | None) -> None
         out.print(head, soft_wrap=True)
         for r in skipped:
             out.print(f"  @{tag} {r['location']}  {r['scenario']}", soft_wrap=True)
+
+
+def _external(sessions: Path, target: str | None, oracle: bool, driver: str) -> None:
+    """Check the external target's sessions file and that its FIX port answers; hand both to the
+    driver through the environment (the runners are child processes)."""
+    import socket
+
+    from system.oracle.config import ConfigError, load_target
+
+    if driver != "fix":
+        raise BadInput("--sessions names an external FIX target: it needs --driver fix (or rest)")
+    try:
+        cfg = load_target(sessions, target=target, oracle=oracle)
+    except (ConfigError, ValueError) as e:
+        raise BadInput(str(e)) from None
+    try:
+        socket.create_connection((cfg.host, cfg.port), timeout=10).close()
+    except OSError as e:
+        raise BadInput(
+            f"target {cfg.name} at {cfg.host}:{cfg.port} is unreachable ({e.strerror or e}); is it running?"
+        ) from None
+    os.environ["CHRONEX_EXTERNAL_SESSIONS"] = str(sessions.resolve())
+    os.environ["CHRONEX_EXTERNAL_TARGET"] = target or ""
+    os.environ["CHRONEX_ORACLE"] = "1" if cfg.oracle else ""
+    os.environ.pop("CHRONEX_FIX_TARGET", None)
+
+
+def _rest_external(url: str | None, api_key: str | None, sessions: Path | None, oracle: bool) -> None:
+    """Check the REST target (URL, API key, target file) and that it answers; hand it to the
+    driver through the environment (the runners are child processes)."""
+    import httpx
+
+    from system.oracle.config import ConfigError
+    from system.oracle.resttarget import load_rest_target
+
+    try:
+        cfg = load_rest_target(url, api_key, sessions, oracle=oracle)
+    except (ConfigError, ValueError) as e:
+        raise BadInput(str(e)) from None
+    try:
+        r = httpx.get(f"{cfg.url}/v1/audit/head", headers={"X-API-Key": cfg.api_key}, timeout=10)
+    except httpx.HTTPError as e:
+        raise BadInput(f"target {cfg.name} at {cfg.url} is unreachable ({e}); is it running?") from None
+    if r.status_code in (401, 403):
+        raise BadInput(f"target {cfg.name} at {cfg.url} refused the API key ({r.status_code})")
+    os.environ["CHRONEX_REST_TARGET"] = cfg.url
+    os.environ["CHRONEX_REST_API_KEY"] = cfg.api_key
+    os.environ["CHRONEX_REST_TARGET_FILE"] = str(sessions.resolve()) if sessions is not None else ""
+    os.environ["CHRONEX_ORACLE"] = "1" if cfg.oracle else ""
+    os.environ.pop("CHRONEX_EXTERNAL_SESSIONS", None)
 
 
 def register(app: typer.Typer) -> None:
@@ -201,8 +266,30 @@ def register(app: typer.Typer) -> None:
         ] = None,
         target: Annotated[
             str | None,
-            typer.Option("--target", help="fix driver: HOST:ADMIN_PORT of `chronex serve --allow-reset`"),
+            typer.Option(
+                "--target",
+                help="fix driver: HOST:ADMIN_PORT of `chronex serve --allow-reset`; "
+                "with --sessions: HOST:PORT of the external target's FIX acceptor; "
+                "rest driver: the external target's URL (http://HOST:PORT)",
+            ),
         ] = None,
+        sessions: Annotated[
+            Path | None,
+            typer.Option(
+                "--sessions",
+                help="the external target's file (docs/external.md): FIX sessions, or a REST target's",
+            ),
+        ] = None,
+        api_key: Annotated[
+            str | None,
+            typer.Option(
+                "--api-key", help="rest driver: the external target's API key (else CHRONEX_API_KEY)"
+            ),
+        ] = None,
+        oracle: Annotated[
+            bool,
+            typer.Option("--oracle", help="external target: run Chronex beside it and compare every reply"),
+        ] = False,
         jobs: Annotated[int, typer.Option("--jobs", help="parallel workers (pytest runner)")] = 2,
         shards: Annotated[
             int, typer.Option("--shards", help="split the feature files over N Dask workers, merge reports")
@@ -235,18 +322,33 @@ def register(app: typer.Typer) -> None:
             raise BadInput(str(e)) from None
         exprs = _tags(tags or [])
         report = _report_dir(report)
-        for sub in ("scenarios", "junit", "allure-results", "failed"):
+        for sub in ("scenarios", "junit", "allure-results", "failed", "external"):
             shutil.rmtree(report / sub, ignore_errors=True)
         (report / "junit.xml").unlink(missing_ok=True)
         os.environ["CHRONEX_REPORT_DIR"] = str(report)
         if driver:
             os.environ["CHRONEX_DRIVER"] = driver
-        if target is not None:
+        for k in ("CHRONEX_REST_TARGET", "CHRONEX_REST_API_KEY", "CHRONEX_REST_TARGET_FILE"):
+            os.environ.pop(k, None)
+        rest = driver_name(driver) == "rest"
+        if rest and (target is not None or sessions is not None):
+            _rest_external(target, api_key, sessions, oracle)
+        elif api_key is not None:
+            raise BadInput("--api-key is for an external REST target: give --driver rest --target URL")
+        elif target is not None:
             _, sep, port = target.rpartition(":")
             if not sep or not port.isdigit():
                 raise BadInput(f"--target {target!r} is not HOST:PORT")
             if driver_name(driver) != "fix":
-                raise BadInput("--target needs --driver fix")
+                raise BadInput("--target needs --driver fix or rest")
+        if oracle and sessions is None and not (rest and target is not None):
+            raise BadInput(
+                "--oracle compares an external target with Chronex: give --sessions FILE "
+                "(or --driver rest --target URL) as well"
+            )
+        if sessions is not None and not rest:
+            _external(sessions, target, oracle, driver_name(driver))
+        elif target is not None and not rest:
             os.environ["CHRONEX_FIX_TARGET"] = target
         if shards > 1:
             rc = _sharded(targets, runner, tags or [], driver, shards, scheduler, report)

@@ -46,6 +46,7 @@ class Setup:
     default_phase: Phase = Phase.CONTINUOUS  # where venues start before any phase change
     risk: Any = None
     pricing: Any = None
+    hedging: Any = None
     label: str = ""
 
 

@@ -66,6 +66,7 @@ from system.server.admin import AdminClient
 from system.server.process import ServeProcess
 
 SESSION = "QA"  # the driver's CompID; the server is CHRONEX
+Fields = list[tuple[int, str | bytes | int]]  # a FIX message body, tag by tag
 SESSIONS_TOML = """\
 [[session]]
 sender_comp_id = "CHRONEX"
@@ -119,6 +120,7 @@ class _Client:
         self.by_clid: dict[str, list[FixMessage]] = {}
         self.business_rejects: list[FixMessage] = []
         self.order_ids: dict[int, str] = {}  # engine order id -> the ClOrdID to cancel it by
+        self.resent = 0  # application messages that came as PossDup resends (43=Y)
 
     def on_logon(self, session: FixSession) -> None:
         pass
@@ -128,6 +130,8 @@ class _Client:
 
     def from_app(self, msg: FixMessage, session: FixSession) -> None:
         with self.cond:
+            if msg.get(43) == b"Y":
+                self.resent += 1
             if msg.msg_type == "j":
                 self.business_rejects.append(msg)
             clid = msg.get_str(11)
@@ -138,18 +142,34 @@ class _Client:
                 self.order_ids[int(oid)] = clid
             self.cond.notify_all()
 
-    def wait(self, clid: str, rejects_before: int, nudge: Callable[[], None] | None = None) -> FixMessage:
+    def wait(
+        self,
+        clid: str,
+        rejects_before: int,
+        nudge: Callable[[], None] | None = None,
+        held: Callable[[], bool] | None = None,
+    ) -> FixMessage | None:
         """The first answer for ``clid``. A client that hears nothing for a second sends a
-        TestRequest (``nudge``): its sequence number lets either side find a gap a fault made."""
+        TestRequest (``nudge``): its sequence number lets either side find a gap a fault made.
+        None when ``held`` says the link holds messages back (a delay that lasts until the
+        scenario moves the clock): the answer is then in flight, not lost."""
         with self.cond:
             ok = False
-            for _ in range(int(TIMEOUT_S)):
+            step = 0.05 if held is not None else 1.0
+            for i in range(int(TIMEOUT_S / step)):
                 ok = self.cond.wait_for(
-                    lambda: clid in self.by_clid or len(self.business_rejects) > rejects_before, 1.0
+                    lambda: clid in self.by_clid or len(self.business_rejects) > rejects_before, step
                 )
                 if ok:
                     break
-                if nudge is not None:
+                if held is not None:
+                    self.cond.release()
+                    try:
+                        if held():
+                            return None
+                    finally:
+                        self.cond.acquire()
+                if nudge is not None and (i + 1) % round(1.0 / step) == 0:
                     self.cond.release()
                     try:
                         nudge()
@@ -233,6 +253,7 @@ class FixDriver(Driver):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(TIMEOUT_S)
 
     def _send(self, msg_type: str, body: list[tuple[int, str | bytes | int]]) -> None:
+        self._reconnect_if_cut()
         loop, session = self._loop, self._session
         assert loop is not None and session is not None
         done = threading.Event()
@@ -257,6 +278,37 @@ class FixDriver(Driver):
     def fix_status(self) -> dict[str, Any]:
         """The server's FIX sessions (state, next sequence numbers) and the faults fired so far."""
         return self.admin.call("fix_status")
+
+    def client_stats(self) -> dict[str, int]:
+        """What our side saw: PossDup copies it ignored and application messages resent to it."""
+        assert self._session is not None
+        return {"duplicates_ignored": self._session.duplicates_ignored, "resent": self._client.resent}
+
+    def _reconnect_if_cut(self) -> None:
+        """After a fault cut the link: wait until both ends have seen it, then log on again with
+        the sequence numbers both kept (the server then resends what it sent meanwhile)."""
+        if not any(f.get("action") == "disconnect" for f in self._faults) or self._initiator is None:
+            return
+        ours = self.fix_status()["sessions"].get(f"CHRONEX->{SESSION}", {})
+        session = self._session
+        assert session is not None
+        if ours.get("state") == "ACTIVE" and session.logged_on:
+            return
+        for _ in range(int(TIMEOUT_S / 0.05)):
+            ours = self.fix_status()["sessions"].get(f"CHRONEX->{SESSION}", {})
+            if ours.get("state") == "DISCONNECTED" and session.link is None:
+                break
+            threading.Event().wait(0.05)
+        self._session = self._call(self._initiator.connect(reset=False))
+
+    def settle(self, timeout_s: float = 10.0) -> None:
+        """Wait until what the server sent has reached us (both ends agree on the numbers)."""
+        for _ in range(int(timeout_s / 0.05)):
+            ours = self.fix_status()["sessions"].get(f"CHRONEX->{SESSION}", {})
+            out, inn = self.client_seqs()
+            if ours.get("state") == "ACTIVE" and (ours.get("next_in"), ours.get("next_out")) == (out, inn):
+                return
+            threading.Event().wait(0.05)
 
     def client_seqs(self) -> tuple[int, int]:
         """Our side's next outgoing and next expected incoming MsgSeqNum."""
@@ -310,8 +362,12 @@ class FixDriver(Driver):
         before = self._head()
         rejects = len(self._client.business_rejects)
         self._send(msg_type, body)
-        self._client.wait(clid, rejects, self._test_request)
+        held = self._link_holds if any(f.get("action") == "delay" for f in self._faults) else None
+        self._client.wait(clid, rejects, self._test_request, held)
         return self._caused_by(f"{SESSION}/{client_id}", before)
+
+    def _link_holds(self) -> bool:
+        return int(self.fix_status().get("held", 0)) > 0
 
     def _events_seen(self, before: int) -> None:
         pass  # events() reads what is new on the next call
@@ -322,29 +378,10 @@ class FixDriver(Driver):
         if isinstance(cmd, SubmitOrder) and cmd.instrument in self._instruments:
             inst = self._inst(cmd.instrument)
             clid = self._clid()
-            body: list[tuple[int, str | bytes | int]] = [
-                (11, clid), (526, cmd.client_order_id), (1, cmd.account), (55, inst.id),
-                (54, SIDE_CODE[cmd.side]), (60, ts), (38, _num(inst.qty_increment, cmd.qty)),
-                (40, ORD_TYPE_CODE[cmd.order_type]), (59, TIF_CODE[cmd.tif]),
-            ]  # fmt: skip
-            if cmd.price is not None:
-                body.append((44, _num(inst.price_increment, cmd.price)))
-            if cmd.stop_price is not None:
-                body.append((99, _num(inst.price_increment, cmd.stop_price)))
-            if cmd.expire_time is not None:
-                body.append((126, _exact_ts(cmd.expire_time)))
-            if cmd.post_only:
-                body.append((18, "6"))
-            if cmd.display_qty:
-                body.append((111, _num(inst.qty_increment, cmd.display_qty)))
-            if cmd.stp.value != "NONE":
-                body.append((STP_TAG, STP_CODE[cmd.stp]))
-            if cmd.cross_currency:
-                body.append((121, "Y"))
-            return "D", clid, clid, body
+            return "D", clid, clid, new_order_single(cmd, inst, clid, cmd.account, ts)
         if isinstance(cmd, CancelOrder) and cmd.instrument in self._instruments:
             clid = self._clid()
-            body = [(11, clid), (1, cmd.account), (55, cmd.instrument), (54, "1"), (60, ts)]
+            body: Fields = [(11, clid), (1, cmd.account), (55, cmd.instrument), (54, "1"), (60, ts)]
             if cmd.order_id is not None:
                 orig = self._client.order_ids.get(cmd.order_id)
                 if orig is not None:
@@ -361,12 +398,7 @@ class FixDriver(Driver):
             orig = self._client.order_ids.get(cmd.order_id)
             if orig is not None:
                 body.insert(0, (41, orig))
-            if cmd.qty is not None:
-                body.append((38, _num(inst.qty_increment, cmd.qty)))
-            if cmd.price is not None:
-                body.append((44, _num(inst.price_increment, cmd.price)))
-            if cmd.display_qty is not None:
-                body.append((111, _num(inst.qty_increment, cmd.display_qty)))
+            body += replace_fields(cmd, inst)
             return "G", f"G:{clid}", clid, body
         if isinstance(cmd, CancelAllOrders) and cmd.reason is CancelReason.USER:
             clid = self._clid()
@@ -409,9 +441,18 @@ class FixDriver(Driver):
 
     def run_until(self, t_ns: int) -> None:
         self._clock.t = int(self.admin.call("run_until", t=t_ns)["now"])
+        self._after_clock()
 
     def advance(self, delta_ns: int) -> None:
         self._clock.t = int(self.admin.call("advance", t=delta_ns)["now"])
+        self._after_clock()
+
+    def _after_clock(self) -> None:
+        """With faults on the link a clock move may release held messages or cut the link: come
+        back on line and let what was released arrive before the next step looks."""
+        if self._faults:
+            self._reconnect_if_cut()
+            self.settle()
 
     # -- audit, from the log file the server writes ------------------------------------------------
     def _log(self) -> EventStore:
@@ -473,6 +514,43 @@ class FixDriver(Driver):
         if s is None or "CHRONEX_FIX_TARGET" in os.environ:
             return None
         return s.log
+
+
+def new_order_single(cmd: SubmitOrder, inst: Instrument, clid: str, account: str, ts: str | bytes) -> Fields:
+    """The NewOrderSingle body for ``cmd`` (every order type, TIF, STP mode, iceberg, stop,
+    post-only, GTD and cross-currency flag), in the instrument's decimal units."""
+    body: Fields = [
+        (11, clid), (526, cmd.client_order_id), (1, account), (55, inst.id),
+        (54, SIDE_CODE[cmd.side]), (60, ts), (38, _num(inst.qty_increment, cmd.qty)),
+        (40, ORD_TYPE_CODE[cmd.order_type]), (59, TIF_CODE[cmd.tif]),
+    ]  # fmt: skip
+    if cmd.price is not None:
+        body.append((44, _num(inst.price_increment, cmd.price)))
+    if cmd.stop_price is not None:
+        body.append((99, _num(inst.price_increment, cmd.stop_price)))
+    if cmd.expire_time is not None:
+        body.append((126, _exact_ts(cmd.expire_time)))
+    if cmd.post_only:
+        body.append((18, "6"))
+    if cmd.display_qty:
+        body.append((111, _num(inst.qty_increment, cmd.display_qty)))
+    if cmd.stp.value != "NONE":
+        body.append((STP_TAG, STP_CODE[cmd.stp]))
+    if cmd.cross_currency:
+        body.append((121, "Y"))
+    return body
+
+
+def replace_fields(cmd: ReplaceOrder, inst: Instrument) -> Fields:
+    """What an OrderCancelReplaceRequest changes: quantity, price, displayed quantity."""
+    out: Fields = []
+    if cmd.qty is not None:
+        out.append((38, _num(inst.qty_increment, cmd.qty)))
+    if cmd.price is not None:
+        out.append((44, _num(inst.price_increment, cmd.price)))
+    if cmd.display_qty is not None:
+        out.append((111, _num(inst.qty_increment, cmd.display_qty)))
+    return out
 
 
 def _num(increment: str, units: int) -> str:

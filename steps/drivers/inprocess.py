@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from sim.clock.scheduler import SessionScheduler
 from sim.world import World
 from steps.drivers import audit
@@ -70,6 +72,7 @@ class InProcessDriver(Driver):
             default_phase=setup.default_phase,
             risk=setup.risk,
             pricing=setup.pricing,
+            hedging=msgspec.UNSET if setup.hedging is None else setup.hedging,
             label=setup.label,
         )
         log = str(setup.log) if setup.log is not None else "memory://"

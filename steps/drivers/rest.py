@@ -27,6 +27,7 @@ from system.engine import (
     CancelAllOrders,
     CancelOrder,
     CancelReason,
+    Instrument,
     ListInstrument,
     ReplaceOrder,
     SubmitOrder,
@@ -61,6 +62,32 @@ def _shared_server() -> ServeProcess:
             )  # fmt: skip
             atexit.register(_server.terminate)
         return _server
+
+
+def order_options(cmd: SubmitOrder, inst: Instrument) -> dict[str, Any]:
+    """A new order's optional REST fields (Decimal strings in the instrument's units)."""
+    out: dict[str, Any] = {}
+    if cmd.price is not None:
+        out["price"] = _num(inst.price_increment, cmd.price)
+    if cmd.stop_price is not None:
+        out["stop_price"] = _num(inst.price_increment, cmd.stop_price)
+    if cmd.expire_time is not None:
+        out["expire_time_ns"] = cmd.expire_time
+    if cmd.display_qty:
+        out["display_qty"] = _num(inst.qty_increment, cmd.display_qty)
+    return out
+
+
+def replace_fields(cmd: ReplaceOrder, inst: Instrument) -> dict[str, Any]:
+    """A replace's REST body: only what it changes."""
+    out: dict[str, Any] = {}
+    if cmd.qty is not None:
+        out["qty"] = _num(inst.qty_increment, cmd.qty)
+    if cmd.price is not None:
+        out["price"] = _num(inst.price_increment, cmd.price)
+    if cmd.display_qty is not None:
+        out["display_qty"] = _num(inst.qty_increment, cmd.display_qty)
+    return out
 
 
 class RestDriver(FixDriver):
@@ -136,14 +163,7 @@ class RestDriver(FixDriver):
                 "cross_currency": cmd.cross_currency,
                 "client_order_id": cmd.client_order_id,
             }
-            if cmd.price is not None:
-                body["price"] = _num(inst.price_increment, cmd.price)
-            if cmd.stop_price is not None:
-                body["stop_price"] = _num(inst.price_increment, cmd.stop_price)
-            if cmd.expire_time is not None:
-                body["expire_time_ns"] = cmd.expire_time
-            if cmd.display_qty:
-                body["display_qty"] = _num(inst.qty_increment, cmd.display_qty)
+            body.update(order_options(cmd, inst))
             return "POST", "/v1/orders", body, "D"
         if isinstance(cmd, CancelOrder) and cmd.order_id is not None:
             if self._known(cmd.order_id, cmd.account, cmd.instrument):
@@ -151,13 +171,7 @@ class RestDriver(FixDriver):
             return None
         if isinstance(cmd, ReplaceOrder) and self._known(cmd.order_id, cmd.account, cmd.instrument):
             inst = self._inst(cmd.instrument)
-            body = {}
-            if cmd.qty is not None:
-                body["qty"] = _num(inst.qty_increment, cmd.qty)
-            if cmd.price is not None:
-                body["price"] = _num(inst.price_increment, cmd.price)
-            if cmd.display_qty is not None:
-                body["display_qty"] = _num(inst.qty_increment, cmd.display_qty)
+            body = replace_fields(cmd, inst)
             if not body:
                 return None
             return "PATCH", f"/v1/orders/{cmd.order_id}", body, "G"

@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("config/risk.example.toml", "run"),
         ("config/pricing.example.toml", "run"),
+        ("config/hedging.example.toml", "run"),
         ("sim/markets/profiles/XTKS.toml", "simulator"),
         ("sim/clock/venues/CME.toml", "venue"),
+        ("config/rest-target.example.toml", "rest-target"),
     ],
 )
 def test_shipped_files_pass_with_their_kind_detected(
@@ -36,6 +38,9 @@ def test_shipped_files_pass_with_their_kind_detected(
         ("[pricing]\ndefault_method = \"guess\"\n", None, ["default_method", "guess"]),
         ("[risks]\nwarning_bp = 1\n", "run", ["risks", "unknown table"]),
         ("[pricing]\n", "risk", ["no [risk] table"]),
+        ("[hedging]\nmax_attempts = 0\n", None, ["hedging.max_attempts", "0"]),
+        ("[target]\nexternal = true\nurl = \"ftp://x\"\n", None, ["target.url", "ftp://x"]),
+        ("[target]\nexternal = false\n", "rest-target", ["target.external", "False"]),
         ("[profile]\nname = \"X\"\n", None, ["profile.calendar", "missing"]),
         ("[venue]\ncode = \"V\"\n[[timetable]]\neffective = 2000-01-01\n", None, ["venue.timezone"]),
         ("title = 'nothing'\n", None, ["cannot tell"]),

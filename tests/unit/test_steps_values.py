@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from steps import values as V
@@ -114,6 +114,8 @@ def test_ambiguous_or_malformed_amounts_are_refused(text: str) -> None:
     st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31)),
     st.sampled_from(["America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney", "UTC"]),
 )
+@example(datetime(2021, 3, 14, 2, 30, fold=1), "America/New_York")  # in the gap, fold=1: found by hypothesis
+@example(datetime(2021, 11, 7, 1, 30, fold=1), "America/New_York")  # doubled, fold=1
 def test_wall_times_resolve_to_the_instant_showing_them_or_are_refused(naive: datetime, zone: str) -> None:
     """A wall time either maps to the one instant whose local reading it is, or is refused as
     skipped or doubled by a daylight-saving change; never silently to another time."""
@@ -125,7 +127,7 @@ def test_wall_times_resolve_to_the_instant_showing_them_or_are_refused(naive: da
     try:
         ns = resolve_local(naive.date(), t, tz)
     except (NonexistentLocalTime, AmbiguousLocalTime):
-        first = datetime.combine(naive.date(), t, tzinfo=tz)
+        first = datetime.combine(naive.date(), t.replace(fold=0), tzinfo=tz)
         assert first.utcoffset() != first.replace(fold=1).utcoffset()
         return
     back = to_datetime(ns, tz)
