@@ -1,4 +1,4 @@
-@auction @xtks
+@auction @xtks @needs-control
 Feature: Call auctions (itayose)
   In a call auction orders collect without trading; when the auction ends the engine picks the one
   price that executes the most, then leaves the smallest imbalance, then lies nearest the
@@ -17,6 +17,7 @@ Feature: Call auctions (itayose)
     And the reference price of XTKS:7203 is 2500
     And XTKS is in the PRE_OPEN phase
 
+  @needs-events
   Scenario: The opening auction uncrosses at the price worked out by hand
     Given the XTKS:7203 book has:
       | name | account | side | price | qty |
@@ -50,6 +51,7 @@ Feature: Call auctions (itayose)
       | bid qty | bid  | ask  | ask qty |
       | 100     | 2505 | 2495 | 100     |
 
+  @needs-events
   Scenario: An auction with no overlap ends without a trade
     Given the XTKS:7203 book has:
       | side | price | qty |
@@ -60,6 +62,7 @@ Feature: Call auctions (itayose)
     Then the auction of XTKS:7203 uncrossed with no trade
     And no trade happens
 
+  @needs-events
   Scenario: Market orders in the auction take the price the limits set
     Given the XTKS:7203 book has:
       | account | side | type   | price | qty |
@@ -78,6 +81,7 @@ Feature: Call auctions (itayose)
     Then order ato is expired by ATO
     And order s1 is open with 100 left
 
+  @needs-events
   Scenario: The closing auction sets the closing price
     Given XTKS is in the CONTINUOUS phase
     And alice buys 200 XTKS:7203 at 2503 as b1

@@ -1,4 +1,4 @@
-@corrections @xtks
+@corrections @xtks @reference-only
 Feature: Correcting a trade, reporting a late trade, correcting a price
   Each amendment counts from the time it amends in the corrected view, and only from when it was
   recorded in a view "as known at" an earlier time.

@@ -1,4 +1,4 @@
-@corrections @xtks
+@corrections @xtks @reference-only
 Feature: Busting a trade, seen as it was known and as corrected
   A bust is logged when it is made (recorded at 16:05) but valid at the trade's own time. Asked
   "as known at 16:00", the day still holds the trade; the corrected view does not. Books are the

@@ -1,4 +1,4 @@
-@corrections @xtks
+@corrections @xtks @reference-only
 Feature: A bad correction is rejected with its reason
   Corrections are checked against the trades of the day: an unknown or already busted trade, a
   quantity that is not positive, a late trade in the future are refused, and the log says why.

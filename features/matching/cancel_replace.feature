@@ -20,6 +20,8 @@ Feature: Cancels and replaces
     When alice cancels a1
     Then the request is rejected with reason ORDER_CLOSED
 
+  # @account-in-request: a REST API key acts for its own accounts; a request cannot name another
+  @account-in-request
   Scenario: Only the owner may cancel an order
     When mallory cancels a1
     Then the request is rejected with reason WRONG_ACCOUNT
@@ -52,3 +54,18 @@ Feature: Cancels and replaces
     When alice cancels all orders
     Then alice has no open orders
     And bob has 1 open orders
+
+  Scenario: A larger quantity loses time priority
+    When alice changes the quantity of a1 to 400
+    And carol sells 100 XTKS:7203 at 2499
+    Then the trades are:
+      | price | qty | buyer | seller |
+      | 2499  | 100 | bob   | carol  |
+
+  Scenario: A new price queues behind the orders already there
+    Given carol buys 100 XTKS:7203 at 2499.5
+    When alice changes the price of a1 to 2499.5
+    And dave sells 100 XTKS:7203 at 2499.5
+    Then the trades are:
+      | price  | qty | buyer | seller |
+      | 2499.5 | 100 | carol | dave   |

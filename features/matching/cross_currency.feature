@@ -1,4 +1,4 @@
-@crypto @cross
+@crypto @cross @needs-control
 Feature: Cross-currency orders
   Books of one cross group (BTC/JPY and BTC/USD) can match each other's orders marked
   'cross-currency', converting prices at the FX rate. A fill happens in the resting order's book,
@@ -11,6 +11,9 @@ Feature: Cross-currency orders
       | CRYPTO:BTC/JPY | BTC         |
       | CRYPTO:BTC/USD | BTC         |
 
+  # @needs-events: the two fills of a cross-currency trade are in two books' units over FIX;
+  # a REST target publishes the trade itself
+  @needs-events
   Scenario: A JPY bid lifts a USD offer through the FX rate
     Given mm sells 1 CRYPTO:BTC/USD at 90,000 as usd_ask
     When alice buys 1 CRYPTO:BTC/JPY at 14,000,000 cross-currency as jpy_bid

@@ -4,6 +4,9 @@ Feature: Stop orders, icebergs and post-only orders
   Background:
     Given the instrument XTKS:7203
 
+  # @needs-events: a stop's trigger and an iceberg's refill are not execution reports; a REST
+  # target publishes them
+  @needs-events
   Scenario: A stop order becomes a market order when a trade reaches its stop price
     Given carol sells 100 XTKS:7203 at 2510 as c1
     And bob sells 100 XTKS:7203 at 2505 as b1
@@ -17,6 +20,7 @@ Feature: Stop orders, icebergs and post-only orders
       | 2505  | 100 | dave  | bob    |
       | 2510  | 100 | alice | carol  |
 
+  @needs-events
   Scenario: A stop-limit order rests at its limit once triggered
     Given bob sells 100 XTKS:7203 at 2505 as b1
     And alice buys 100 XTKS:7203 at 2504 stop 2505 as s1
@@ -38,6 +42,7 @@ Feature: Stop orders, icebergs and post-only orders
       | side | price | qty | total |
       | sell | 2500  | 200 | 1000  |
 
+  @needs-events
   Scenario: An iceberg replenishes its shown part after a fill
     Given alice sells 1000 XTKS:7203 at 2500 display 200 as ice
     When bob buys 200 XTKS:7203 at 2500

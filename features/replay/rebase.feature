@@ -1,4 +1,4 @@
-@replay @rebase @xtks @timetravel
+@replay @rebase @xtks @timetravel @reference-only
 Feature: Rebasing the day's order flow onto another date
   The recorded flow keeps its venue-local times on the new date, under that date's calendar: a
   holiday keeps the market closed and rejects every order; a normal day makes the same trades.

@@ -1,4 +1,4 @@
-@replay @xtks
+@replay @xtks @reference-only
 Feature: Replaying the day from its log
   Every state is a fold over the log, so replaying the log to any instant rebuilds the books
   exactly as they were live at that instant.

@@ -1,4 +1,4 @@
-@replay @rerun @xtks
+@replay @rerun @xtks @reference-only
 Feature: Re-running the day and asking what-if
   The log holds every input (orders, the clock's phase changes, expiry timers), so today's engines
   fed the same inputs write the same log, byte for byte. With another configuration the re-run

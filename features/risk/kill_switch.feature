@@ -1,4 +1,4 @@
-@risk @xtks @kill_switch
+@risk @xtks @kill_switch @reference-only
 Feature: The kill switch
   Engaged by an operator or automatically on a configured breach, the kill switch cancels every
   open order of the account and blocks new ones until it is released.

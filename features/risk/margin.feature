@@ -1,4 +1,4 @@
-@risk @xtks @margin
+@risk @xtks @margin @reference-only
 Feature: Positions, P&L and margin
   Positions and P&L follow every fill; margin follows every mark. Utilisation is maintenance
   margin over equity: MarginWarning at 80%, MarginCall at 100%, as account events on the stream.

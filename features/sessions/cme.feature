@@ -1,4 +1,4 @@
-@sessions @cme
+@sessions @cme @needs-control
 Feature: CME Globex trades over midnight
   An equity index future's session opens at 17:00 Chicago on the evening before its trade date and
   closes at 16:00; the hour between is the daily maintenance break.
@@ -7,6 +7,7 @@ Feature: CME Globex trades over midnight
     Given it is 2027-01-04 on CME
     And the instrument CME:ESH7
 
+  @needs-events
   Scenario: At midnight the session that opened on Sunday evening is trading
     Then CME:ESH7 is in the CONTINUOUS phase
     And the trade date on CME is 2027-01-04
@@ -19,6 +20,7 @@ Feature: CME Globex trades over midnight
     Then a trade of 2 CME:ESH7 at 5000 happens
     And the trade date on CME is 2027-01-05
 
+  @needs-events
   Scenario: The maintenance break from 16:00 to 17:00
     Given the time is 15:00
     When the clock advances to the close

@@ -1,4 +1,4 @@
-@timetravel @xtks
+@timetravel @xtks @reference-only
 Feature: Time travel to future dates
   Scenarios run on any date the calendars cover (to 2035), with the holidays and sessions that
   date will have under today's rules.
