@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from system.engine.fold import EngineState
 
 
-class OrderState(msgspec.Struct, array_like=True, frozen=True):
+class OrderState(msgspec.Struct, array_like=True, frozen=True, gc=False):
     id: int
     account: str
     client_order_id: str

@@ -50,7 +50,7 @@ class AccountState(msgspec.Struct, array_like=True, frozen=True):
     positions: list[PositionState]  # by instrument
 
 
-class OrderState(msgspec.Struct, array_like=True, frozen=True):
+class OrderState(msgspec.Struct, array_like=True, frozen=True, gc=False):
     order_id: int
     account: str
     instrument: str

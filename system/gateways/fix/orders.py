@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from system.clock import Clock
 from system.engine import (
@@ -220,9 +221,15 @@ def qty_text(inst: Instrument, units: int) -> str:
 
 
 # -- the gateway's order read model -------------------------------------------------------------
-@dataclass(slots=True)
-class FixOrder:
-    """What the gateway knows of one order for its ExecutionReports (fed by routed events)."""
+class FixOrder(msgspec.Struct, gc=False):
+    """What the gateway knows of one order for its ExecutionReports (fed by routed events).
+
+    Untracked by the cycle collector (``gc=False``; nothing in it refers back to it): every open
+    order of a served day is one of these, and as tracked objects they filled the collector's
+    middle generation, whose collections paused the whole server (REST queries included) for
+    tens of milliseconds. The caches below are flat tuples of atoms for the same reason: a tuple
+    holding a tuple can outlive a young collection still tracked.
+    """
 
     order_id: int
     account: str
@@ -240,8 +247,8 @@ class FixOrder:
     status: str = "0"  # OrdStatus
     # The ExecutionReport's fixed runs of fields, encoded once and rebuilt when what they hold
     # changes (a cancel or replace renames the order; a replace or reduce resizes it).
-    _ids: tuple[tuple[str, str], bytes] | None = field(default=None, repr=False, compare=False)
-    _terms: tuple[tuple[int, int | None], bytes] | None = field(default=None, repr=False, compare=False)
+    _ids: tuple[str, str, bytes] | None = None  # (cl_ord_id, orig_cl_ord_id, encoded)
+    _terms: tuple[int, int | None, bytes] | None = None  # (qty, price, encoded)
 
     def avg_px(self) -> str:
         if not self.cum:
@@ -250,11 +257,10 @@ class FixOrder:
 
     def ids_part(self) -> bytes:
         """OrderID, ClOrdID, OrigClOrdID (when set) and Account, encoded."""
-        key = (self.cl_ord_id, self.orig_cl_ord_id)
-        got = self._ids
-        if got is not None and got[0] == key:
-            return got[1]
         clid, orig, acc = self.cl_ord_id, self.orig_cl_ord_id, self.account
+        got = self._ids
+        if got is not None and got[0] == clid and got[1] == orig:
+            return got[2]
         if "\x01" in clid or "\x01" in orig or "\x01" in acc:
             raise ValueError(f"order {self.order_id}: an id holds SOH ({clid!r}, {orig!r}, {acc!r})")
         raw = b"37=%d\x0111=%s\x01%s1=%s\x01" % (
@@ -263,15 +269,15 @@ class FixOrder:
             b"41=%s\x01" % orig.encode("latin-1") if orig else b"",
             acc.encode("latin-1"),
         )
-        self._ids = (key, raw)
+        self._ids = (clid, orig, raw)
         return raw
 
     def terms_part(self) -> bytes:
         """Symbol, Side, OrderQty, OrdType, Price (when set) and TimeInForce, encoded."""
-        key = (self.qty, self.price)
+        qty, price = self.qty, self.price
         got = self._terms
-        if got is not None and got[0] == key:
-            return got[1]
+        if got is not None and got[0] == qty and got[1] == price:
+            return got[2]
         inst = self.inst
         raw = b"55=%s\x0154=%s\x0138=%s\x0140=%s\x01%s59=%s\x01" % (
             _symbol(inst.id),
@@ -281,7 +287,7 @@ class FixOrder:
             b"" if self.price is None else b"44=%s\x01" % _btext(inst.price_increment, self.price),
             TIF_CODE[self.tif].encode(),
         )
-        self._terms = (key, raw)
+        self._terms = (qty, price, raw)
         return raw
 
 

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from system.engine.events import (
     OrderAccepted,
     OrderCancelled,
@@ -37,9 +39,13 @@ ACCOUNT_EVENTS = frozenset(
 )
 
 
-@dataclass(slots=True)
-class OrderRow:
-    """One order as the log tells it (integer units)."""
+class OrderRow(msgspec.Struct, gc=False):
+    """One order as the log tells it (integer units).
+
+    Rows are untracked by the cycle collector (``gc=False``: they hold only atoms): a served day
+    keeps one per order and one per trade, and as tracked objects they filled the collector's
+    middle generation, whose collections held the GIL (and every REST query) for tens of ms.
+    """
 
     order_id: int
     account: str
@@ -60,8 +66,7 @@ class OrderRow:
     notional: int = 0  # sum of price x qty over fills: the average price is notional / filled
 
 
-@dataclass(slots=True, frozen=True)
-class TradeRow:
+class TradeRow(msgspec.Struct, frozen=True, gc=False):
     seq: int
     trade_id: int
     instrument: str
