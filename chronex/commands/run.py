@@ -167,7 +167,7 @@ def _print_summary(rows: list[dict[str, object]], report: Path, html: Path) -> N
 
 def _print_wire_skips(results: list[dict[str, Any]], driver: str | None) -> None:
     """Scenarios skipped by driver, by tag and reason: @inprocess ones over the wire (they need the
-    system in this process), @wire ones in process (they need the FIX link)."""
+    system in this process), @wire ones on every driver but fix (they need the FIX link)."""
     from steps.drivers import (
         ACCOUNT_TAG,
         CONTROL_TAG,
@@ -180,7 +180,7 @@ def _print_wire_skips(results: list[dict[str, Any]], driver: str | None) -> None
 
     for tag, where in (
         (INPROCESS_TAG, "over the wire"),
-        (WIRE_TAG, "in process"),
+        (WIRE_TAG, "without the FIX link"),
         (REFERENCE_TAG, "against the external target"),
         (CONTROL_TAG, "against an external target without a control channel"),
         (EVENTS_TAG, "against the external FIX target"),

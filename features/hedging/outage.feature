@@ -1,5 +1,7 @@
 # @reference-only: the house's exposure and its hedge orders are Chronex's own hedger's state
-@hedging @reference-only
+# @inprocess: the scenario sets the hedger and its venues up in this process; chronex serve
+# takes no hedging configuration, so over FIX or REST there would be no hedger to drive
+@hedging @inprocess @reference-only
 Feature: A hedge venue's outage
   When a venue goes down with a hedge order on it, the order is given up (its fills, if any
   arrive later, still count) and the engine fails over to the next venue, or, configured to stop,

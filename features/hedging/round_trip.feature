@@ -1,5 +1,7 @@
 # @reference-only: the house's exposure and its hedge orders are Chronex's own hedger's state
-@hedging @reference-only
+# @inprocess: the scenario sets the hedger and its venues up in this process; chronex serve
+# takes no hedging configuration, so over FIX or REST there would be no hedger to drive
+@hedging @inprocess @reference-only
 Feature: Hedging the house's exposure
   The house's fills move its net exposure per asset. Past the configured threshold the hedging
   engine sends hedge orders to an external venue, in the order of preference, until the exposure

@@ -1,5 +1,7 @@
 # @reference-only: the house's exposure and its hedge orders are Chronex's own hedger's state
-@hedging @inprocess-venue @reference-only
+# @inprocess: the scenario sets the hedger and its venues up in this process; chronex serve
+# takes no hedging configuration, so over FIX or REST there would be no hedger to drive
+@hedging @inprocess @inprocess-venue @reference-only
 Feature: Hedge venue rejects and held orders
   Faults only the in-process hedge venue can stage: rejects on demand and orders held unanswered.
 

@@ -6,8 +6,8 @@ A delay lasts in the server's clock: the message (and everything after it that w
 its order) arrives once the scenario moves the clock past it. A timed disconnect fires when the
 clock passes its instant; the driver then logs on again with the numbers both ends kept.
 
-They need the wire: scenarios using them are tagged ``@wire`` and skipped in process with a
-reason. The faults last until the scenario ends (the next scenario's reset removes them).
+They need the FIX wire: scenarios using them are tagged ``@wire`` and skipped with a reason on
+every driver but ``fix``. The faults last until the scenario ends (the next scenario's reset removes them).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -109,3 +111,20 @@ def test_target_needs_the_fix_driver(tmp_path: Path) -> None:
     r = chronex("run", "features/matching", "--target", "127.0.0.1:1", "--report", str(tmp_path))
     assert r.returncode == 2
     assert "--target needs --driver fix" in r.stderr
+
+
+@pytest.mark.parametrize("driver", ["fix", "rest"])
+def test_every_feature_is_green_over_the_wire(driver: str, tmp_path: Path) -> None:
+    """The whole of features/ over each wire driver: every scenario passes or is skipped by a tag
+    that names why (a new feature that cannot run over the wire must say so, not fail there)."""
+    r = chronex("run", "features", "--driver", driver, "--report", str(tmp_path))
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr
+    summary = [ln for ln in r.stdout.splitlines() if "scenarios passed" in ln]
+    assert summary and ", 0 failed" in summary[-1], summary
+    passed = int(summary[-1].split()[0])
+    assert passed >= 150, summary  # the skips stay the exception
+    assert "@inprocess features/hedging/round_trip.feature" in r.stdout  # listed with its reason
+    if driver == "rest":
+        assert "@wire features/faults/fix_link.feature" in r.stdout
+    else:
+        assert "@wire features/faults/fix_link.feature" not in r.stdout  # they ran, over FIX
