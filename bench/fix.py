@@ -63,7 +63,12 @@ def _scratch() -> Path:
 # -- the load generator (its own process) ---------------------------------------------------------
 def _generator(port: int, sessions: int, mode: str, seconds: float, rate: int, out: Any) -> None:
     """Drive ``sessions`` initiators; never spins: it waits for ERs (max) or for the next tick (open),
-    so on a 2-core machine it leaves the server its core."""
+    so on a 2-core machine it leaves the server its core. The cycle collector is off: its pauses
+    (the table of orders in flight grows by one tracked tuple an order) would count as the server's
+    latency, and a run's garbage is freed by reference counting."""
+    import gc
+
+    gc.disable()
     from system.clock import FixedClock
     from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
     from system.gateways.fix.config import parse_sessions
