@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -108,6 +109,8 @@ def bench_append_replay(base: str, n: int, batch: int, rounds: int) -> None:
             finally:
                 if backend == "postgresql":
                     drop(url)
+                else:
+                    shutil.rmtree(tmp, ignore_errors=True)
             got[backend].append((a, p))
             print(f"  round {r + 1} {backend:<10} append {a:>10,.0f} ev/s   replay {p:>10,.0f} ev/s")
     med = {
@@ -245,6 +248,7 @@ def bench_archive(base: str, rate: int) -> None:
             f"archive lag median {r['median'] * 1000:6.0f} ms"
             f"  p99 {r['p99'] * 1000:6.0f} ms  max {r['max'] * 1000:6.0f} ms  ({verdict} < 1 s at p99)"
         )  # fmt: skip
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def bench_nats(url: str, n: int, batch: int, rounds: int) -> None:

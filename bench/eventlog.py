@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,6 +70,7 @@ def measure(backend: str, mode: str, n: int, batch: int) -> dict[str, float]:
     assert count == n, (count, n)
     size = os.path.getsize(url) if backend == "sqlite" else 0
     store.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "append": n / t_append,

@@ -206,16 +206,19 @@ def _inprocess(n: int, batched: bool, generated: int = 0) -> tuple[float, float]
                     price=25000 if i % 2 else 25100)
         for i in range(max(n, generated))
     ][:n]  # fmt: skip
-    t0, c0 = time.perf_counter(), time.process_time()
-    if batched:
-        with w.runtime.batched(512):
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        if batched:
+            with w.runtime.batched(512):
+                for c in cmds:
+                    w.execute(c)
+        else:
             for c in cmds:
                 w.execute(c)
-    else:
-        for c in cmds:
-            w.execute(c)
-    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    w.close()
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        w.close()
+        shutil.rmtree(d, ignore_errors=True)
     return n / dt, cpu / n * 1e6
 
 
@@ -285,6 +288,7 @@ def _served_no_sockets(n: int, sessions: int, generated: int = 0) -> float:
         return asyncio.run(main())
     finally:
         world.close()
+        shutil.rmtree(d, ignore_errors=True)
         gc.unfreeze()
         gc.set_threshold(700, 10, 10)
 
@@ -410,6 +414,7 @@ def main() -> None:
             )
     finally:
         srv.terminate()
+        shutil.rmtree(d, ignore_errors=True)  # /dev/shm is memory: every run left ~60 MB there
 
     def med(key: str) -> float:
         return statistics.median(fig[key]) if fig[key] else float("nan")
