@@ -15,8 +15,9 @@ from typing import Any
 import msgspec
 
 from system.clock import Clock
-from system.eventlog.codec import LoggedEvent, canonical, chain_hash
+from system.eventlog.codec import LoggedEvent, chain_hash
 from system.eventlog.records import Command, Event, Record
+from system.eventlog.snapblob import pack_state, unpack_state
 from system.eventlog.store import EventStore, LogCorrupted, NewEvent, Snapshot
 from system.runtime.commandseqs import CommandSeqs, _counter_of
 from system.runtime.component import Component
@@ -228,7 +229,7 @@ class Runtime:
             return 0
         if chain_hash(b"", snap.state) != snap.state_hash:
             raise LogCorrupted(snap.seq, f"snapshot {RUNTIME_SNAPSHOT!r} does not match its state hash")
-        self._next_id = self._done.restore(msgspec.msgpack.decode(snap.state))
+        self._next_id = self._done.restore(unpack_state(snap.state))
         # A snapshot is taken at a flushed head, so no entry after it belongs to a command before
         # it: the tail's fold starts with no "last command".
         self._last_command = None
@@ -427,7 +428,7 @@ class Runtime:
             state = c.snapshot_state()
             if state is None:
                 continue
-            blob = canonical(state)
+            blob = pack_state(state)
             self.store.save_snapshot(Snapshot(c.name, seq, blob, chain_hash(b"", blob)))
         # What a warm start needs besides the components: retries' answers and the read models.
         states: list[tuple[str, Any]] = [(RUNTIME_SNAPSHOT, self._commands_state())]
@@ -436,7 +437,7 @@ class Runtime:
             if state is not None:
                 states.append((PROJECTION_SNAPSHOT + p.name, state))
         for name, state in states:
-            blob = canonical(state)
+            blob = pack_state(state)
             self.store.save_snapshot(Snapshot(name, seq, blob, chain_hash(b"", blob)))
         for hook in self.snapshot_hooks:
             hook(seq)
@@ -460,7 +461,7 @@ def _restore_projection(store: EventStore, p: Projection) -> int:
     if chain_hash(b"", snap.state) != snap.state_hash:
         name = PROJECTION_SNAPSHOT + p.name
         raise LogCorrupted(snap.seq, f"snapshot {name!r} does not match its state hash")
-    p.restore_state(msgspec.msgpack.decode(snap.state))
+    p.restore_state(unpack_state(snap.state))
     p.position = snap.seq
     return snap.seq
 
@@ -476,7 +477,7 @@ def _restore(store: EventStore, components: Sequence[Component], to_seq: int | N
             if snap is not None:
                 if chain_hash(b"", snap.state) != snap.state_hash:
                     raise LogCorrupted(snap.seq, f"snapshot {c.name!r} does not match its state hash")
-                c.restore_state(msgspec.msgpack.decode(snap.state))
+                c.restore_state(unpack_state(snap.state))
                 seq = snap.seq
         start.append(seq)
     return start

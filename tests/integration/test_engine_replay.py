@@ -5,8 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import msgspec
-
 from system.clock import FixedClock
 from system.engine import (
     CancelOrder,
@@ -20,6 +18,7 @@ from system.engine import (
 )
 from system.engine.testkit import instrument
 from system.eventlog import open_log
+from system.eventlog.snapblob import unpack_state
 from system.runtime import Runtime
 
 X = "XTKS:7203"
@@ -61,7 +60,7 @@ def test_reopened_log_and_snapshot_replay_rebuild_the_same_engine(tmp_path: Path
     snap = store2.load_snapshot("engine", snap_seq)
     assert snap is not None and snap.seq == snap_seq
     engine = MatchingEngine()
-    engine.restore_state(msgspec.msgpack.decode(snap.state))
+    engine.restore_state(unpack_state(snap.state))
     table = engine.appliers()
     for ev in store2.read(snap_seq + 1):
         for fn in table.get(type(ev.record), ()):

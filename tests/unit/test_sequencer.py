@@ -7,6 +7,7 @@ import asyncio
 from fractions import Fraction
 from itertools import pairwise
 
+import msgspec
 import pytest
 
 from sim.world import World
@@ -14,6 +15,7 @@ from system.bootstrap import SystemConfig
 from system.clock import FixedClock
 from system.engine import (
     CancelAllOrders,
+    MatchingEngine,
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
@@ -333,3 +335,33 @@ def test_a_stuck_snapshot_child_is_killed_and_dropped_so_shutdown_does_not_hang(
         pass  # reaped: no zombie left behind
     else:
         raise AssertionError(f"child {pending.pid} is still there")
+
+
+def test_snapshots_of_a_served_day_are_stored_compressed_and_restore_the_same_state(
+    tmp_path: object,
+) -> None:
+    """A large snapshot is stored as a zstd frame (what the loop waits to write is several times
+    smaller), a small one as plain msgpack; a warm start reads both back to the live state, and a
+    plain msgpack snapshot of an older log still reads."""
+    from system.eventlog.codec import canonical
+    from system.eventlog.snapblob import ZSTD_MAGIC, pack_state, unpack_state
+
+    cfg = SystemConfig(instruments=(instrument(INST),), venues=(), snapshot_every=0)
+    w = World(cfg, start_ns=T0, log=f"{tmp_path}/day.db", sessions=False)
+    s = Sequencer(w, ClockMode(w.clock))
+    for i in range(400):
+        s.submit("QA1", f"o{i}", _buy(f"o{i}", price=2000 + i))
+        s.step()
+    seq = w.runtime.snapshot()
+    engine = w.store.load_snapshot("engine", seq)
+    assert engine is not None and engine.state[:4] == ZSTD_MAGIC
+    live = w.runtime.component(MatchingEngine).snapshot_state()
+    assert len(engine.state) * 3 < len(canonical(live))  # resting orders compress well
+    assert unpack_state(engine.state) == msgspec.msgpack.decode(canonical(live))
+    small = w.store.load_snapshot("corrections", seq)
+    assert small is not None and small.state[:4] != ZSTD_MAGIC
+    assert unpack_state(pack_state({"a": 1})) == {"a": 1}
+    w.close()
+    again = World(cfg, start_ns=T0, log=f"{tmp_path}/day.db", sessions=False, warm_start=True)
+    assert again.runtime.component(MatchingEngine).snapshot_state() == live
+    again.close()

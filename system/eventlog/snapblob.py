@@ -1,0 +1,42 @@
+"""A snapshot's state as the log stores it: canonical msgpack, zstd-compressed when it is large.
+
+A served day's snapshot holds every resting order and every client order id: measured under
+bench/fix.py, 18 MB at 125,000 resting orders, and storing it held the sequencer's loop 40-60 ms
+(the FIX p99 at 10,000 orders/s went from 9 ms without snapshots to 50-60 ms with them).
+Compressed (zstd level 1, in the forked child that encodes it while the server goes on) it is 5 to
+9 times smaller, and so is the write the loop waits for; a log's file is smaller by as much.
+
+The format needs no flag: a zstd frame starts with its magic number, and a msgpack document
+starting with that byte (0x28, the integer 40) is one byte long. Logs written before compression
+keep their plain msgpack snapshots and read as before. The state hash covers the stored bytes, so
+it is checked before anything is decompressed. Compression is deterministic for one zstandard
+release: the same state gives the same bytes, inline or in the forked child.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import zstandard
+
+from system.eventlog.codec import canonical
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+COMPRESS_FROM = 1024
+"""States smaller than this many bytes are stored as they are (a frame would not pay for itself)."""
+
+
+def pack_state(state: Any) -> bytes:
+    """The bytes to store for ``state``."""
+    raw = canonical(state)
+    if len(raw) < COMPRESS_FROM:
+        return raw
+    return zstandard.ZstdCompressor(level=1).compress(raw)
+
+
+def unpack_state(blob: bytes) -> Any:
+    """The state stored as ``blob`` (compressed or plain msgpack), decoded."""
+    if blob[:4] == ZSTD_MAGIC:
+        blob = zstandard.ZstdDecompressor().decompress(blob)
+    return msgspec.msgpack.decode(blob)
