@@ -56,12 +56,13 @@ def available(runtime: Any) -> bool:
 def _background_child() -> None:
     """Make the child a background job: it must not take CPU from the server it was forked from.
 
-    Measured under bench/rest.py on 2 cores: an encoding child at normal priority took a core from
-    the sequencer, the REST thread and the clients for hundreds of milliseconds, and the REST p99 of
-    the round it fell in went from about 2 ms to 17. SCHED_IDLE (else nice 19) runs it only on a
-    core the server leaves idle. The cycle collector is off for the same reason: a collection walks
-    the heap it shares with the parent, writing to (so copying) the pages it touches, and the child
-    exits in ``os._exit`` anyway.
+    At normal priority an encoding child competes for a core with the sequencer, the REST thread
+    and, on a small machine, the clients, for as long as a large state takes to encode (hundreds of
+    ms); SCHED_IDLE (else nice 19) runs it only on a core the server leaves idle. (Under bench/fix.py
+    paired single rounds did not separate the two from the noise; the child simply has no claim on
+    a core the server needs.) The cycle collector is off for the same reason: a collection walks the
+    heap the child shares with its parent, writing to (so copying) the pages it touches, and the
+    child exits in ``os._exit`` anyway.
     """
     gc.disable()
     try:
