@@ -128,39 +128,6 @@ def _cpu_per_order(name: str, n: int) -> float:
     return asyncio.run(go())
 
 
-def _cpu_per_order(name: str, n: int) -> float:
-    """CPU ms per signed order through the ASGI app in this process."""
-    import httpx
-
-    from mocks.base import MockContext
-    from mocks.crypto import PROFILES, served
-    from mocks.crypto.client import order_request
-    from mocks.crypto.styles import build_app
-    from system.clock import FixedClock
-
-    raw = tomllib.loads((PROFILES / f"{name}.toml").read_text())
-    raw["rate_limit"] = {"limit": 10**12, "window_s": 60}
-    clock = FixedClock(T0)
-    s = served(MockContext(raw, clock))
-    app, profile, symbol = build_app(s), s.venue.profile, STYLES[name][0]
-
-    async def go() -> float:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m") as c:
-            reqs = []
-            for i in range(n + 50):
-                side = "SELL" if i % 2 else "BUY"
-                px = "30000" if side == "BUY" else "29999"
-                reqs.append(order_request(profile, profile.keys[i % 2], clock, symbol, side, "0.01", px))
-            for r in reqs[:50]:  # warm-up
-                await c.request(r.method, r.target, headers=r.headers, content=r.body or None)
-            t = time.process_time()
-            for r in reqs[50:]:
-                await c.request(r.method, r.target, headers=r.headers, content=r.body or None)
-            return (time.process_time() - t) / n * 1000
-
-    return asyncio.run(go())
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0)
