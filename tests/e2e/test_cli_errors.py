@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
+from tests import cli
+
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return cli.chronex(*args, timeout=120)
 
 
 @pytest.mark.parametrize(

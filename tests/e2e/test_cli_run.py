@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def chronex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    e = dict(os.environ)
-    e.pop("CHRONEX_REPORT_DIR", None)
-    e.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", *args],
-        cwd=ROOT, capture_output=True, text=True, env=e, timeout=300,
-    )  # fmt: skip
+    return cli.chronex(*args, env=env, timeout=300)
 
 
 def test_run_writes_reports_and_a_summary(tmp_path: Path) -> None:

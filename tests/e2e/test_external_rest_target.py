@@ -5,9 +5,7 @@ every run recorded."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from system.clock import FixedClock
 from system.eventlog import open_log
 from system.oracle import RestReceived, RestSent, TargetIdentified
 from system.server.process import ServeProcess
+from tests import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "qa-rest-target-key"
@@ -24,14 +23,7 @@ KEYS = f'[[key]]\nkey = "{KEY}"\nname = "qa"\nrole = "qa-admin"\n'
 
 
 def chronex(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith("CHRONEX_") and k != "CHRONEX_DATA":
-            env.pop(k)
-    return subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", *args],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=900,
-    )  # fmt: skip
+    return cli.chronex(*args, timeout=900)
 
 
 def serve(tmp: Path, difference: str | None = None) -> ServeProcess:

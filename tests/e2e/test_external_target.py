@@ -4,10 +4,8 @@ as the oracle, the mock's deliberate rule differences, and `chronex fuzz` findin
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from system.engine.deviations import RuleDifference
 from system.eventlog import open_log
 from system.oracle import FixReceived, FixSent, TargetIdentified
 from system.server.process import ServeProcess
+from tests import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MOCK_SESSIONS = """\
@@ -41,13 +40,7 @@ CAUGHT = [
 
 
 def chronex(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    for k in ("CHRONEX_REPORT_DIR", "CHRONEX_EXTERNAL_SESSIONS", "CHRONEX_FIX_TARGET", "CHRONEX_DRIVER"):
-        env.pop(k, None)
-    return subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", *args],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=900,
-    )  # fmt: skip
+    return cli.chronex(*args, timeout=900)
 
 
 def serve(tmp: Path, difference: str | None = None) -> ServeProcess:

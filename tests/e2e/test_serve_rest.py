@@ -11,16 +11,14 @@ from pathlib import Path
 import httpx
 
 from system.server.process import ServeProcess
+from tests import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ROOT / "config" / "api-keys.example.toml"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", "serve", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    return cli.chronex("serve", *args, timeout=60)
 
 
 def test_serve_with_rest_port_answers_over_http(tmp_path: Path) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_CONFIGS = sorted(p.name for p in (ROOT / "config").glob("*.toml"))
@@ -28,10 +29,7 @@ WITNESS = {"risk.example.toml": "MarginWarning", "pricing.example.toml": "MarkPr
 
 
 def chronex(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    return cli.chronex(*args, cwd=cwd)
 
 
 def test_every_shipped_config_is_covered() -> None:

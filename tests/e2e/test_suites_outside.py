@@ -13,17 +13,14 @@ import pytest
 
 from system.clock import FixedClock
 from system.eventlog import open_log
+from tests import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNERS = ["behave", "pytest"]
 
 
 def chronex(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONEX_") and k != "PYTHONPATH"}
-    return subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", *args],
-        cwd=cwd, capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
+    return cli.chronex(*args, cwd=cwd, drop=["PYTHONPATH"])
 
 
 def _entries(db: Path) -> list[str]:
