@@ -5,62 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
-import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from system.clock import WallClock
 from system.gateways.fix import FixAcceptor, SessionsConfig, SessionSettings, store_factory
 from system.gateways.fix.acceptance import acceptance_acceptor
 from system.gateways.fix.testkit import OrderDesk
-
-fix = pytest.importorskip("quickfix")
-
-DICTIONARY = Path(sys.prefix) / "share" / "quickfix" / "FIX44.xml"
-
-
-class Client(fix.Application):  # type: ignore[misc]
-    """Collects what QuickFIX's initiator sees, from its own threads."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.logged_on = threading.Event()
-        self.logged_out = threading.Event()
-        self.app: queue.Queue[dict[int, str]] = queue.Queue()
-        self.admin_rejects: list[str] = []
-        self.session_id: Any = None
-        self.keep: tuple[Any, ...] = ()  # QuickFIX's factories, held until after stop()
-
-    def onCreate(self, session_id: Any) -> None:
-        self.session_id = session_id
-
-    def onLogon(self, session_id: Any) -> None:
-        self.logged_on.set()
-
-    def onLogout(self, session_id: Any) -> None:
-        self.logged_out.set()
-
-    def toAdmin(self, message: Any, session_id: Any) -> None:
-        pass
-
-    def fromAdmin(self, message: Any, session_id: Any) -> None:
-        if message.getHeader().getField(35) == "3":
-            self.admin_rejects.append(message.toString().replace("\x01", "|"))
-
-    def toApp(self, message: Any, session_id: Any) -> None:
-        pass
-
-    def fromApp(self, message: Any, session_id: Any) -> None:
-        fields = {35: message.getHeader().getField(35)}
-        for tag in (11, 17, 31, 32, 37, 39, 41, 43, 54, 55, 102, 150, 151, 14, 380, 434):
-            if message.isSetField(tag):
-                fields[tag] = message.getField(tag)
-        self.app.put(fields)
+from tests.integration.quickfix_kit import DICTIONARY, Client, fix, order
 
 
 def start_quickfix(tmp_path: Path, port: int, sender: str, target: str) -> tuple[Any, Client]:
@@ -72,7 +25,7 @@ def start_quickfix(tmp_path: Path, port: int, sender: str, target: str) -> tuple
         f"SocketConnectPort={port}\nUseDataDictionary={use_dictionary}\nDataDictionary={DICTIONARY}\n"
         f"ResetOnLogon=Y\n\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID={sender}\nTargetCompID={target}\n"
     )
-    client = Client()
+    client = Client((11, 17, 31, 32, 37, 39, 41, 43, 54, 55, 102, 150, 151, 14, 380, 434))
     settings = fix.SessionSettings(str(cfg))
     # QuickFIX holds its factories by reference, not ownership: the client keeps them alive past
     # stop(), or stopping frees sessions through dangling pointers (a segfault that takes the test
@@ -81,15 +34,6 @@ def start_quickfix(tmp_path: Path, port: int, sender: str, target: str) -> tuple
     initiator = fix.SocketInitiator(client, client.keep[0], settings, client.keep[1])
     initiator.start()
     return initiator, client
-
-
-def order(msg_type: str, fields: list[tuple[int, str]]) -> Any:
-    m = fix.Message()
-    m.getHeader().setField(fix.MsgType(msg_type))
-    for tag, value in fields:
-        m.setField(fix.StringField(tag, value))
-    m.setField(fix.TransactTime())
-    return m
 
 
 async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:

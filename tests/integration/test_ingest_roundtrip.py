@@ -20,7 +20,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -36,11 +35,10 @@ from system.eventlog import open_log
 from system.gateways.itch.soup import SoupClient
 from system.ingest import FixObserved, IngestedSource, ItchObserved
 from system.server.process import ServeProcess
-
-fix = pytest.importorskip("quickfix")
+from tests import cli
+from tests.integration.quickfix_kit import DICTIONARY, fix, order
 
 ROOT = Path(__file__).resolve().parents[2]
-DICTIONARY = Path(sys.prefix) / "share" / "quickfix" / "FIX44.xml"
 SESSIONS = """\
 [[session]]
 sender_comp_id = "CHRONEX"
@@ -52,10 +50,7 @@ START = "2031-01-06T10:00+09:00"
 
 
 def _chronex(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    return cli.chronex(*args, timeout=300)
 
 
 class App(fix.Application):  # type: ignore[misc]
@@ -102,15 +97,6 @@ def _settings(path: Path, text: str) -> Any:
         f"UseDataDictionary={use}\nDataDictionary={DICTIONARY}\nResetOnLogon=Y\nCheckLatency=N\n" + text
     )
     return fix.SessionSettings(str(path))
-
-
-def _order(msg_type: str, fields: list[tuple[int, str]]) -> Any:
-    m = fix.Message()
-    m.getHeader().setField(fix.MsgType(msg_type))
-    for tag, value in fields:
-        m.setField(fix.StringField(tag, value))
-    m.setField(fix.TransactTime())
-    return m
 
 
 def _free_port() -> int:
@@ -181,16 +167,16 @@ SYM = [(1, "ACC1"), (55, "7203"), (207, "XTKS")]
 
 def _trade(send: Any, replies: queue.Queue[Any]) -> None:
     """Orders that trade, a replace, a cancel and a cancel of an unknown order (refused)."""
-    send(_order("D", [(11, "buy-1"), (54, "1"), (38, "300"), (44, "2500"), *BASE]))
-    send(_order("D", [(11, "sell-1"), (54, "2"), (38, "100"), (44, "2500"), *BASE]))
+    send(order("D", [(11, "buy-1"), (54, "1"), (38, "300"), (44, "2500"), *BASE]))
+    send(order("D", [(11, "sell-1"), (54, "2"), (38, "100"), (44, "2500"), *BASE]))
     for _ in range(4):
         replies.get(timeout=30)
-    send(_order("G", [(11, "buy-2"), (41, "buy-1"), (54, "1"), (38, "200"), (44, "2499"), *BASE]))
+    send(order("G", [(11, "buy-2"), (41, "buy-1"), (54, "1"), (38, "200"), (44, "2499"), *BASE]))
     replies.get(timeout=30)
-    send(_order("F", [(11, "buy-3"), (41, "buy-2"), (54, "1"), (38, "200"), *SYM]))
+    send(order("F", [(11, "buy-3"), (41, "buy-2"), (54, "1"), (38, "200"), *SYM]))
     replies.get(timeout=30)
-    send(_order("F", [(11, "x-1"), (41, "nope"), (54, "1"), (38, "100"), *SYM]))
-    send(_order("D", [(11, "bad-1"), (54, "1"), (38, "150"), (44, "2500"), *BASE]))  # off-lot: rejected
+    send(order("F", [(11, "x-1"), (41, "nope"), (54, "1"), (38, "100"), *SYM]))
+    send(order("D", [(11, "bad-1"), (54, "1"), (38, "150"), (44, "2500"), *BASE]))  # off-lot: rejected
     for _ in range(2):
         replies.get(timeout=30)
 

@@ -4,23 +4,15 @@ the server on a 2031 virtual clock."""
 
 from __future__ import annotations
 
-import queue
-import sys
-import threading
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from system.clock import FixedClock
 from system.engine import OrderAccepted, OrderCancelled, OrderReplaced, TradeExecuted
 from system.eventlog import open_log
 from system.server.process import ServeProcess
-
-fix = pytest.importorskip("quickfix")
+from tests.integration.quickfix_kit import DICTIONARY, Client, fix, order
 
 ROOT = Path(__file__).resolve().parents[2]
-DICTIONARY = Path(sys.prefix) / "share" / "quickfix" / "FIX44.xml"
 SESSIONS = """\
 [[session]]
 sender_comp_id = "CHRONEX"
@@ -28,49 +20,6 @@ target_comp_id = "QF1"
 accounts = ["ACC1"]
 sending_time_tolerance_s = 0
 """
-
-
-class Client(fix.Application):  # type: ignore[misc]
-    def __init__(self) -> None:
-        super().__init__()
-        self.logged_on = threading.Event()
-        self.logged_out = threading.Event()
-        self.app: queue.Queue[dict[int, str]] = queue.Queue()
-        self.session_id: Any = None
-
-    def onCreate(self, session_id: Any) -> None:
-        self.session_id = session_id
-
-    def onLogon(self, session_id: Any) -> None:
-        self.logged_on.set()
-
-    def onLogout(self, session_id: Any) -> None:
-        self.logged_out.set()
-
-    def toAdmin(self, message: Any, session_id: Any) -> None:
-        pass
-
-    def fromAdmin(self, message: Any, session_id: Any) -> None:
-        pass
-
-    def toApp(self, message: Any, session_id: Any) -> None:
-        pass
-
-    def fromApp(self, message: Any, session_id: Any) -> None:
-        fields = {35: message.getHeader().getField(35), 52: message.getHeader().getField(52)}
-        for tag in (1, 11, 14, 31, 32, 37, 39, 41, 44, 102, 150, 151, 434):
-            if message.isSetField(tag):
-                fields[tag] = message.getField(tag)
-        self.app.put(fields)
-
-
-def _order(msg_type: str, fields: list[tuple[int, str]]) -> Any:
-    m = fix.Message()
-    m.getHeader().setField(fix.MsgType(msg_type))
-    for tag, value in fields:
-        m.setField(fix.StringField(tag, value))
-    m.setField(fix.TransactTime())
-    return m
 
 
 def test_quickfix_trades_cancels_replaces_and_logs_out_against_chronex_serve(tmp_path: Path) -> None:
@@ -91,7 +40,7 @@ def test_quickfix_trades_cancels_replaces_and_logs_out_against_chronex_serve(tmp
         "ResetOnLogon=Y\nCheckLatency=N\n\n"
         "[SESSION]\nBeginString=FIX.4.4\nSenderCompID=QF1\nTargetCompID=CHRONEX\n"
     )
-    client = Client()
+    client = Client((1, 11, 14, 31, 32, 37, 39, 41, 44, 102, 150, 151, 434), header_tags=(35, 52))
     # QuickFIX holds its factories by reference, not ownership: they must outlive stop(), or stopping
     # frees sessions through dangling pointers (a segfault that takes the test worker with it).
     store, quiet = fix.MemoryStoreFactory(), fix.ScreenLogFactory(False, False, False)
@@ -102,8 +51,8 @@ def test_quickfix_trades_cancels_replaces_and_logs_out_against_chronex_serve(tmp
         sid = client.session_id
         send = fix.Session.sendToTarget
         base = [(21, "1"), (55, "7203"), (207, "XTKS"), (40, "2")]
-        send(_order("D", [(11, "buy-1"), (54, "1"), (38, "300"), (44, "2500"), *base]), sid)
-        send(_order("D", [(11, "sell-1"), (54, "2"), (38, "100"), (44, "2500"), *base]), sid)
+        send(order("D", [(11, "buy-1"), (54, "1"), (38, "300"), (44, "2500"), *base]), sid)
+        send(order("D", [(11, "sell-1"), (54, "2"), (38, "100"), (44, "2500"), *base]), sid)
         reports = [client.app.get(timeout=20) for _ in range(4)]
         assert [(r[11], r[150], r[39]) for r in reports] == [
             ("buy-1", "0", "0"),
@@ -114,10 +63,10 @@ def test_quickfix_trades_cancels_replaces_and_logs_out_against_chronex_serve(tmp
         fill = reports[2]
         assert (fill[32], fill[31], fill[151], fill[1]) == ("100", "2500", "200", "ACC1")
         assert fill[52].startswith("20310106-01:00:00")  # the server's clock, not the host's
-        send(_order("G", [(11, "buy-2"), (41, "buy-1"), (54, "1"), (38, "200"), (44, "2499"), *base]), sid)
+        send(order("G", [(11, "buy-2"), (41, "buy-1"), (54, "1"), (38, "200"), (44, "2499"), *base]), sid)
         sym = [(55, "7203"), (207, "XTKS")]
-        send(_order("F", [(11, "buy-3"), (41, "buy-2"), (54, "1"), (38, "200"), *sym]), sid)
-        send(_order("F", [(11, "x-1"), (41, "nope"), (54, "1"), (38, "1"), *sym]), sid)
+        send(order("F", [(11, "buy-3"), (41, "buy-2"), (54, "1"), (38, "200"), *sym]), sid)
+        send(order("F", [(11, "x-1"), (41, "nope"), (54, "1"), (38, "1"), *sym]), sid)
         # An unknown order is refused at the gateway at once; the others wait for their batch.
         got = {m[11]: m for m in (client.app.get(timeout=20) for _ in range(3))}
         replaced, cancelled, rejected = got["buy-2"], got["buy-3"], got["x-1"]
