@@ -25,39 +25,22 @@ from rich.table import Table
 from chronex.errors import BadInput
 from system.gateways.itch.dayfile import DayFileError, read_messages, write_messages
 from system.gateways.itch.feedbook import FeedBook
-from system.gateways.itch.messages import BadMessage, decode
+from system.gateways.itch.messages import FIELDS, PRICE_FIELDS, BadMessage, decode
 from system.gateways.itch.soup import LoginRejected, SoupClient
 
 out = Console(highlight=False)
 app = typer.Typer(help="Follow or decode an ITCH 5.0 market-data feed.", no_args_is_help=True)
 
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "S": ("event",),
-    "R": ("stock", "market", "status", "round_lot"),
-    "H": ("stock", "state", "reserved", "reason"),
-    "A": ("ref", "side", "shares", "stock", "price"),
-    "F": ("ref", "side", "shares", "stock", "price", "mpid"),
-    "E": ("ref", "shares", "match"),
-    "C": ("ref", "shares", "match", "printable", "price"),
-    "X": ("ref", "shares"),
-    "D": ("ref",),
-    "U": ("ref", "new_ref", "shares", "price"),
-    "P": ("ref", "side", "shares", "stock", "price", "match"),
-    "Q": ("shares", "stock", "price", "match", "cross"),
-    "I": ("paired", "imbalance", "direction", "stock", "far", "near", "reference", "cross", "variation"),
-    "G": ("next_seq",),
-}
-_PRICES = {"price", "far", "near", "reference"}
 
 
 def as_dict(seq: int, msg: bytes) -> dict[str, Any]:
     """One message as a flat dict: seq, type, locate, time (ns since midnight) and its fields."""
     f = decode(msg)
     row: dict[str, Any] = {"seq": seq, "type": f[0], "locate": f[1], "time": f[3]}
-    for name, value in zip(_FIELDS[f[0]], f[4:], strict=False):
+    for name, value in zip(FIELDS[f[0]], f[4:], strict=False):
         if isinstance(value, bytes):
             value = value.decode("ascii", "replace").strip()
-        elif name in _PRICES:
+        elif name in PRICE_FIELDS:
             value = f"{value / 10_000:.4f}"
         row[name] = value
     return row

@@ -32,6 +32,7 @@ from system.engine import (
 from system.eventlog.codec import LoggedEvent
 from system.gateways.fix.orders import price_text, qty_text
 from system.gateways.itch.encoder import ItchEncoder
+from system.gateways.itch.messages import FIELDS as ITCH_FIELDS
 from system.gateways.itch.messages import BadMessage, decode
 from system.ingest.records import FixObserved, IngestedSource, ItchObserved
 
@@ -267,22 +268,6 @@ def is_ingested(events: Iterable[LoggedEvent]) -> bool:
 # own time): a message both sides agree on, seen more than the window after (or before) that, is
 # a timing difference. The ITCH timestamp inside a message is the venue's clock and is not compared.
 
-FEED_FIELDS: dict[str, tuple[str, ...]] = {
-    "S": ("event",),
-    "R": ("stock", "category", "status", "round_lot", "round_lots_only", "classification", "subtype",
-          "authenticity", "short_sale", "ipo", "luld_tier", "etp", "etp_leverage", "inverse"),
-    "H": ("stock", "state", "reserved", "reason"),
-    "A": ("ref", "side", "shares", "stock", "price"),
-    "F": ("ref", "side", "shares", "stock", "price", "mpid"),
-    "E": ("ref", "shares", "match"),
-    "C": ("ref", "shares", "match", "printable", "price"),
-    "X": ("ref", "shares"),
-    "D": ("ref",),
-    "U": ("ref", "new_ref", "shares", "price"),
-    "P": ("ref", "side", "shares", "stock", "price", "match"),
-    "Q": ("shares", "stock", "price", "match", "cross_type"),
-    "I": ("paired", "imbalance", "direction", "stock", "far", "near", "current", "cross_type", "variation"),
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -313,7 +298,7 @@ def _feed_text(msg: bytes, symbols: dict[int, str]) -> str:
     values = [v.decode("latin-1").rstrip() if isinstance(v, bytes) else v for v in rest]
     if t == "R":
         symbols[locate] = str(values[0])
-    names = FEED_FIELDS.get(t, ())
+    names = ITCH_FIELDS.get(t, ())
     parts = [f"{n}={v}" for n, v in zip(names, values, strict=False) if n != "stock"]
     stock = symbols.get(locate, f"locate {locate}") if locate else ""
     return " ".join([t, *([stock] if stock else []), *parts])

@@ -29,6 +29,27 @@ LAYOUTS: dict[bytes, str] = {
     b"I": ">" + _HDR + "QQc8sIIIcc",
 }
 STRUCTS: dict[bytes, struct.Struct] = {t: struct.Struct(f) for t, f in LAYOUTS.items()}
+FIELDS: dict[str, tuple[str, ...]] = {
+    "S": ("event",),
+    "R": ("stock", "category", "status", "round_lot", "round_lots_only", "classification", "subtype",
+          "authenticity", "short_sale", "ipo", "luld_tier", "etp", "etp_leverage", "inverse"),
+    "H": ("stock", "state", "reserved", "reason"),
+    "A": ("ref", "side", "shares", "stock", "price"),
+    "F": ("ref", "side", "shares", "stock", "price", "mpid"),
+    "E": ("ref", "shares", "match"),
+    "C": ("ref", "shares", "match", "printable", "price"),
+    "X": ("ref", "shares"),
+    "D": ("ref",),
+    "U": ("ref", "new_ref", "shares", "price"),
+    "P": ("ref", "side", "shares", "stock", "price", "match"),
+    "Q": ("shares", "stock", "price", "match", "cross_type"),
+    "I": ("paired", "imbalance", "direction", "stock", "far", "near", "reference", "cross_type",
+          "variation"),
+    "G": ("next_seq",),
+}  # fmt: skip
+"""The names of what ``decode`` returns after the header, per message type (ITCH 5.0's fields)."""
+PRICE_FIELDS = frozenset({"price", "far", "near", "reference"})
+"""The fields in price units (4 implied decimals)."""
 SIZES: dict[bytes, int] = {t: 1 + s.size for t, s in STRUCTS.items()}  # with the type byte
 # The same layouts with the type byte in front, for the encoder's hot path: one ``pack`` call
 # makes the whole message (no concatenation), with the timestamp passed as its two halves.
