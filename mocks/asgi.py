@@ -12,9 +12,9 @@ from typing import Any
 import uvicorn
 from fastapi.responses import JSONResponse
 
-from mocks.base import MockError
+from mocks.base import MockContext, MockError
 
-__all__ = ["AsgiServer", "problem"]
+__all__ = ["AsgiServer", "HttpMock", "problem"]
 
 
 class _Uvicorn(uvicorn.Server):
@@ -66,6 +66,28 @@ class AsgiServer:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+class HttpMock:
+    """A mock whose whole wire is one ASGI app: ``serve`` it from ``__init__``; start, stop and
+    its REST endpoint follow (a mock with more endpoints extends ``endpoints``)."""
+
+    name: str
+    app: Any
+    http: AsgiServer
+
+    def serve(self, name: str, app: Any, ctx: MockContext) -> None:
+        self.name, self.app = name, app
+        self.http = AsgiServer(name, app, ctx.host, ctx.port)
+
+    async def start(self) -> None:
+        await self.http.start()
+
+    async def stop(self) -> None:
+        await self.http.stop()
+
+    def endpoints(self) -> dict[str, str]:
+        return {"rest": f"http://{self.http.address}"}
 
 
 def problem(e: Any, titles: dict[int, str]) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mocks.asgi import AsgiServer
+from mocks.asgi import HttpMock
 from mocks.base import MockContext, MockSpec
 from mocks.crypto.profile import VenueProfile, parse_profile
 from mocks.crypto.ratelimit import RateLimiter
@@ -34,18 +34,10 @@ def served(ctx: MockContext) -> Served:
     return Served(venue, RateLimiter(ctx.clock, profile.rate_limit, profile.window_s), ctx.record)
 
 
-class CryptoMock:
+class CryptoMock(HttpMock):
     def __init__(self, ctx: MockContext) -> None:
         self.served = served(ctx)
-        self.name = self.served.name
-        self.app = build_app(self.served)
-        self.http = AsgiServer(self.name, self.app, ctx.host, ctx.port)
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
+        self.serve(self.served.name, build_app(self.served), ctx)
 
     def endpoints(self) -> dict[str, str]:
         ws = {"binance": "/ws/", "coinbase": "/ws", "okx": "/ws/v5/public"}[self.served.venue.profile.style]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mocks.asgi import AsgiServer
+from mocks.asgi import HttpMock
 from mocks.base import MockContext, MockSpec
 from mocks.fields import Fields
 from mocks.kyc.app import build_app
@@ -31,21 +31,10 @@ def build(ctx: MockContext) -> tuple[Onboarding, Payments]:
     return ob, pay
 
 
-class OnboardingMock:
+class OnboardingMock(HttpMock):
     def __init__(self, ctx: MockContext) -> None:
         self.onboarding, self.payments = build(ctx)
-        self.name = self.onboarding.profile.name
-        self.app = build_app(self.onboarding, self.payments)
-        self.http = AsgiServer(self.name, self.app, ctx.host, ctx.port)
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
-
-    def endpoints(self) -> dict[str, str]:
-        return {"rest": f"http://{self.http.address}"}
+        self.serve(self.onboarding.profile.name, build_app(self.onboarding, self.payments), ctx)
 
 
 SPEC = MockSpec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mocks.asgi import AsgiServer
+from mocks.asgi import HttpMock
 from mocks.base import MockContext, MockSpec
 from mocks.wallet.app import build_app
 from mocks.wallet.wallet import Wallet, WalletError, parse_profile
@@ -13,21 +13,10 @@ from mocks.wallet.wallet import Wallet, WalletError, parse_profile
 __all__ = ["SPEC", "Wallet", "WalletError", "WalletMock", "parse_profile"]
 
 
-class WalletMock:
+class WalletMock(HttpMock):
     def __init__(self, ctx: MockContext) -> None:
         self.wallet = Wallet(parse_profile(ctx.profile), ctx.clock, ctx.record, seed=ctx.seed)
-        self.name = self.wallet.profile.name
-        self.app = build_app(self.wallet)
-        self.http = AsgiServer(self.name, self.app, ctx.host, ctx.port)
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
-
-    def endpoints(self) -> dict[str, str]:
-        return {"rest": f"http://{self.http.address}"}
+        self.serve(self.wallet.profile.name, build_app(self.wallet), ctx)
 
 
 SPEC = MockSpec(
