@@ -44,15 +44,17 @@ def chain(
     Returns the entries as readers see them, one item per entry (its canonical body, or what
     ``row(seq, stream, version, type, valid_time, recorded_time, body, hash)`` makes of it, so a
     backend builds its storage rows in this one pass), and each touched stream's new version.
-    ``ids`` (stream ids, type ids, and the functions that assign a missing one) makes the item
-    the row ``(seq, stream id, version, type id, valid_time, recorded_time, body, hash)`` without
-    a Python call per entry (SQLite's table layout).
+    ``ids`` (stream ids, type ids, and the functions that assign a missing one) makes the items
+    one flat list of SQL parameters, eight an entry, ``seq, stream id, version, type id,
+    valid_time, recorded_time, body, hash`` (SQLite's table layout, bound by multi-row INSERTs),
+    without a Python call per entry.
     """
     logged: list[LoggedEvent] = []
     bodies: list[Any] = []
     versions: dict[str, int] = {}
     add_logged = logged.append
     add_body = bodies.append
+    add_params = bodies.extend
     encode = body_encoder.encode
     sha256 = hashlib.sha256
     get_version = versions.get
@@ -84,7 +86,7 @@ def chain(
             # Blobs as bytearray: the sqlite3 module (3.11) binds an exact bytearray directly, but
             # runs bytes through its adapter protocol (an adapters-table lookup and two failed
             # attribute lookups each): ~3,000 instructions per blob. Same stored bytes.
-            add_body(
+            add_params(
                 (
                     seq, sid_of(stream) if sid is None else sid, v, tid_of(name) if tid is None else tid,
                     vt, recorded_time, bytearray(body), bytearray(h),

@@ -85,8 +85,9 @@ class NewEvent(msgspec.Struct, frozen=True, gc=False):
     stream: str | None = None  # defaults to record.stream()
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
+class Head(msgspec.Struct, frozen=True, gc=False):
+    """The last entry's seq and hash. A Struct: SQLite's append makes one per commit."""
+
     seq: int
     hash: bytes
 
@@ -166,9 +167,7 @@ class EventStore(abc.ABC):
                 return
             prev = first.hash
         stop = to_seq if to_seq is not None else 1 << 62
-        yield from replay_checked(
-            ((r.body, r.hash) for r in raws if r.seq <= stop), prev, start
-        )
+        yield from replay_checked(((r.body, r.hash) for r in raws if r.seq <= stop), prev, start)
 
     @abc.abstractmethod
     def head(self) -> Head:
@@ -239,9 +238,7 @@ class EventStore(abc.ABC):
         self.close()
 
 
-def replay_checked(
-    rows: Iterable[tuple[bytes, bytes]], prev: bytes, first_seq: int
-) -> Iterator[LoggedEvent]:
+def replay_checked(rows: Iterable[tuple[bytes, bytes]], prev: bytes, first_seq: int) -> Iterator[LoggedEvent]:
     """Check each ``(body, hash)`` against the chain, then decode it: the hot loop of a replay."""
     sha256 = hashlib.sha256
     decode_body = body_decoder.decode
