@@ -16,7 +16,9 @@ touched against what it last published and sends the changes to subscribers:
 from __future__ import annotations
 
 from array import array
+from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -121,7 +123,7 @@ Shown = tuple[str, bool, int, int]  # an order as L3 shows it: (instrument, is_b
 _AGGRESSOR: tuple[Side | None, ...] = (None, Side.BUY, Side.SELL)
 
 
-def _tape_columns(instrument: str, tape: list[TradePrint]) -> dict[str, Any]:
+def _tape_columns(instrument: str, tape: deque[TradePrint]) -> dict[str, Any]:
     """One instrument's tape as packed columns: a day's tape holds up to ``max_tape`` prints, and
     a list of structs encodes every field name with every print and decodes several times slower."""
     return {
@@ -150,7 +152,9 @@ class MarketData(Projection):
         self._own = EngineState()
         self._fold: dict[str, Callable[[Any], None]] = self._fold_table(self._own)
         self._subscribers: list[Callable[[Update], None]] = []
-        self._tape: dict[str, list[TradePrint]] = {}
+        # A bounded deque per instrument: a full list trimmed from the front moved every print
+        # once a day's tape held max_tape of them (16 us a trade at 100,000).
+        self._tape: dict[str, deque[TradePrint]] = {}
         self.max_tape = max_tape
         self._runtime: Runtime | None = None
         # Restored from a snapshot taken while following: the state is the engine's, whoever
@@ -237,7 +241,9 @@ class MarketData(Projection):
         self._shadow = state["engine"] is None
         if not self._shadow:
             restore(self._own, state["engine"])
-        self._tape = {str(cols["instrument"]): _tape_rows(cols) for cols in state["tape"]}
+        self._tape = {
+            str(cols["instrument"]): deque(_tape_rows(cols), self.max_tape) for cols in state["tape"]
+        }
 
     # -- folding -------------------------------------------------------------------------------
     def handle(self, ev: LoggedEvent) -> None:
@@ -292,10 +298,8 @@ class MarketData(Projection):
         )
         tape = self._tape.get(rec.instrument)
         if tape is None:
-            tape = self._tape[rec.instrument] = []
+            tape = self._tape[rec.instrument] = deque(maxlen=self.max_tape)
         tape.append(tp)
-        if len(tape) > self.max_tape:
-            del tape[: len(tape) - self.max_tape]
         if out is not None:
             out.append(tp)
 
@@ -462,8 +466,14 @@ class MarketData(Projection):
         return BookView(b.id, b.phase, levels(b.bids), levels(b.asks), b.last_price, b.reference)
 
     def trades(self, instrument: str, last: int | None = None) -> list[TradePrint]:
-        tape = self._tape.get(instrument, [])
-        return list(tape if last is None else tape[-last:])
+        tape = self._tape.get(instrument)
+        if not tape:
+            return []
+        if last is None or last >= len(tape):
+            return list(tape)
+        if last <= 0:
+            return []
+        return list(islice(tape, len(tape) - last, None))
 
     def rebuild(self, store: EventStore, to_seq: int | None = None) -> None:
         for ev in store.read(self.position + 1, to_seq):

@@ -69,3 +69,25 @@ def test_projection_rebuilt_from_the_log_equals_the_live_one() -> None:
     fresh = MarketData()
     fresh.rebuild(e.store)
     assert fresh.book(X) == e.marketdata.book(X) and fresh.trades(X) == e.marketdata.trades(X)
+
+
+def test_the_tape_keeps_the_last_max_tape_prints_and_a_snapshot_keeps_the_bound() -> None:
+    e = EngineHarness(instrument(X))
+    for i in range(7):
+        e.submit("A", f"b{i}", X, B, 1, price=100 + i)
+        e.submit("B", f"s{i}", X, S, 1, price=100 + i)
+    every = e.marketdata.trades(X)
+    assert [t.price for t in every] == list(range(100, 107))
+    md = MarketData(max_tape=3)
+    md.rebuild(e.store)
+    assert md.trades(X) == every[-3:]
+    assert md.trades(X, 2) == every[-2:] and md.trades(X, 5) == every[-3:] and md.trades(X, 0) == []
+    again = MarketData(max_tape=3)
+    again.restore_state(md.snapshot_state())
+    e.submit("A", "b7", X, B, 1, price=107)
+    e.submit("B", "s7", X, S, 1, price=107)
+    last = e.store.head().seq
+    for ev in e.store.read(last - 3):
+        again.handle(ev)
+        md.handle(ev)
+    assert again.trades(X) == md.trades(X) == e.marketdata.trades(X)[-3:]
