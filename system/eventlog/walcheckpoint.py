@@ -66,7 +66,10 @@ class Checkpointer:
             return
         if not busy and frames == copied:
             self._to_restart = self._restart_pages
-        # else the thread was checkpointing: try again after the next append
+        else:
+            # The thread was checkpointing, or a reader holds an old snapshot of the WAL: try again
+            # a little later, not after every append while that reader lasts.
+            self._to_restart = self._pages
 
     def _run(self) -> None:
         db = self._connect()
