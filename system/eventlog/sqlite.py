@@ -491,6 +491,8 @@ class SQLiteEventStore(EventStore):
 
     def _start_checkpointer(self) -> Checkpointer:
         self._db.execute("PRAGMA wal_autocheckpoint=0")  # see walcheckpoint.py
+        # A WAL that grew while a reader held it back is cut to ~64 MB when it starts over.
+        self._db.execute("PRAGMA journal_size_limit=67108864")
         return Checkpointer(self._connect)
 
     def _sync_at_close(self) -> None:

@@ -123,3 +123,35 @@ def test_a_steady_writer_keeps_the_wal_bounded_and_checkpoints_off_its_thread(
     assert not any(t.name == "chronex-wal-checkpoint" for t in threading.enumerate())
     with open_log(str(path), FixedClock(0), create=False) as again:
         assert verify(again).ok
+
+
+def test_a_reader_holding_the_wal_delays_the_restart_without_a_checkpoint_per_append(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(walcheckpoint, "PAGES", 20)
+    monkeypatch.setattr(walcheckpoint, "RESTART_PAGES", 100)
+    tries: list[int] = []
+    real = walcheckpoint.Checkpointer.restart
+
+    def counted(self: walcheckpoint.Checkpointer, db: sqlite3.Connection) -> None:
+        tries.append(1)
+        real(self, db)
+
+    monkeypatch.setattr(walcheckpoint.Checkpointer, "restart", counted)
+    path = tmp_path / "log.db"
+    store = open_log(str(path), FixedClock(0))
+    store.append([NewEvent(Tick("a", 0), 0)])
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1  # holds its snapshot
+    for i in range(600):
+        store.append([NewEvent(Tick("a", i), i)])
+    assert 0 < len(tries) < 60  # every ~20 pages while blocked, not 500 times
+    reader.execute("COMMIT")
+    reader.close()
+    for i in range(1500):
+        store.append([NewEvent(Tick("a", i), i)])
+    with sqlite3.connect(path, isolation_level=None) as probe:
+        _busy, frames, _copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames < 400  # the WAL started over once the reader let go
+    store.close()
