@@ -114,8 +114,10 @@ def test_a_steady_writer_keeps_the_wal_bounded_and_checkpoints_off_its_thread(
         if i % 100 == 99:
             sizes.append(wal.stat().st_size)
     assert any(t.name == "chronex-wal-checkpoint" for t in threading.enumerate())
-    # Without restarts the WAL would hold every commit: 3,000 commits of at least a page each.
-    assert max(sizes) < 400 * 4096, sizes
+    # Without restarts the WAL holds every commit: 3,000 commits of at least a page each, ~13 MB.
+    # With them it stays near RESTART_PAGES (100 pages); the margin is for a loaded machine, where
+    # the thread is often mid-checkpoint when the writer tries its own (~2.4 MB seen under CI load).
+    assert max(sizes) < 1500 * 4096, sizes
     # Another connection sees every entry.
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 6000
