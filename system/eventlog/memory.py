@@ -83,8 +83,8 @@ class _Compressor:
             blocks = store._blocks
             raw = b"".join(blocks[first:stop])  # type: ignore[arg-type]  # all bytes: not yet swapped
             frame = _Frame(store._starts[first], len(raw), zc.compress(raw))
-            for k in range(first, stop):  # a reader sees either the block or the frame: same bytes
-                blocks[k] = frame
+            # One slice assignment (C, under the GIL): a reader sees every block or every frame.
+            blocks[first:stop] = [frame] * (stop - first)
             del store, blocks
             with self._idle:
                 self._pending -= 1
