@@ -288,7 +288,11 @@ def main() -> None:
     ap.add_argument("--skip-append", action="store_true")
     ap.add_argument("--skip-archive", action="store_true")
     ap.add_argument("--skip-nats", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 20,000 events, 1 round")
     args = ap.parse_args()
+    if args.quick:  # make bench BENCH_ARGS=--quick
+        args.events = 20_000
+        args.rounds = 1
     try:
         psycopg.connect(args.pg, connect_timeout=3).close()
     except psycopg.Error as e:

@@ -171,7 +171,11 @@ def main() -> None:
     ap.add_argument("--instructions", action="store_true", help="count instructions with callgrind instead")
     ap.add_argument("--measure", choices=("load", "replay", "encode"), help=argparse.SUPPRESS)
     ap.add_argument("--events", help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 20 minutes, 1 round")
     a = ap.parse_args()
+    if a.quick:  # make bench BENCH_ARGS=--quick
+        a.minutes = 20
+        a.rounds = 1
     if a.measure:
         _measured(a.measure, a.events)
         return

@@ -37,7 +37,11 @@ def run() -> int:
     ap.add_argument("--until", default="", help="end of the day (HH:MM, default: the close)")
     ap.add_argument("--loss", type=float, default=0.02)
     ap.add_argument("--every", type=int, default=50, help="compare the books at every N-th trade")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 2 instruments to 09:05")
     a = ap.parse_args()
+    if a.quick:  # make bench BENCH_ARGS=--quick
+        a.until = '09:05'
+        a.instruments = '7203,6758'
     profile = load_profile("XTKS")
     specs = [
         s for s in profile.specs if a.instruments == "all" or s.instrument.symbol in a.instruments.split(",")

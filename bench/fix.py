@@ -341,7 +341,11 @@ def main() -> None:
     )  # fmt: skip
     ap.add_argument("--cg-child", help=argparse.SUPPRESS)
     ap.add_argument("--cg-n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 1 s")
     args = ap.parse_args()
+    if args.quick:  # make bench BENCH_ARGS=--quick
+        args.seconds = 1.0
+        args.rounds = 1
     if args.cg_child:
         if args.cg_child == "nosock":
             _served_no_sockets(args.cg_n, 10, CG_GENERATED)

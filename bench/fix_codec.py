@@ -115,7 +115,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 2,000 messages")
     args = ap.parse_args()
+    if args.quick:  # make bench BENCH_ARGS=--quick
+        args.rounds = 2
+        args.n = 2_000
     assert simplefix_encode() == RAW and ours_encode() == RAW, "the variants must produce the same bytes"
     variants: dict[str, Callable[[], object]] = {
         "ours parse": ours_parse,

@@ -158,3 +158,7 @@ def open_loop(port: int, sessions: int, seconds: float, rate: int) -> dict[str, 
         "missing": len(pending),
         "tick_lag_p99": lag[int(len(lag) * 0.99)] if lag else 0,
     }
+
+
+if __name__ == "__main__":  # `make bench` runs every bench/*.py: this one is bench/fix.py's part
+    print("bench/fixload.py is the open-loop generator of bench/fix.py; run that")

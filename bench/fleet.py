@@ -50,7 +50,12 @@ def main() -> None:
     ap.add_argument("--instruments", default="7203,6758", help="'' for all of the profile's")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", default="1,2", help="worker counts to compare, first is the base")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 2 days to 09:05, 1 round")
     args = ap.parse_args()
+    if args.quick:  # make bench BENCH_ARGS=--quick
+        args.days = 2
+        args.rounds = 1
+        args.until = '09:05'
 
     counts = [int(w) for w in args.workers.split(",")]
     first = date.fromisoformat(args.first)

@@ -67,8 +67,9 @@ def _fix_bench() -> Any:
 
 
 def _fix_load(port: int, sessions: int, seconds: float, rate: int, out: Any) -> None:
-    """bench/fix.py's open-loop FIX generator, in this spawned process."""
-    _fix_bench()._generator(port, sessions, "open", seconds, rate, out)
+    """bench/fix.py's open-loop FIX generator (bench/fixload.py: each order at its own instant),
+    in this spawned process."""
+    _fix_bench()._timed_generator(port, sessions, seconds, rate, out)
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -246,7 +247,7 @@ def _fix_max(port: int, sessions: int, seconds: float) -> float:
 
 
 def _fix_max_load(port: int, sessions: int, seconds: float, out: Any) -> None:
-    _fix_bench()._generator(port, sessions, "max", seconds, 0, out)
+    _fix_bench()._generator(port, sessions, seconds, out)
 
 
 MODES = {  # mode: (CHRONEX_REST_THREAD, CHRONEX_REST_HOTPATH)
@@ -335,7 +336,11 @@ def main() -> None:
         "sequencer's loop) and nohot (the REST thread, every request through uvicorn's request "
         "cycle: CHRONEX_REST_HOTPATH=0); ratios are the first mode's to each other's",
     )
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 1 s")
     args = ap.parse_args()
+    if args.quick:  # make bench BENCH_ARGS=--quick
+        args.seconds = 1.0
+        args.rounds = 1
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes takes {', '.join(MODES)}, got {args.modes!r}")

@@ -116,7 +116,10 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=5000, help="snapshot every N entries (serve's default)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--fresh", action="store_true", help="record the day again")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 1 round")
     args = ap.parse_args()
+    if args.quick:  # make bench BENCH_ARGS=--quick
+        args.rounds = 1
     killed = OUT / f"restart-served-{args.gap_ms}ms-{args.every}.db"
     stopped = killed.with_name(killed.stem + "-stopped.db")
     if args.fresh or not killed.exists():

@@ -49,7 +49,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--before", type=Path, help="an older checkout to compare with")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds")
     args = ap.parse_args()
+    if args.quick:  # make bench BENCH_ARGS=--quick
+        args.rounds = 2
     trees = {"after": ROOT} if args.before is None else {"before": args.before.resolve(), "after": ROOT}
     got: dict[tuple[str, str], list[tuple[float, float]]] = {(t, c): [] for t in trees for c in COMMANDS}
     for tree in trees.values():  # warm the file cache and .pyc files; not measured

@@ -105,7 +105,10 @@ async def run_served_day(
 
     mold = MoldClient(on_mold, ("127.0.0.1", 9), retry=0.02, faults=Faults(loss=loss, seed=seed))
     target = await mold.start()
-    args = ["--venue", "XTKS", "--log", str(log), "--itch-port", "0", "--glimpse-port", "0",
+    # The day's instruments, as the simulation listed them: the feed numbers stock locates over
+    # the server's instrument list, and the check below encodes the log with this one.
+    args = ["--venue", "XTKS", "--instruments", ",".join(i.symbol for i in instruments),
+            "--log", str(log), "--itch-port", "0", "--glimpse-port", "0",
             "--mold-port", "0", "--mold-to", f"127.0.0.1:{target}"]  # fmt: skip
     srv = await asyncio.to_thread(ServeProcess, args, cwd=cwd, timeout=600)
     stream: AsyncIterator[bytes] | None = None
