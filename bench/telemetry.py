@@ -8,7 +8,8 @@ trade) and times ``sequencer.drain()``: group commits of up to ``--batch`` comma
 replies included. Three variants, run in a rotating order within each round (paired):
 
 - absent: the sequencer as it was before telemetry existed (``git show BASE:system/server/
-  sequencer.py``, loaded beside the current one; ``--base``, default the merge base with main);
+  sequencer.py``, loaded beside the current one; ``--base``, default the newest commit whose
+  sequencer had no telemetry);
 - off: today's sequencer with no ``Telemetry`` (what ``chronex serve`` runs without --otlp);
 - on: a ``Telemetry`` exporting every span to memory (the cost of tracing, for information).
 
@@ -43,14 +44,21 @@ T0 = 1_925_424_000 * 10**9
 INST = "XTKS:7203"
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def _before_telemetry() -> str:
+    """The newest commit whose sequencer had no telemetry. (The merge base with main was the
+    default: on main itself that is HEAD, whose sequencer has it, so `make bench` stopped here.)"""
+    for rev in _git("log", "--format=%H", "--", "system/server/sequencer.py").split():
+        if "telemetry" not in _git("show", f"{rev}:system/server/sequencer.py"):
+            return rev
+    sys.exit("no commit of system/server/sequencer.py without telemetry here: pass --base")
+
+
 def _old_sequencer(base: str) -> type[Any]:
-    src = subprocess.run(
-        ["git", "show", f"{base}:system/server/sequencer.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    src = _git("show", f"{base}:system/server/sequencer.py")
     if "telemetry" in src:
         sys.exit(f"{base}:system/server/sequencer.py already has telemetry; pass --base an older commit")
     path = Path(sys.argv[0]).with_name("_sequencer_absent.py")
@@ -108,12 +116,7 @@ def main() -> None:
     if a.quick:  # make bench BENCH_ARGS=--quick
         a.commands = 2_000
         a.rounds = 1
-    base = (
-        a.base
-        or subprocess.run(
-            ["git", "merge-base", "HEAD", "main"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
+    base = a.base or _before_telemetry()
     old = _old_sequencer(base)
     kinds = ["absent", "off", "on"]
     rates: dict[str, list[float]] = {k: [] for k in kinds}
