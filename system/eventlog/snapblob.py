@@ -21,7 +21,8 @@ from typing import Any
 import msgspec
 import zstandard
 
-from system.eventlog.codec import canonical
+from system.eventlog.codec import canonical, chain_hash
+from system.eventlog.store import LogCorrupted, Snapshot
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 COMPRESS_FROM = 1024
@@ -41,3 +42,16 @@ def unpack_state(blob: bytes) -> Any:
     if blob[:4] == ZSTD_MAGIC:
         blob = zstandard.ZstdDecompressor().decompress(blob)
     return msgspec.msgpack.decode(blob)
+
+
+def snapshot_of(name: str, seq: int, state: Any) -> Snapshot:
+    """``state`` as the snapshot ``name`` at ``seq``: packed, its hash over the stored bytes."""
+    blob = pack_state(state)
+    return Snapshot(name, seq, blob, chain_hash(b"", blob))
+
+
+def state_of(snap: Snapshot) -> Any:
+    """The state a stored snapshot holds; ``LogCorrupted`` if its bytes do not match its hash."""
+    if chain_hash(b"", snap.state) != snap.state_hash:
+        raise LogCorrupted(snap.seq, f"snapshot {snap.name!r} does not match its state hash")
+    return unpack_state(snap.state)

@@ -15,10 +15,10 @@ from typing import Any
 import msgspec
 
 from system.clock import Clock
-from system.eventlog.codec import LoggedEvent, chain_hash
+from system.eventlog.codec import LoggedEvent
 from system.eventlog.records import Command, Event, Record
-from system.eventlog.snapblob import pack_state, unpack_state
-from system.eventlog.store import EventStore, LogCorrupted, NewEvent, Snapshot
+from system.eventlog.snapblob import snapshot_of, state_of
+from system.eventlog.store import EventStore, NewEvent
 from system.runtime.commandseqs import CommandSeqs, _counter_of
 from system.runtime.component import Component
 from system.runtime.fold import Appliers, Folder, dispatch
@@ -226,9 +226,7 @@ class Runtime:
         snap = self.store.load_snapshot(RUNTIME_SNAPSHOT)
         if snap is None:
             return 0
-        if chain_hash(b"", snap.state) != snap.state_hash:
-            raise LogCorrupted(snap.seq, f"snapshot {RUNTIME_SNAPSHOT!r} does not match its state hash")
-        self._next_id = self._done.restore(unpack_state(snap.state))
+        self._next_id = self._done.restore(state_of(snap))
         # A snapshot is taken at a flushed head, so no entry after it belongs to a command before
         # it: the tail's fold starts with no "last command".
         self._last_command = None
@@ -428,8 +426,7 @@ class Runtime:
             state = c.snapshot_state()
             if state is None:
                 continue
-            blob = pack_state(state)
-            self.store.save_snapshot(Snapshot(c.name, seq, blob, chain_hash(b"", blob)))
+            self.store.save_snapshot(snapshot_of(c.name, seq, state))
         # What a warm start needs besides the components: retries' answers and the read models.
         states: list[tuple[str, Any]] = [(RUNTIME_SNAPSHOT, self._commands_state())]
         for p in self.projections:
@@ -437,8 +434,7 @@ class Runtime:
             if state is not None:
                 states.append((PROJECTION_SNAPSHOT + p.name, state))
         for name, state in states:
-            blob = pack_state(state)
-            self.store.save_snapshot(Snapshot(name, seq, blob, chain_hash(b"", blob)))
+            self.store.save_snapshot(snapshot_of(name, seq, state))
         for hook in self.snapshot_hooks:
             hook(seq)
         self._last_snapshot_seq = seq
@@ -458,10 +454,7 @@ def _restore_projection(store: EventStore, p: Projection) -> int:
     snap = store.load_snapshot(PROJECTION_SNAPSHOT + p.name)
     if snap is None:
         return p.position
-    if chain_hash(b"", snap.state) != snap.state_hash:
-        name = PROJECTION_SNAPSHOT + p.name
-        raise LogCorrupted(snap.seq, f"snapshot {name!r} does not match its state hash")
-    p.restore_state(unpack_state(snap.state))
+    p.restore_state(state_of(snap))
     p.position = snap.seq
     return snap.seq
 
@@ -475,9 +468,7 @@ def _restore(store: EventStore, components: Sequence[Component], to_seq: int | N
         if c.snapshot_state() is not None:
             snap = store.load_snapshot(c.name, to_seq)
             if snap is not None:
-                if chain_hash(b"", snap.state) != snap.state_hash:
-                    raise LogCorrupted(snap.seq, f"snapshot {c.name!r} does not match its state hash")
-                c.restore_state(unpack_state(snap.state))
+                c.restore_state(state_of(snap))
                 seq = snap.seq
         start.append(seq)
     return start

@@ -11,9 +11,8 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
-from system.eventlog.codec import chain_hash
-from system.eventlog.snapblob import pack_state, unpack_state
-from system.eventlog.store import EventStore, LogCorrupted, Snapshot
+from system.eventlog.snapblob import snapshot_of, state_of
+from system.eventlog.store import EventStore
 from system.server.routing import Router
 from system.server.sequencer import Sequencer
 
@@ -41,8 +40,7 @@ def routing_state(router: Router, seq: Sequencer) -> dict[str, Any]:
 
 def save_routing(store: EventStore, router: Router, seq: Sequencer, at: int) -> None:
     """The runtime snapshotted at ``at``: store the routing state beside it."""
-    blob = pack_state(routing_state(router, seq))
-    store.save_snapshot(Snapshot(SERVER_SNAPSHOT, at, blob, chain_hash(b"", blob)))
+    store.save_snapshot(snapshot_of(SERVER_SNAPSHOT, at, routing_state(router, seq)))
 
 
 def restore_routing(store: EventStore, router: Router, seq: Sequencer) -> int:
@@ -51,9 +49,7 @@ def restore_routing(store: EventStore, router: Router, seq: Sequencer) -> int:
     snap = store.load_snapshot(SERVER_SNAPSHOT, store.head().seq)
     if snap is None:
         return 0
-    if chain_hash(b"", snap.state) != snap.state_hash:
-        raise LogCorrupted(snap.seq, f"snapshot {SERVER_SNAPSHOT!r} does not match its state hash")
-    st = unpack_state(snap.state)
+    st = state_of(snap)
     # The maps may reflect an earlier entry than the snapshot's seq (a snapshot taken between a
     # timer's append and its hand-off to the router): fold from what they hold. Re-learning an
     # entry is harmless (both are plain assignments), skipping one is not.
