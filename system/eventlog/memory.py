@@ -55,22 +55,17 @@ class _Compressor:
         # A weak reference, and a finalizer that ends the thread: a store dropped without
         # close() is freed with its bodies, as one without a compressor is.
         self._store = weakref.ref(store)
-        self._jobs: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+        self._jobs: queue.Queue[tuple[int, int] | None] = queue.Queue()
         weakref.finalize(store, self._jobs.put, None)
-        self._pending = 0
-        self._idle = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="chronex-memlog-zstd", daemon=True)
         self._thread.start()
 
     def submit(self, first: int, stop: int) -> None:
-        with self._idle:
-            self._pending += 1
         self._jobs.put((first, stop))
 
     def wait(self) -> None:
         """Until every submitted chunk is compressed (tests, and a reader that wants it settled)."""
-        with self._idle:
-            self._idle.wait_for(lambda: self._pending == 0)
+        self._jobs.join()
 
     def _run(self) -> None:
         zc = zstandard.ZstdCompressor(level=1)
@@ -78,6 +73,7 @@ class _Compressor:
             job = self._jobs.get()
             store = self._store()
             if job is None or store is None:
+                self._jobs.task_done()
                 return
             first, stop = job
             blocks = store._blocks
@@ -86,9 +82,7 @@ class _Compressor:
             # One slice assignment (C, under the GIL): a reader sees every block or every frame.
             blocks[first:stop] = [frame] * (stop - first)
             del store, blocks
-            with self._idle:
-                self._pending -= 1
-                self._idle.notify_all()
+            self._jobs.task_done()
 
     def close(self) -> None:
         self._jobs.put(None)
