@@ -148,8 +148,7 @@ class SQLiteEventStore(EventStore):
         self._dirty: dict[str, int] = {}
         self._unsynced = 0
         self._dirty_complete = False
-        self._checkpointer: Checkpointer | None = None
-        self._want_checkpointer = str(path) != ":memory:" and not readonly
+        self._checkpointer: Checkpointer | None = None  # from the first append of a file
 
     # -- connections -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -310,6 +309,8 @@ class SQLiteEventStore(EventStore):
                     self._writer = WriterLock(self.path, for_run=False).acquire()
                     self._sole = True
                 self._lock_pending = False
+                if not self.readonly:  # a file's first append (a read-only one fails below)
+                    self._checkpointer = self._start_checkpointer()
             db = self._db
             # The common case, a sole writer with its head cached appending a few entries that
             # name known streams and types, is one INSERT statement in autocommit: SQLite runs it
@@ -369,13 +370,9 @@ class SQLiteEventStore(EventStore):
             self._head = Head(last.seq, last.hash)
             # Our own commit does not change data_version for this connection.
             ckpt = self._checkpointer
-            if ckpt is not None:
-                # A commit writes its last page, and ~12 entries fill a 4 KiB page.
-                if ckpt.due(1 + n // 12):
-                    ckpt.restart(db)
-            elif self._lock_pending is False and self._want_checkpointer:
-                self._want_checkpointer = False
-                self._checkpointer = self._start_checkpointer()
+            # A commit writes its last page, and ~12 entries fill a 4 KiB page.
+            if ckpt is not None and ckpt.due(1 + n // 12):
+                ckpt.restart(db)
         if self._waiting:
             self._notify()
         return logged
