@@ -32,7 +32,6 @@ out = Console(highlight=False)
 app = typer.Typer(help="Follow or decode an ITCH 5.0 market-data feed.", no_args_is_help=True)
 
 
-
 def as_dict(seq: int, msg: bytes) -> dict[str, Any]:
     """One message as a flat dict: seq, type, locate, time (ns since midnight) and its fields."""
     f = decode(msg)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -466,14 +465,11 @@ class MarketData(Projection):
         return BookView(b.id, b.phase, levels(b.bids), levels(b.asks), b.last_price, b.reference)
 
     def trades(self, instrument: str, last: int | None = None) -> list[TradePrint]:
-        tape = self._tape.get(instrument)
-        if not tape:
-            return []
+        tape = self._tape.get(instrument, deque())
         if last is None or last >= len(tape):
             return list(tape)
-        if last <= 0:
-            return []
-        return list(islice(tape, len(tape) - last, None))
+        n = len(tape)
+        return [tape[i] for i in range(n - max(last, 0), n)]  # a deque indexes from its ends fast
 
     def rebuild(self, store: EventStore, to_seq: int | None = None) -> None:
         for ev in store.read(self.position + 1, to_seq):
