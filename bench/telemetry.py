@@ -110,7 +110,7 @@ def main() -> None:
     ap.add_argument("--commands", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--batch", type=int, default=512)
-    ap.add_argument("--base", default=None, help="commit whose sequencer is 'absent' (default: merge base)")
+    ap.add_argument("--base", default=None, help="the 'absent' sequencer's commit")
     ap.add_argument("--quick", action="store_true", help="a smoke run: 2,000 commands, 1 round")
     a = ap.parse_args()
     if a.quick:  # make bench BENCH_ARGS=--quick
