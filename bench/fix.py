@@ -74,7 +74,7 @@ def _generator(port: int, sessions: int, seconds: float, out: Any) -> None:
     from system.clock import FixedClock
     from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
     from system.gateways.fix.config import parse_sessions
-    from system.gateways.fix.orders import chronex_dictionary
+    from system.gateways.fix.mapping import chronex_dictionary
 
     sent: set[bytes] = set()  # ClOrdIDs in flight
     received = [0]

@@ -21,7 +21,7 @@ from typing import Any
 from system.clock import Clock
 from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.config import SessionSettings
-from system.gateways.fix.orders import chronex_dictionary
+from system.gateways.fix.mapping import chronex_dictionary
 
 __all__ = ["FixClient", "ServedVenue", "dial", "until"]
 

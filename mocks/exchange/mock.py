@@ -33,8 +33,9 @@ from system.clock import Clock, WallClock
 from system.engine import Instrument, Phase, Side, SubmitOrder, TimeInForce, TradeExecuted
 from system.eventlog.codec import LoggedEvent
 from system.gateways.fix.acceptor import FixAcceptor
+from system.gateways.fix.mapping import chronex_dictionary
 from system.gateways.fix.message import FixMessage
-from system.gateways.fix.orders import OrderEntry, chronex_dictionary
+from system.gateways.fix.orders import OrderEntry
 from system.gateways.fix.session import FixSession, State
 from system.gateways.fix.store import store_factory
 from system.gateways.fix.transport import FixConnection

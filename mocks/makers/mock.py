@@ -37,7 +37,7 @@ from system.engine import Instrument
 from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.codec import format_timestamp
 from system.gateways.fix.config import SessionSettings
-from system.gateways.fix.orders import chronex_dictionary, price_text, qty_text
+from system.gateways.fix.mapping import chronex_dictionary, price_text, qty_text
 
 __all__ = ["DEFAULT_PROFILE", "MakersMock"]
 

@@ -26,7 +26,7 @@ from system.clock import WallClock
 from system.gateways.fix import FixAcceptor, FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.config import ConfigError, SessionSettings, parse_sessions
 from system.gateways.fix.dictionary import Dictionary, FieldDef
-from system.gateways.fix.orders import chronex_dictionary
+from system.gateways.fix.mapping import chronex_dictionary
 from system.gateways.fix.reasons import SessionReject, SessionRejectReason, UnsupportedMessageType
 from system.gateways.fix.transport import FixConnection
 

@@ -38,8 +38,8 @@ from system.engine import (
 from system.engine.deviations import REFERENCE
 from system.engine.orders import ExpireReason
 from system.gateways.fix.codec import parse_timestamp
+from system.gateways.fix.mapping import CXL_REJ, ORD_REJ
 from system.gateways.fix.message import FixMessage
-from system.gateways.fix.orders import CXL_REJ, ORD_REJ
 
 
 @dataclass

@@ -57,10 +57,7 @@ from system.eventlog import LoggedEvent, Verdict, open_log, verify
 from system.eventlog.codec import canonical
 from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.codec import format_timestamp
-from system.gateways.fix.orders import (
-    SIDE_CODE,
-    chronex_dictionary,
-)
+from system.gateways.fix.mapping import SIDE_CODE, chronex_dictionary
 from system.oracle import (
     FixReceived,
     FixSent,

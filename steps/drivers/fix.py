@@ -52,7 +52,7 @@ from system.eventlog.codec import canonical
 from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.codec import format_timestamp
 from system.gateways.fix.config import parse_sessions
-from system.gateways.fix.orders import (
+from system.gateways.fix.mapping import (
     ORD_TYPE_CODE,
     SIDE_CODE,
     STP_CODE,

@@ -21,8 +21,8 @@ from system.engine.orders import Side
 from system.gateways.fix.codec import format_timestamp
 from system.gateways.fix.config import SessionSettings
 from system.gateways.fix.initiator import FixInitiator
+from system.gateways.fix.mapping import chronex_dictionary
 from system.gateways.fix.message import FixMessage
-from system.gateways.fix.orders import chronex_dictionary
 from system.gateways.fix.session import FixSession, State
 from system.gateways.fix.store import store_factory
 from system.hedging.config import HedgeRoute, HedgingConfig

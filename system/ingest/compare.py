@@ -30,7 +30,7 @@ from system.engine import (
     TradeExecuted,
 )
 from system.eventlog.codec import LoggedEvent
-from system.gateways.fix.orders import price_text, qty_text
+from system.gateways.fix.mapping import price_text, qty_text
 from system.gateways.itch.encoder import ItchEncoder
 from system.gateways.itch.messages import FIELDS as ITCH_FIELDS
 from system.gateways.itch.messages import BadMessage, decode

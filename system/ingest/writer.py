@@ -34,8 +34,8 @@ from system.engine import (
 from system.eventlog.store import EventStore
 from system.gateways.fix.codec import parse_timestamp
 from system.gateways.fix.config import SessionsConfig
+from system.gateways.fix.mapping import ORD_TYPES, POST_ONLY, SIDES, STP_TAG, STPS, TIFS
 from system.gateways.fix.message import FixMessage
-from system.gateways.fix.orders import ORD_TYPES, POST_ONLY, SIDES, STP_TAG, STPS, TIFS
 from system.ingest.errors import IngestError
 from system.ingest.records import FixObserved, IngestedSource, ItchObserved
 from system.ingest.sources import Captured, FeedCaptured, Source

@@ -12,7 +12,8 @@ from system.bootstrap import SystemConfig
 from system.engine.testkit import instrument
 from system.gateways.fix import FixAcceptor, FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.config import parse_sessions
-from system.gateways.fix.orders import OrderEntry, chronex_dictionary
+from system.gateways.fix.mapping import chronex_dictionary
+from system.gateways.fix.orders import OrderEntry
 from system.server.clockmode import ClockMode
 from system.server.server import Server
 

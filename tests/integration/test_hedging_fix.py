@@ -27,7 +27,8 @@ from system.engine.testkit import instrument
 from system.eventlog import open_log
 from system.gateways.fix import FixAcceptor, FixMessage, FixSession, store_factory
 from system.gateways.fix.config import parse_sessions
-from system.gateways.fix.orders import OrderEntry, chronex_dictionary
+from system.gateways.fix.mapping import chronex_dictionary
+from system.gateways.fix.orders import OrderEntry
 from system.hedging import HedgeDesk, HedgeOrderFilled, HedgeOrderRejected, HedgeRoute, parse_hedging
 from system.hedging.fixvenue import FixHedgeVenue
 from system.server.clockmode import ClockMode

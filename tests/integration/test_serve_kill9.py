@@ -20,7 +20,7 @@ from system.engine import MatchingEngine, OrderAccepted, TradeExecuted
 from system.eventlog import open_log, verify
 from system.gateways.fix import FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.config import parse_sessions
-from system.gateways.fix.orders import chronex_dictionary
+from system.gateways.fix.mapping import chronex_dictionary
 from system.runtime import rebuild
 from system.server.admin import AdminClient
 from system.server.process import ServeProcess

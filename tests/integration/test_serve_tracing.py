@@ -20,7 +20,8 @@ from system.clock import WallClock
 from system.engine.testkit import instrument
 from system.gateways.fix import FixAcceptor, FixInitiator, FixMessage, FixSession, store_factory
 from system.gateways.fix.config import parse_sessions
-from system.gateways.fix.orders import OrderEntry, chronex_dictionary
+from system.gateways.fix.mapping import chronex_dictionary
+from system.gateways.fix.orders import OrderEntry
 from system.risk.config import RiskConfig
 from system.server.clockmode import ClockMode
 from system.server.server import Server

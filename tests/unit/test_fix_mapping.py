@@ -14,7 +14,8 @@ from steps.drivers.fix import FixDriver
 from steps.instruments import default_instrument
 from system.engine import OrderType, RejectReason, SelfTradePrevention, Side, SubmitOrder, TimeInForce
 from system.gateways.fix import FixMessage
-from system.gateways.fix.orders import OrderEntry, cxl_rej_reason, ord_rej_reason
+from system.gateways.fix.mapping import cxl_rej_reason, ord_rej_reason
+from system.gateways.fix.orders import OrderEntry
 
 INSTS = {i.id: i for i in (default_instrument("XTKS:7203"), default_instrument("CRYPTO:BTC/JPY"))}
 
