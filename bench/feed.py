@@ -7,13 +7,14 @@ SoupBinTCP and MoldUDP64 on loopback; the encoder set against the engine's own r
 
 Workload: one XTKS day (pre-open to close) simulated into an in-memory log, read once into a
 list. Each round runs, interleaved: (a) the engine's replay (fold of every entry, the work the
-feed cannot avoid), (b) the encoder (fold + ITCH messages), (c) the message packers alone on the
-day's messages, (d) the day's stream to one SoupBinTCP subscriber, (e) to one MoldUDP64
-subscriber (no faults), (f) to one MoldUDP64 subscriber with 2% of packets lost (recovered by
-retransmission). Figures are medians of the rounds; the machine is shared, so the ratios between
-paths measured in the same rounds (encoder to replay, MoldUDP64 to SoupBinTCP) are the figures
-to read. "ITCH part" is the encoder's time less the replay's: what translating costs on top of
-the fold every subscriber of the log pays.
+feed cannot avoid), (a') the engine's re-run of the day, as ``chronex replay --rerun`` runs it
+(every input re-executed into a new memory log, the heads compared), (b) the encoder (fold + ITCH
+messages), (c) the message packers alone on the day's messages, (d) the day's stream to one
+SoupBinTCP subscriber, (e) to one MoldUDP64 subscriber (no faults), (f) to one MoldUDP64
+subscriber with 2% of packets lost (recovered by retransmission). Figures are medians of the
+rounds; the machine is shared, so the ratios between paths measured in the same rounds (encoder
+to replay, MoldUDP64 to SoupBinTCP) are the figures to read. "ITCH part" is the encoder's time
+less the replay's: what translating costs on top of the fold every subscriber of the log pays.
 """
 
 # ruff: noqa: E402  (sys.path is fixed before the imports)
@@ -37,7 +38,10 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from sim.markets import simulated_day
+from sim.replay.rerun import rerun
+from system.clock import FixedClock
 from system.engine.fold import EngineState
+from system.eventlog import EventStore, open_log
 from system.eventlog.codec import LoggedEvent
 from system.gateways.itch import ItchEncoder
 from system.gateways.itch import messages as m
@@ -54,6 +58,21 @@ def replay(events: list[LoggedEvent]) -> float:
         if fn is not None:
             fn(ev.record)
     return time.perf_counter() - t0
+
+
+def rerun_day(store: EventStore) -> float:
+    """The engine replaying the day as ``chronex replay --rerun`` does: every logged input
+    re-executed through a new system into a new (memory) log, then the two heads compared."""
+    out = open_log("memory://", FixedClock(0))
+    try:
+        t0 = time.perf_counter()
+        res = rerun(store, out)
+        dt = time.perf_counter() - t0
+    finally:
+        out.close()
+    if not res.same:
+        sys.exit(f"the re-run diverged from the day at seq {res.divergence and res.divergence.seq}")
+    return dt
 
 
 def encode(events: list[LoggedEvent], tz: str, ids: list[str]) -> tuple[float, ItchEncoder]:
@@ -189,17 +208,20 @@ def main() -> None:
     sim_s = time.perf_counter() - t0
     events = list(day.world.store.read(1))
     tz, ids = day.session.tz, list(day.profile.ids)
-    day.close()
     span = f"first {a.minutes} min" if a.minutes else "full day"
     print(f"workload: XTKS 2027-01-04 {a.instruments} seed {a.seed} {span}: {len(events):,} log entries "
           f"(simulated in {sim_s:.1f} s)")  # fmt: skip
     if a.instructions:
+        day.close()
         instructions(events, tz, ids)
         return
-    rows: dict[str, list[float]] = {k: [] for k in ("replay", "encode", "pack", "soup", "mold", "lossy")}
+    rows: dict[str, list[float]] = {
+        k: [] for k in ("replay", "rerun", "encode", "pack", "soup", "mold", "lossy")
+    }
     msgs: list[bytes] = []
     for _ in range(a.rounds):
         rows["replay"].append(replay(events))
+        rows["rerun"].append(rerun_day(day.world.store))
         dt, enc = encode(events, tz, ids)
         rows["encode"].append(dt)
         msgs = enc.messages
@@ -210,9 +232,12 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in rows.items()}
     n, e = len(msgs), len(events)
     print(f"messages: {n:,} ITCH ({n / e:.2f} per log entry); medians of {a.rounds} interleaved rounds")
+    day.close()
     print(f"  engine replay (fold only)    {e / med['replay']:>12,.0f} entries/s")
+    print(f"  engine re-run (replay --rerun) {e / med['rerun']:>10,.0f} entries/s")
     enc_rate = f"{e / med['encode']:>12,.0f} entries/s  {n / med['encode']:>12,.0f} msgs/s"
-    print(f"  encoder (fold + ITCH)        {enc_rate}  ({med['replay'] / med['encode']:.2f}x replay)")
+    print(f"  encoder (fold + ITCH)        {enc_rate}  ({med['replay'] / med['encode']:.2f}x replay, "
+          f"{med['rerun'] / med['encode']:.2f}x re-run)")  # fmt: skip
     itch = med["encode"] - med["replay"]
     if itch > 0:
         print(f"  ITCH part (encoder - replay) {n / itch:>12,.0f} msgs/s")
