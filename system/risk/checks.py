@@ -13,9 +13,10 @@ from typing import NamedTuple
 
 from system.engine.orders import RejectReason
 from system.engine.refdata import Instrument, price_to_decimal, qty_to_decimal
-from system.risk.ledger import RATE_WINDOW_NS, Account, Ledger, Position
+from system.risk.ledger import RATE_WINDOW_NS, Ledger
 from system.risk.limits import LimitTable, Resolved
 from system.risk.money import fmt_decimal, fmt_money, to_money
+from system.risk.valuation import Account, Position
 
 R = RejectReason
 

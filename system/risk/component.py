@@ -41,9 +41,10 @@ from system.risk.events import (
     ReleaseKillSwitch,
     RiskCommandRejected,
 )
-from system.risk.ledger import Account, Ledger
+from system.risk.ledger import Ledger
 from system.risk.limits import LimitTable
 from system.risk.snapshot import RiskState, restore_risk, risk_state
+from system.risk.valuation import Account
 from system.runtime import Component, Context, applies, handles, reacts
 
 _BUY = Side.BUY

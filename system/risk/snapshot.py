@@ -16,7 +16,8 @@ import msgspec
 
 from system.corrections import pack_ints
 from system.engine.refdata import Instrument
-from system.risk.ledger import Account, InstInfo, Ledger, OpenOrder, Position
+from system.risk.ledger import Ledger
+from system.risk.valuation import Account, InstInfo, OpenOrder, Position
 
 if TYPE_CHECKING:
     from system.risk.component import Risk
