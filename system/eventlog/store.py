@@ -1,6 +1,6 @@
 """The EventStore port: the contract every backend (memory, SQLite, later PostgreSQL and NATS) keeps.
 
-Invariants (each proved by tests/integration/test_store_contract.py, run against every backend):
+Invariants (each proved by tests/integration/store/, run against every backend):
 
 I1  Global order. ``seq`` starts at 1 and is gapless; insert order equals commit order, so a tailing
     reader never skips an entry committed after one it has already seen.
