@@ -18,6 +18,7 @@ from system.gateways.itch import FeedBook, ItchEncoder
 from system.gateways.itch.mold import Faults, MoldClient, MoldPublisher
 from system.gateways.itch.soup import LoginRejected, SoupClient, SoupServer
 from system.gateways.itch.verify import Mark, check_stream, feed_sides
+from tests.e2e.feed_kit import free_udp_port, multicast_on_loopback
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +153,61 @@ def test_moldudp64_with_loss_reordering_and_duplicates_rebuilds_the_book(morning
     assert pub.dropped > 0 and client.requests > 0 and pub.retransmissions > 0
     assert got == enc.messages
     assert check_stream(events, got, marks, enc.order_of) == []
+
+
+def test_moldudp64_multicast_reaches_every_joined_client_and_each_recovers_its_own_gaps(morning) -> None:  # type: ignore[no-untyped-def]
+    """The stream sent once to a multicast group reaches two clients that joined it on loopback;
+    each drops its own 3% of the packets on the way in, asks from its own socket, and gets the
+    answers (not the other client): both deliver the whole stream once, in order."""
+    why = multicast_on_loopback()
+    if why is not None:
+        pytest.skip(why)
+    day, events = morning
+    group = "239.255.90.2"
+
+    async def run() -> tuple[list[list[bytes]], ItchEncoder, MoldPublisher, list[MoldClient]]:
+        port = free_udp_port()  # for the group's stream
+        enc = ItchEncoder(day.session.tz, day.profile.ids)
+        got: list[list[bytes]] = [[], []]
+        clients = [
+            MoldClient(got[k].append, ("127.0.0.1", 0), retry=0.01, faults=Faults(loss=0.03, seed=k + 1))
+            for k in range(2)
+        ]
+        for c in clients:
+            assert await c.start("127.0.0.1", port, group=group) == port
+        pub = MoldPublisher(enc, [(group, port)], heartbeat=0.05)
+        pub_port = await pub.start("127.0.0.1")
+        for c in clients:
+            c.request_to = ("127.0.0.1", pub_port)
+        await publish(enc, events, chunk=100)
+        pub.notify()
+        for c in clients:
+            await asyncio.wait_for(c.done.wait(), 60)
+            c.close()
+        await pub.stop()
+        return got, enc, pub, clients
+
+    got, enc, pub, clients = asyncio.run(run())
+    assert all(c.dropped > 0 and c.requests > 0 for c in clients)
+    assert pub.retransmissions > 0
+    assert got[0] == enc.messages
+    assert got[1] == enc.messages
+
+
+def test_moldudp64_client_refuses_a_group_that_is_not_multicast_or_has_no_port() -> None:
+    async def run() -> list[str]:
+        errors = []
+        for group, port in (("127.0.0.1", 30100), ("239.255.90.3", 0)):
+            c = MoldClient(lambda _m: None, ("127.0.0.1", 0))
+            try:
+                await c.start("127.0.0.1", port, group=group)
+            except ValueError as e:
+                errors.append(str(e))
+            finally:
+                c.close()
+        return errors
+
+    assert asyncio.run(run()) == [
+        "127.0.0.1 is not a multicast group address",
+        "a multicast group needs its port, not 0",
+    ]

@@ -13,12 +13,18 @@ a loaded loopback take one round trip per 1,400 bytes.
 
 ``Faults`` drops, duplicates and delays packets by a seeded draw per packet (no wall clock), for
 tests: the client must still deliver every message once, in order.
+
+A target may be a multicast group, as exchanges publish: the publisher sends each packet once to
+the group (out of the interface of the address it is bound to, TTL 1 by default), and any number
+of clients that joined it (``MoldClient.start(group=...)``) receive it. A joined client asks for
+retransmissions from a socket of its own, so the answer reaches the client that asked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import random
 import socket
 import struct
@@ -47,6 +53,14 @@ class Faults:
             v = getattr(self, name)
             if not 0.0 <= v < 1.0:
                 raise ValueError(f"{name} {v} must be at least 0 and below 1")
+
+
+def is_multicast(host: str) -> bool:
+    """Whether ``host`` is an IPv4 multicast group address (a name is not; the feed is IPv4)."""
+    try:
+        return ipaddress.IPv4Address(host).is_multicast
+    except ValueError:
+        return False
 
 
 def pack(session: bytes, seq: int, msgs: list[bytes]) -> bytes:
@@ -121,9 +135,11 @@ class MoldPublisher(asyncio.DatagramProtocol):
         heartbeat: float = 1.0,
         burst: int = 16,
         resend_packets: int = 64,
+        ttl: int = 1,
     ) -> None:
         self.source = source
         self.targets = list(targets)
+        self.ttl = ttl  # multicast hops: 1 keeps the stream on the host's own network segment
         self.session = session.rjust(10)[:10].encode()
         self.faults = faults or Faults()
         self._rng = random.Random(self.faults.seed)
@@ -152,6 +168,12 @@ class MoldPublisher(asyncio.DatagramProtocol):
         sock = transport.get_extra_info("socket")
         with contextlib.suppress(OSError, AttributeError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        if any(is_multicast(h) for h, _ in self.targets):
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, self.ttl)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)  # subscribers on this host
+            if host not in ("", "0.0.0.0"):
+                # out of the interface we are bound to (loopback by default), not the default route's
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(host))
         self._task = asyncio.create_task(self._run())
         return int(transport.get_extra_info("sockname")[1])
 
@@ -292,35 +314,58 @@ class MoldClient:
         self._high = 0  # highest seq known to exist
         self.done = asyncio.Event()
         self._sock: socket.socket | None = None
+        self._requests: socket.socket | None = None  # where requests leave and answers come back
+        self.group: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.requests = 0
         self.duplicates = 0
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+    async def start(self, host: str = "127.0.0.1", port: int = 0, *, group: str | None = None) -> int:
+        """Listen on ``host:port`` (0: any free port) and return the port; with ``group``, join that
+        multicast group on ``port`` through the interface of ``host`` instead (clients of one
+        group share the port), and ask for retransmissions from a socket of our own on ``host``."""
         self._loop = loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        sock.bind((host, port))
-        sock.setblocking(False)
-        self._sock = sock
-        loop.add_reader(sock.fileno(), self._readable)
+        if group is None:
+            sock = self._sock = self._requests = _udp_socket()
+            sock.bind((host, port))
+        else:
+            if not is_multicast(group):
+                raise ValueError(f"{group} is not a multicast group address")
+            if not 0 < port < 65536:
+                raise ValueError(f"a multicast group needs its port, not {port}")
+            sock = self._sock = _udp_socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if hasattr(socket, "SO_REUSEPORT"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            try:
+                sock.bind((group, port))  # Linux: only this group's datagrams to the port
+            except OSError:
+                sock.bind(("", port))
+            iface = "0.0.0.0" if host in ("", "0.0.0.0") else host
+            mreq = socket.inet_aton(group) + socket.inet_aton(iface)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+            self.group = group
+            req = self._requests = _udp_socket()
+            req.bind((host, 0))
+            loop.add_reader(req.fileno(), self._readable, req)
+        loop.add_reader(sock.fileno(), self._readable, sock)
         self._task = asyncio.create_task(self._gaps())
         return int(sock.getsockname()[1])
 
     def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-        if self._sock is not None:
+        for sock in {self._sock, self._requests}:
+            if sock is None:
+                continue
             if self._loop is not None and not self._loop.is_closed():
-                self._loop.remove_reader(self._sock.fileno())
-            self._sock.close()
-            self._sock = None
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sock = self._requests = None
 
-    def _readable(self) -> None:
-        sock = self._sock
-        if sock is None:
+    def _readable(self, sock: socket.socket) -> None:
+        if sock.fileno() < 0:
             return
         for _ in range(1024):  # bounded, so one flood cannot hold the loop
             try:
@@ -405,7 +450,7 @@ class MoldClient:
         """Ask for every missing range every ``retry`` seconds while one exists."""
         while True:
             await asyncio.sleep(self.retry)
-            sock = self._sock
+            sock = self._requests
             if sock is None or self.session is None:
                 continue
             for first, count in self.gaps():
@@ -415,3 +460,12 @@ class MoldClient:
                         sock.sendto(HEADER.pack(self.session, first, n), self.request_to)
                     self.requests += 1
                     first, count = first + n, count - n
+
+
+def _udp_socket() -> socket.socket:
+    """A non-blocking UDP socket with a 4 MB receive buffer where the system allows it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.setblocking(False)
+    return sock
