@@ -2,6 +2,7 @@
 
     chronex feed watch --port 9100                 # the book and tape, live (SoupBinTCP)
     chronex feed watch --port 9100 --out day.itch  # record the raw stream (length-prefixed)
+    chronex feed watch --mold 239.192.7.7:9200 --request 127.0.0.1:9102   # MoldUDP64 (multicast)
     chronex feed decode day.itch --limit 50        # the messages as a table (or --json)
     chronex feed decode day.itch --book 7203       # the book a subscriber ends with
 
@@ -12,7 +13,6 @@ exit 2.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +26,7 @@ from chronex.errors import BadInput
 from system.gateways.itch.dayfile import DayFileError, read_messages, write_messages
 from system.gateways.itch.feedbook import FeedBook
 from system.gateways.itch.messages import FIELDS, PRICE_FIELDS, BadMessage, decode
+from system.gateways.itch.mold import MoldClient, is_multicast
 from system.gateways.itch.soup import LoginRejected, SoupClient
 
 out = Console(highlight=False)
@@ -134,11 +135,24 @@ def _tape_table(fb: FeedBook, last: int = 12) -> Table:
 
 
 def watch(
-    port: Annotated[int, typer.Option(help="The server's ITCH (SoupBinTCP) port.")],
+    port: Annotated[int | None, typer.Option(help="The server's ITCH (SoupBinTCP) port.")] = None,
     host: Annotated[str, typer.Option(help="The server's host.")] = "127.0.0.1",
     user: Annotated[str, typer.Option(help="SoupBinTCP username.")] = "",
     password: Annotated[str, typer.Option(help="SoupBinTCP password.")] = "",
     seq: Annotated[int, typer.Option(help="First sequence number (1: the whole day, 0: from now).")] = 1,
+    mold: Annotated[
+        str | None,
+        typer.Option(
+            help="Watch the MoldUDP64 stream instead: the group:port (or host:port) the server sends "
+            "it to (its --mold-to)."
+        ),
+    ] = None,
+    request: Annotated[
+        str | None, typer.Option(help="With --mold: the server's retransmission host:port (its mold_port).")
+    ] = None,
+    interface: Annotated[
+        str, typer.Option(help="With --mold and a group: the local address to join it through.")
+    ] = "127.0.0.1",
     out_file: Annotated[str | None, typer.Option("--out", help="Record the raw stream to this file.")] = None,
     count: Annotated[int | None, typer.Option(help="Stop after N messages.")] = None,
 ) -> None:
@@ -147,14 +161,71 @@ def watch(
         raise BadInput(f"--seq {seq} must not be negative")
     if out_file is not None and not Path(out_file).resolve().parent.is_dir():
         raise BadInput(f"--out {out_file!r}: directory does not exist")
-    try:
-        n = asyncio.run(_watch(host, port, user, password, seq, out_file, count))
-    except LoginRejected as e:
-        raise BadInput(f"{host}:{port}: {e}") from None
-    except OSError as e:
-        raise BadInput(f"cannot reach a feed at {host}:{port}: {e.strerror or e}") from None
+    if (port is None) == (mold is None):
+        raise BadInput("give --port (SoupBinTCP) or --mold (MoldUDP64), one of them")
+    if mold is not None:
+        to = _host_port("--mold", mold)
+        if request is None:
+            raise BadInput("--mold needs --request host:port, the server's MoldUDP64 retransmission port")
+        req = _host_port("--request", request)
+        try:
+            n = asyncio.run(_watch_mold(to, req, interface, out_file, count))
+        except OSError as e:
+            raise BadInput(f"cannot listen for MoldUDP64 on {mold}: {e.strerror or e}") from None
+    else:
+        assert port is not None
+        try:
+            n = asyncio.run(_watch(host, port, user, password, seq, out_file, count))
+        except LoginRejected as e:
+            raise BadInput(f"{host}:{port}: {e}") from None
+        except OSError as e:
+            raise BadInput(f"cannot reach a feed at {host}:{port}: {e.strerror or e}") from None
     if out_file is not None:
         out.print(f"{n:,} messages written to {out_file}")
+
+
+def _host_port(option: str, text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BadInput(f"{option} {text!r} is not host:port")
+    return host, int(port)
+
+
+class _Viewer:
+    """The book and tape shown live as messages arrive, or the messages kept for ``--out``."""
+
+    def __init__(self, out_file: str | None) -> None:
+        self.out_file = out_file
+        self.fb = FeedBook()
+        self.got: list[bytes] = []
+        self.n = 0
+        self.live = Live(self._view(), console=out, refresh_per_second=4) if out_file is None else None
+
+    def _view(self) -> Group:
+        fb = self.fb
+        return Group(*(_book_table(fb, s, 5) for s in sorted(fb.levels)), _tape_table(fb))
+
+    def add(self, msg: bytes) -> None:
+        self.n += 1
+        if self.out_file is not None:
+            self.got.append(msg)
+            return
+        self.fb.apply(msg)
+        if self.live is not None and self.n % 200 == 0:
+            self.live.update(self._view())
+
+    def __enter__(self) -> _Viewer:
+        if self.live is not None:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if self.live is not None:
+            self.live.update(self._view())
+            self.live.__exit__(None, None, None)
+        if self.out_file is not None and kind is None:  # a run that failed records nothing
+            with open(self.out_file, "wb") as f:
+                write_messages(f, self.got)
 
 
 async def _watch(
@@ -162,32 +233,40 @@ async def _watch(
 ) -> int:
     client = SoupClient()
     await client.connect(host, port, user, password, "", seq)
-    fb = FeedBook()
-    got: list[bytes] = []
-    n = 0
-
-    def view() -> Group:
-        return Group(*(_book_table(fb, s, 5) for s in sorted(fb.levels)), _tape_table(fb))
-
-    live = Live(view(), console=out, refresh_per_second=4, transient=False) if out_file is None else None
-    with live if live is not None else contextlib.nullcontext():
+    with _Viewer(out_file) as v:
         async for msg in client.messages():
-            n += 1
-            if out_file is not None:
-                got.append(msg)
-            else:
-                fb.apply(msg)
-                if live is not None and n % 200 == 0:
-                    live.update(view())
-            if count is not None and n >= count:
+            v.add(msg)
+            if count is not None and v.n >= count:
                 break
-        if live is not None:
-            live.update(view())
     await client.close()
-    if out_file is not None:
-        with open(out_file, "wb") as f:
-            write_messages(f, got)
-    return n
+    return v.n
+
+
+async def _watch_mold(
+    to: tuple[str, int], request: tuple[str, int], interface: str, out_file: str | None, count: int | None
+) -> int:
+    """Until End of Session with no gap left, or ``count`` messages."""
+    enough = asyncio.Event()
+    with _Viewer(out_file) as v:
+
+        def add(msg: bytes) -> None:
+            if count is None or v.n < count:
+                v.add(msg)
+                if count is not None and v.n >= count:
+                    enough.set()
+
+        client = MoldClient(add, request)
+        group = to[0] if is_multicast(to[0]) else None
+        await client.start(interface if group else to[0], to[1], group=group)
+        try:
+            done = asyncio.ensure_future(client.done.wait())
+            stop = asyncio.ensure_future(enough.wait())
+            await asyncio.wait((done, stop), return_when=asyncio.FIRST_COMPLETED)
+            for t in (done, stop):
+                t.cancel()
+        finally:
+            client.close()
+    return v.n
 
 
 def register(root: typer.Typer) -> None:

@@ -299,7 +299,8 @@ def serve(
         int | None, typer.Option(help="MoldUDP64 retransmission port (0: any free one); see --mold-to.")
     ] = None,
     mold_to: Annotated[
-        list[str] | None, typer.Option(help="host:port a MoldUDP64 stream is sent to (repeatable).")
+        list[str] | None,
+        typer.Option(help="host:port, or a multicast group:port, the MoldUDP64 stream goes to (repeatable)."),
     ] = None,
 ) -> None:
     """Serve a venue: the sequencer, the admin channel and the FIX gateway over one log."""

@@ -8,6 +8,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from chronex.cli import main
 from system.engine import Side, SubmitOrder
 from system.gateways.itch import FeedBook
@@ -15,6 +17,7 @@ from system.gateways.itch.dayfile import read_messages
 from system.gateways.itch.soup import SoupClient
 from system.server.admin import AdminClient
 from system.server.process import ServeProcess
+from tests.e2e.feed_kit import free_udp_port, multicast_on_loopback
 
 ROOT = Path(__file__).resolve().parents[2]
 START = "2031-01-06T08:55+09:00"
@@ -141,3 +144,57 @@ def test_serve_publishes_moldudp64_and_retransmits(tmp_path: Path) -> None:
     finally:
         rx.close()
         assert srv.terminate() == 0
+
+
+def test_serve_multicasts_moldudp64_that_feed_watch_records(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`chronex serve --mold-to GROUP:PORT` sends the feed to a multicast group; `chronex feed watch
+    --mold GROUP:PORT --request` joins it, asks for the messages sent before it joined, and records
+    the stream from message 1; the server's GLIMPSE shows the same book."""
+    why = multicast_on_loopback()
+    if why is not None:
+        pytest.skip(why)
+    group = f"239.255.90.6:{free_udp_port()}"
+    srv = ServeProcess(
+        ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "d.db"), "--start", START,
+         "--mold-port", "0", "--mold-to", group, "--glimpse-port", "0"],
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        c = AdminClient("127.0.0.1", srv.admin_port)
+        c.call("run_until_phase", venue="XTKS", phase="CONTINUOUS")
+        c.execute(SubmitOrder("A", "b1", "XTKS:7203", Side.BUY, 300, price=25000))
+        c.execute(SubmitOrder("B", "s1", "XTKS:7203", Side.SELL, 100, price=25010))
+
+        async def glimpse() -> FeedBook:
+            fb = FeedBook()
+            cl = SoupClient()
+            await cl.connect("127.0.0.1", srv.info["glimpse_port"])
+            async for m in cl.messages():
+                fb.apply(m)
+            return fb
+
+        snap = asyncio.run(glimpse())
+        n = snap.next_seq - 1  # every message so far, all sent before the watcher joined
+        # one more after it joins: the heartbeat names the next seq, so the gap is known at once
+        c.execute(SubmitOrder("B", "s2", "XTKS:7203", Side.SELL, 200, price=25020))
+        c.close()
+        out = tmp_path / "mold.itch"
+        args = ["feed", "watch", "--mold", group, "--request", f"127.0.0.1:{srv.info['mold_port']}",
+                "--out", str(out), "--count", str(n + 1)]  # fmt: skip
+        assert main(args) == 0
+        live = FeedBook()
+        for m in read_messages(out):
+            live.apply(m)
+        asks = live.book("7203")[1]
+        assert [(p, [q for _, q in os]) for p, os in asks] == [(25_010_000, [100]), (25_020_000, [200])]
+        assert live.book("7203")[0] == snap.book("7203")[0]
+    finally:
+        assert srv.terminate() == 0
+    capsys.readouterr()
+    assert main(["feed", "watch", "--mold", group]) == 2
+    assert main(["feed", "watch", "--mold", "239.255.90.6", "--request", "127.0.0.1:1"]) == 2
+    assert main(["feed", "watch", "--port", "1", "--mold", group, "--request", "127.0.0.1:1"]) == 2
+    assert main(["feed", "watch"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("chronex: ") for line in err), err
+    assert "needs --request" in err[0] and "is not host:port" in err[1] and "one of them" in err[2]
