@@ -23,6 +23,22 @@ ROOT = Path(__file__).resolve().parents[2]
 START = "2031-01-06T08:55+09:00"
 
 
+def _serve(tmp_path: Path, *feed: str) -> ServeProcess:
+    """`chronex serve` of 7203 on a log in ``tmp_path`` with the ``feed`` options."""
+    args = ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "d.db"), "--start", START]
+    return ServeProcess([*args, *feed], cwd=ROOT)
+
+
+async def _glimpse(port: int) -> FeedBook:
+    """The book a GLIMPSE snapshot from ``port`` holds (and the next live sequence number)."""
+    fb = FeedBook()
+    cl = SoupClient()
+    await cl.connect("127.0.0.1", port)
+    async for m in cl.messages():
+        fb.apply(m)
+    return fb
+
+
 def test_sim_writes_a_day_file_that_decode_reads(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     """The day file holds length-prefixed ITCH messages; decode shows them and the closing book."""
     path = tmp_path / "day.itch"
@@ -59,11 +75,7 @@ def test_feed_bad_input_is_one_line_exit_2(tmp_path: Path, capsys) -> None:  # t
 def test_serve_publishes_itch_and_glimpse(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     """Orders sent to `chronex serve` appear on its ITCH feed; `feed watch --out` records them and a
     GLIMPSE snapshot shows the same book."""
-    srv = ServeProcess(
-        ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "d.db"), "--start", START,
-         "--itch-port", "0", "--glimpse-port", "0"],
-        cwd=ROOT,
-    )  # fmt: skip
+    srv = _serve(tmp_path, "--itch-port", "0", "--glimpse-port", "0")
     try:
         c = AdminClient("127.0.0.1", srv.admin_port)
         c.call("run_until_phase", venue="XTKS", phase="CONTINUOUS")
@@ -92,15 +104,7 @@ def test_serve_publishes_itch_and_glimpse(tmp_path: Path, capsys) -> None:  # ty
         for m in read_messages(out):
             live.apply(m)
 
-        async def glimpse() -> FeedBook:
-            fb = FeedBook()
-            cl = SoupClient()
-            await cl.connect("127.0.0.1", gport)
-            async for m in cl.messages():
-                fb.apply(m)
-            return fb
-
-        snap = asyncio.run(glimpse())
+        snap = asyncio.run(_glimpse(gport))
         assert snap.next_seq == n + 1
         bids = live.book("7203")[0]
         assert [(p, [q for _, q in os]) for p, os in bids] == [(25_000_000, [200]), (24_990_000, [200])]
@@ -120,11 +124,7 @@ def test_serve_publishes_moldudp64_and_retransmits(tmp_path: Path) -> None:
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(10)
     target = rx.getsockname()[1]
-    srv = ServeProcess(
-        ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "d.db"), "--start", START,
-         "--mold-port", "0", "--mold-to", f"127.0.0.1:{target}"],
-        cwd=ROOT,
-    )  # fmt: skip
+    srv = _serve(tmp_path, "--mold-port", "0", "--mold-to", f"127.0.0.1:{target}")
     try:
         c = AdminClient("127.0.0.1", srv.admin_port)
         c.call("run_until_phase", venue="XTKS", phase="CONTINUOUS")
@@ -154,26 +154,14 @@ def test_serve_multicasts_moldudp64_that_feed_watch_records(tmp_path: Path, caps
     if why is not None:
         pytest.skip(why)
     group = f"239.255.90.6:{free_udp_port()}"
-    srv = ServeProcess(
-        ["--venue", "XTKS", "--instruments", "7203", "--log", str(tmp_path / "d.db"), "--start", START,
-         "--mold-port", "0", "--mold-to", group, "--glimpse-port", "0"],
-        cwd=ROOT,
-    )  # fmt: skip
+    srv = _serve(tmp_path, "--mold-port", "0", "--mold-to", group, "--glimpse-port", "0")
     try:
         c = AdminClient("127.0.0.1", srv.admin_port)
         c.call("run_until_phase", venue="XTKS", phase="CONTINUOUS")
         c.execute(SubmitOrder("A", "b1", "XTKS:7203", Side.BUY, 300, price=25000))
         c.execute(SubmitOrder("B", "s1", "XTKS:7203", Side.SELL, 100, price=25010))
 
-        async def glimpse() -> FeedBook:
-            fb = FeedBook()
-            cl = SoupClient()
-            await cl.connect("127.0.0.1", srv.info["glimpse_port"])
-            async for m in cl.messages():
-                fb.apply(m)
-            return fb
-
-        snap = asyncio.run(glimpse())
+        snap = asyncio.run(_glimpse(srv.info["glimpse_port"]))
         n = snap.next_seq - 1  # every message so far, all sent before the watcher joined
         # one more after it joins: the heartbeat names the next seq, so the gap is known at once
         c.execute(SubmitOrder("B", "s2", "XTKS:7203", Side.SELL, 200, price=25020))
