@@ -247,25 +247,26 @@ async def _watch_mold(
 ) -> int:
     """Until End of Session with no gap left, or ``count`` messages."""
     enough = asyncio.Event()
-    with _Viewer(out_file) as v:
+    v = _Viewer(out_file)
 
-        def add(msg: bytes) -> None:
-            if count is None or v.n < count:
-                v.add(msg)
-                if count is not None and v.n >= count:
-                    enough.set()
+    def add(msg: bytes) -> None:
+        if count is None or v.n < count:
+            v.add(msg)
+            if count is not None and v.n >= count:
+                enough.set()
 
-        client = MoldClient(add, request)
-        group = to[0] if is_multicast(to[0]) else None
-        await client.start(interface if group else to[0], to[1], group=group)
-        try:
+    client = MoldClient(add, request)
+    group = to[0] if is_multicast(to[0]) else None
+    await client.start(interface if group else to[0], to[1], group=group)  # before the live view
+    try:
+        with v:
             done = asyncio.ensure_future(client.done.wait())
             stop = asyncio.ensure_future(enough.wait())
             await asyncio.wait((done, stop), return_when=asyncio.FIRST_COMPLETED)
             for t in (done, stop):
                 t.cancel()
-        finally:
-            client.close()
+    finally:
+        client.close()
     return v.n
 
 

@@ -67,9 +67,13 @@ def test_feed_bad_input_is_one_line_exit_2(tmp_path: Path, capsys) -> None:  # t
     assert main(["feed", "decode", str(junk)]) == 2
     assert main(["feed", "decode", str(tmp_path / "none.itch")]) == 2
     assert main(["feed", "watch", "--port", "1"]) == 2
+    # a group joined through an address that is not this host's
+    assert main(["feed", "watch", "--mold", "239.255.90.7:30999", "--request", "127.0.0.1:1",
+                 "--interface", "192.0.2.254"]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("chronex: ") for line in err)
+    assert len(err) == 4 and all(line.startswith("chronex: ") for line in err)
     assert "not an ITCH 5.0 day file" in err[0] and "no such file" in err[1] and "127.0.0.1:1" in err[2]
+    assert "cannot listen for MoldUDP64 on 239.255.90.7:30999" in err[3]
 
 
 def test_serve_publishes_itch_and_glimpse(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

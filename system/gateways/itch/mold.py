@@ -328,26 +328,34 @@ class MoldClient:
         self._loop = loop = asyncio.get_running_loop()
         if group is None:
             sock = self._sock = self._requests = _udp_socket()
-            sock.bind((host, port))
+            try:
+                sock.bind((host, port))
+            except OSError:
+                self.close()
+                raise
         else:
             if not is_multicast(group):
                 raise ValueError(f"{group} is not a multicast group address")
             if not 0 < port < 65536:
                 raise ValueError(f"a multicast group needs its port, not {port}")
             sock = self._sock = _udp_socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if hasattr(socket, "SO_REUSEPORT"):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            try:
-                sock.bind((group, port))  # Linux: only this group's datagrams to the port
-            except OSError:
-                sock.bind(("", port))
-            iface = "0.0.0.0" if host in ("", "0.0.0.0") else host
-            mreq = socket.inet_aton(group) + socket.inet_aton(iface)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-            self.group = group
             req = self._requests = _udp_socket()
-            req.bind((host, 0))
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if hasattr(socket, "SO_REUSEPORT"):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                try:
+                    sock.bind((group, port))  # Linux: only this group's datagrams to the port
+                except OSError:
+                    sock.bind(("", port))
+                iface = "0.0.0.0" if host in ("", "0.0.0.0") else host
+                mreq = socket.inet_aton(group) + socket.inet_aton(iface)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+                req.bind((host, 0))
+            except OSError:
+                self.close()  # nothing half-open is left behind
+                raise
+            self.group = group
             loop.add_reader(req.fileno(), self._readable, req)
         loop.add_reader(sock.fileno(), self._readable, sock)
         self._task = asyncio.create_task(self._gaps())
