@@ -22,6 +22,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from chronex.addrarg import host_port
 from chronex.errors import BadInput
 from system.gateways.itch.dayfile import DayFileError, read_messages, write_messages
 from system.gateways.itch.feedbook import FeedBook
@@ -164,10 +165,10 @@ def watch(
     if (port is None) == (mold is None):
         raise BadInput("give --port (SoupBinTCP) or --mold (MoldUDP64), one of them")
     if mold is not None:
-        to = _host_port("--mold", mold)
+        to = host_port("--mold", mold)
         if request is None:
             raise BadInput("--mold needs --request host:port, the server's MoldUDP64 retransmission port")
-        req = _host_port("--request", request)
+        req = host_port("--request", request)
         try:
             n = asyncio.run(_watch_mold(to, req, interface, out_file, count))
         except OSError as e:
@@ -182,13 +183,6 @@ def watch(
             raise BadInput(f"cannot reach a feed at {host}:{port}: {e.strerror or e}") from None
     if out_file is not None:
         out.print(f"{n:,} messages written to {out_file}")
-
-
-def _host_port(option: str, text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BadInput(f"{option} {text!r} is not host:port")
-    return host, int(port)
 
 
 class _Viewer:

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
+from chronex.addrarg import host_port
 from chronex.errors import BadInput
 from chronex.timearg import parse_instant
 from sim.clock.scheduler import SessionScheduler
@@ -483,12 +484,7 @@ def _feed_gateway(
     from sim.markets import load_profile
     from system.gateways.itch.gateway import FeedGateway
 
-    targets = []
-    for t in mold_to or ():
-        host, _, port = t.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise BadInput(f"--mold-to {t!r} is not host:port")
-        targets.append((host, int(port)))
+    targets = [host_port("--mold-to", t) for t in mold_to or ()]
     if mold is not None and not targets:
         raise BadInput("--mold-port needs at least one --mold-to host:port to send the stream to")
     tz = venue_calendar(load_profile(venue).calendar).tz
