@@ -221,7 +221,7 @@ def _served_no_sockets(n: int, sessions: int, generated: int = 0) -> float:
     from steps.instruments import default_instrument
     from system.bootstrap import SystemConfig
     from system.clock import FixedClock
-    from system.gateways.fix.orders import build_acceptor
+    from system.gateways.fix.served import build_acceptor
     from system.gateways.fix.testkit import Peer
     from system.server.clockmode import ClockMode
     from system.server.server import Server

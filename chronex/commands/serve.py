@@ -430,7 +430,7 @@ def _fix_gateway(
     """The FIX acceptor over this server, or None when no FIX port was asked for."""
     if port is None:
         return None
-    from system.gateways.fix.orders import build_acceptor
+    from system.gateways.fix.served import build_acceptor
 
     try:
         return build_acceptor(server, sessions=sessions, port=port, profile=profile, wall=wall, store=store)
