@@ -60,7 +60,7 @@ from system.engine.phases import Phase, PhaseChanged
 from system.engine.refdata import Instrument
 from system.eventlog.codec import LoggedEvent
 from system.gateways.itch import messages as m
-from system.gateways.itch.imbalance import indicative_sorted
+from system.gateways.itch.imbalance import indicative_sorted, unmoved
 
 NS_PER_DAY = 86_400 * 10**9
 _NS_PER_HOUR = 3_600 * 10**9
@@ -145,6 +145,8 @@ class ItchEncoder:
         self._last_ref: dict[int, int] = {}  # engine order id -> its latest reference
         self.pending: int | None = None
         self._imbalance: dict[str, tuple[Any, ...]] = {}
+        # book -> (a, b) of imbalance.unmoved for the last result computed (while it stands)
+        self._unmoved: dict[str, tuple[float, float]] = {}
         self._venue_started: set[str] = set()
         self._market_started: set[str] = set()
         self._started = False
@@ -302,6 +304,7 @@ class ItchEncoder:
                     m.cross_trade(lst.locate, self._ts, rec.qty, lst.stock, self._px(lst, rec.price), 0, kind)
                 )
             self._imbalance.pop(rec.instrument, None)
+            self._unmoved.pop(rec.instrument, None)
         else:
             fold(rec)
             oid = getattr(rec, "order_id", None)
@@ -317,17 +320,24 @@ class ItchEncoder:
         """True when a change of resting quantity at ``p1``/``p2`` on one side cannot move the
         auction's indicative result, so the last one computed still holds.
 
-        With no market order on the other side, S(p) (or B(p)) is zero on this side of the other
-        side's best price: every candidate price there trades nothing, and the prices beyond, where
-        the volume is, see the same B and S as before. (auction.py's rules; checked against a
-        full recomputation in tests/unit/test_itch_imbalance.py.)"""
-        if book.id not in self._imbalance:
+        Either the change is where the other side cannot trade as much as the result does
+        (``imbalance.unmoved``), or, with no market order on the other side, S(p) (or B(p)) is
+        zero on this side of the other side's best price: every candidate price there trades
+        nothing, and the prices beyond, where the volume is, see the same B and S as before.
+        (auction.py's rules; both checked against a full recomputation after every entry in
+        tests/integration/test_itch_imbalance_feed.py.)"""
+        bounds = self._unmoved.get(book.id)
+        if bounds is None:
             return False
         if buy:
+            if p1 < bounds[0] and p2 < bounds[0]:
+                return True
             if book.asks.market:
                 return False
             a = book.asks.best()
             return a is None or (p1 < a and p2 < a)
+        if p1 > bounds[1] and p2 > bounds[1]:
+            return True
         if book.bids.market:
             return False
         b = book.bids.best()
@@ -529,6 +539,7 @@ class ItchEncoder:
         ms = sum(o.leaves for o in mq if o.live) if mq else 0
         ref = book.reference if book.reference is not None else book.last_price
         u = indicative_sorted(bp, bcum, ap, acum, mb, ms, ref, book.lo_limit, book.hi_limit)
+        self._unmoved[book.id] = unmoved(u.qty, bp, bcum, ap, acum, mb, ms)
         key = (u.price, u.qty, u.imbalance_side, u.imbalance_qty)
         if self._imbalance.get(book.id) == key:
             return

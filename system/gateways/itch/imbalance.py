@@ -20,6 +20,35 @@ from system.engine.auction import Uncross
 from system.engine.orders import Side
 
 NONE = Uncross(None, 0, None, 0)
+_INF = float("inf")
+
+
+def unmoved(
+    volume: int,
+    bp: list[int],
+    bcum: list[int],
+    ap: list[int],
+    acum: list[int],
+    market_buy: int,
+    market_sell: int,
+) -> tuple[float, float]:
+    """Where a resting order can change without moving an indicative result of ``volume``: a buy
+    below the first price ``a``, a sell above ``b``.
+
+    A candidate at or below a buy's price p trades at most S(p), the sell quantity at p or better;
+    below ``a`` (the lowest ask at which S reaches ``volume``) that is less than ``volume``, so
+    however B changes there no such candidate ties the result, and every candidate above p keeps
+    its B and S. The same for a sell above ``b`` (the highest bid at which B reaches ``volume``).
+    (-inf, inf) when nothing is safe to skip. Same inputs as ``indicative_sorted``."""
+    if volume <= 0:
+        return -_INF, _INF
+    a: float = -_INF
+    if market_sell < volume and ap:  # else S >= volume everywhere
+        a = ap[bisect_left(acum, volume - market_sell) - 1]
+    b: float = _INF
+    if market_buy < volume and bp:
+        b = bp[min(bisect_right(bcum, market_buy + bcum[-1] - volume) - 1, len(bp) - 1)]
+    return a, b
 
 
 def indicative(
