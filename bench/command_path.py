@@ -15,6 +15,12 @@ moves 100 us per command. Paths, each in a fresh process per round (so peak RSS 
   sqlite-batch   the same inside runtime.batched(2000), as ``chronex sim`` runs a day
   memory+pre     memory, with pre-trade risk (a) in front (``--risk``)
   memory+full    memory, with full risk (b): ledger, margin, fees (``--risk``)
+  log-memory     the memory log alone: each command's entries, captured from a memory run (not
+                 timed), appended to a fresh log, one append per command (``--log-alone``)
+  log-sqlite     the same into a SQLite file (``--log-alone``)
+
+The log-alone paths bound the others: a command costs at least the engine's work plus the log's,
+so 1 / (1/engine + 1/log) is the most its path can reach on this machine with nothing in between.
 
 Every command is timed on its own (perf_counter_ns around execute); commands/s is the count over
 the summed time. GC pauses come from gc.callbacks. The bench freezes the generated workload
@@ -46,6 +52,7 @@ STEP_NS = 100_000
 BATCH = 2000  # SimulatedDay.run's default: what `chronex sim` uses
 PATHS = ("engine", "memory", "sqlite", "sqlite-batch")
 RISK_PATHS = ("memory+pre", "memory+full")
+LOG_PATHS = ("log-memory", "log-sqlite")
 
 
 class GcPauses:
@@ -80,7 +87,9 @@ def child(path: str, n: int) -> dict[str, Any]:
     pauses = GcPauses()
     clock_ns = time.perf_counter_ns
     cpu0 = time.process_time()
-    if path == "engine":
+    if path in LOG_PATHS:
+        cpu, entries = _log_alone(path, cmds, lat, pauses)
+    elif path == "engine":
         eng, ctx, run = matching.new_engine([matching.instrument(0)])
         traded = matching.Traded(ctx)
         gc.callbacks.append(pauses)
@@ -161,6 +170,63 @@ def child(path: str, n: int) -> dict[str, Any]:
     }
 
 
+def _log_alone(path: str, cmds: list[Any], lat: array, pauses: GcPauses) -> tuple[float, int]:
+    """Each command's entries (its input and events) as a memory run appended them, appended
+    again to a fresh log, one append per command: the log's own cost on the command path."""
+    from system.bootstrap import SystemConfig, TradingSystem
+    from system.eventlog import open_log
+
+    class Clock:
+        t = 1_800_000_000 * 10**9
+
+        def now_ns(self) -> int:
+            return self.t
+
+    clock = Clock()
+    source = open_log("memory://", clock)
+    batches: list[list[Any]] = []
+    append = source.append
+
+    def capture(batch: Any, expected: Any = None) -> Any:
+        batches.append(list(batch))
+        return append(batch, expected)
+
+    source.append = capture  # type: ignore[method-assign]
+    system = TradingSystem(SystemConfig(seed=1, instruments=(matching.instrument(0),)), source, clock)
+    system.start()
+    start = len(batches)
+    for c in cmds:
+        clock.t += STEP_NS
+        system.execute(c)
+    source.close()
+    del system, source
+    setup, batches = batches[:start], batches[start:]
+    assert len(batches) == len(cmds), "one append per command"
+    gc.collect()
+    gc.freeze()
+    tmp = tempfile.mkdtemp(prefix="chronex-bench-")
+    store = open_log("memory://" if path == "log-memory" else os.path.join(tmp, "log.db"), clock)
+    for b in setup:
+        store.append(b)
+    clock_ns = time.perf_counter_ns
+    put = store.append
+    gc.callbacks.append(pauses)
+    cpu0 = time.process_time()
+    for i, b in enumerate(batches):
+        clock.t += STEP_NS
+        t0 = clock_ns()
+        put(b)
+        lat[i] = clock_ns() - t0
+    cpu = time.process_time() - cpu0
+    gc.callbacks.remove(pauses)
+    entries = store.head().seq
+    store.close()
+    for f in Path(tmp).iterdir():
+        f.unlink()
+    os.rmdir(tmp)
+    return cpu, entries
+
+
 def _traded(store: Any) -> int:
     return sum(ev.record.qty for ev in store.read(1) if ev.type == "TradeExecuted")
 
@@ -186,8 +252,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100k commands, 1 round")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--commands", type=int, default=1_000_000)
-    ap.add_argument("--only", choices=PATHS + RISK_PATHS, action="append", help="run only these paths")
+    ap.add_argument(
+        "--only", choices=PATHS + RISK_PATHS + LOG_PATHS, action="append", help="run only these paths"
+    )
     ap.add_argument("--risk", action="store_true", help="add memory+pre and memory+full")
+    ap.add_argument("--log-alone", action="store_true", help="add log-memory and log-sqlite (the log alone)")
     ap.add_argument("--compare", metavar="DIR", help="pair every run with the checkout in DIR")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -196,7 +265,9 @@ def main() -> None:
         print(json.dumps(child(args.child, n)))
         return
     rounds = 1 if args.quick else args.rounds
-    paths = list(args.only or (PATHS + (RISK_PATHS if args.risk else ())))
+    paths = list(
+        args.only or (PATHS + (RISK_PATHS if args.risk else ()) + (LOG_PATHS if args.log_alone else ()))
+    )
     trees: list[tuple[str, str | None]] = [("new", None)]
     if args.compare:
         trees.append(("old", str(Path(args.compare).resolve())))
@@ -243,9 +314,17 @@ def main() -> None:
         )
         if "engine" in paths:
             for path in paths:
-                if path != "engine":
+                if path != "engine" and path not in LOG_PATHS:
                     r = statistics.median(paired((label, path), (label, "engine")))
                     print(f"  {path} runs at {r:.2f}x the engine alone (paired by round)")
+            for path, log in (("memory", "log-memory"), ("sqlite", "log-sqlite")):
+                if log in paths:
+                    bound = 1 / (1 / med(label, "engine", "rate") + 1 / med(label, log, "rate"))
+                    per = 1e6 / med(label, log, "rate")
+                    print(
+                        f"  {path}: at most {bound:,.0f} commands/s here (the engine alone plus the log"
+                        f" alone, nothing between; the log takes {per:.1f} us a command)"
+                    )
         if "memory" in paths:
             for path in RISK_PATHS:
                 if path in paths:
@@ -273,7 +352,7 @@ def main() -> None:
             verdict = "met" if got >= want else "NOT met"
             print(f"  {path:<13} {got:>10,.0f} commands/s  target >= {want:,}: {verdict}")
     for path in paths:
-        if path == "engine":
+        if path == "engine" or path in LOG_PATHS:
             continue
         p99, gcmax, rss = med("new", path, "p99"), med("new", path, "gc_max_ms"), med("new", path, "rss_mb")
         ok = p99 <= 40 and gcmax <= 5 and rss < 1024
