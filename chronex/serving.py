@@ -122,6 +122,9 @@ def attach_services(
         for flag, make in made:
             try:
                 inner = make()
+                check = getattr(inner, "check", None)
+                if check is not None:  # a service that connects lazily: ask it to answer now
+                    check()
             except ImportError as e:
                 raise BadInput(
                     f"{flag}: the client library is not installed ({e.name}); see docs/operators.md"

@@ -358,6 +358,7 @@ def serve(
         label=f"serve {venue}",
     )
     t0 = _resume_time(url, start_ns)
+    new_file = _is_file(url) and not _exists(url)  # a failed start removes what it created
     if _exists(url):
         # A restart: the system is the one the log was made with, not today's flags.
         probe = open_log(url, WallClock(), create=False)
@@ -371,14 +372,14 @@ def serve(
     try:
         mode = make_clock_mode(clock, world.clock, wall, start_ns=t0, speed=speed)
     except (ClockModeError, ValueError, ZeroDivisionError) as e:
-        world.close()
+        _abandon(world, url, new_file, held)
         raise BadInput(f"--speed {speed!r}: {e}") from None
     from chronex.serving import attach_services, tracing
 
     try:
         telemetry, shutdown = tracing(otlp, trace)
     except BadInput:
-        world.close()
+        _abandon(world, url, new_file, held)
         raise
     server = Server(
         host,
@@ -403,7 +404,7 @@ def serve(
             rest = RestGateway(server, keys, port=rest_port)
         feed = _feed_gateway(server, venue, insts, itch_port, glimpse_port, mold_port, mold_to)
     except BadInput:
-        world.close()
+        _abandon(world, url, new_file, held)
         raise
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
     from chronex.serving import tune_gc
@@ -417,6 +418,24 @@ def serve(
         shutdown()
         if held is not None:
             held.release()
+
+
+def _abandon(world: Any, url: str, new_file: bool, held: Any) -> None:
+    """A start-up that failed after the log was opened: close it and, if this start created the
+    file, remove it with its side files, so bad input leaves no log behind."""
+    world.close()
+    if new_file:
+        import shutil
+
+        from chronex.fleet.atomic import discard
+        from system.eventlog.fresh import log_file
+
+        path = log_file(url)
+        if path is not None:
+            discard(path)
+            shutil.rmtree(f"{path}.fix", ignore_errors=True)  # the FIX store beside the log
+    if held is not None:
+        held.release()
 
 
 def _fix_gateway(

@@ -24,6 +24,7 @@ import redis
 
 from system.engine.marketdata import MarketData
 from system.eventlog.codec import LoggedEvent
+from system.eventlog.store import EventLogError
 
 _json = msgspec.json.Encoder()
 
@@ -56,8 +57,16 @@ class RedisReadModels:
         self.ns = namespace
         self.keep_s = keep_s
         self.r = redis.Redis.from_url(url)
+        self._url = url
         self._pos = 0
         self._reset()
+
+    def check(self) -> None:
+        """That Redis answers (PING): a wrong URL fails at start-up, not at the first batch."""
+        try:
+            self.r.ping()
+        except redis.RedisError as e:
+            raise EventLogError(f"Redis at {self._url} does not answer ({e})") from None
 
     def _reset(self) -> None:
         self.market = MarketData(max_tape=0)

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -36,6 +37,13 @@ from system.feed.subjects import subject_for
 from system.server.subscription import Subscriber
 
 T = TypeVar("T")
+log = logging.getLogger("chronex.nats")
+
+
+async def _quiet_error(e: Exception) -> None:
+    """nats-py's default error callback logs every failed attempt with its traceback; what
+    matters reaches the caller as one exception (or as a failing subscriber in --status)."""
+    log.debug("nats: %r", e)
 
 
 class _Loop:
@@ -66,7 +74,9 @@ class NatsPublisher:
         self.root = root
         self._loop = _Loop()
         try:
-            self._nc = self._loop.run(nats.connect(url, connect_timeout=5, max_reconnect_attempts=3))
+            self._nc = self._loop.run(
+                nats.connect(url, connect_timeout=5, max_reconnect_attempts=3, error_cb=_quiet_error)
+            )
         except Exception as e:
             self._loop.stop()
             raise EventLogError(f"{url}: cannot connect to NATS ({e})") from None
@@ -188,7 +198,7 @@ class JetStreamFollower:
             self.lock.release()
 
     async def _consume(self, stop: threading.Event) -> None:
-        nc = await nats.connect(self.url, connect_timeout=5)
+        nc = await nats.connect(self.url, connect_timeout=5, error_cb=_quiet_error)
         try:
             js = nc.jetstream()
             start = self.subscriber.position() + 1

@@ -67,6 +67,20 @@ class InfluxBars:
         self._pos = 0
         self._stats: dict[str, list[int]] = {}  # instrument -> [last, volume, trades]
 
+    def check(self) -> None:
+        """That InfluxDB answers (``GET /ping``): a wrong URL fails at start-up, not at the
+        first trade."""
+        u = urllib.parse.urlsplit(self.endpoint)
+        where = f"{u.scheme}://{u.netloc}"
+        try:
+            with urllib.request.urlopen(f"{where}/ping", timeout=min(self.timeout, 5.0)) as resp:
+                resp.read()
+        except urllib.error.HTTPError as e:
+            raise EventLogError(f"InfluxDB at {where} answers /ping with HTTP {e.code}") from None
+        except (OSError, ValueError) as e:
+            reason = getattr(e, "reason", None) or e
+            raise EventLogError(f"InfluxDB at {where} does not answer ({reason})") from None
+
     def position(self) -> int:
         return self._pos
 

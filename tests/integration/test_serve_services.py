@@ -145,15 +145,29 @@ def test_serve_feeds_archive_and_redis_live_and_resumes_after_a_restart(
             r.delete(k)
 
 
-def test_a_subscriber_service_that_does_not_answer_is_a_one_line_error(tmp_path: Path) -> None:
-    """A bad --archive URL stops serve with exit code 2 and a message naming the flag."""
+@pytest.mark.parametrize(
+    ("flag", "url"),
+    [
+        ("--archive", "postgresql://nobody@127.0.0.1:1/x?connect_timeout=2"),
+        ("--nats", "nats://127.0.0.1:1"),
+        ("--redis", "redis://127.0.0.1:1"),
+        ("--influx", "http://127.0.0.1:1/chronex"),
+    ],
+)
+def test_a_subscriber_service_that_does_not_answer_is_a_one_line_error(
+    tmp_path: Path, flag: str, url: str
+) -> None:
+    """A service that does not answer at start-up stops serve with exit code 2 and one line
+    naming the flag (no client library's tracebacks), and the log that start created is gone."""
     out = subprocess.run(
         [sys.executable, "-c", "from chronex.cli import entry; entry()", "serve", "--no-calendar",
-         "--log", str(tmp_path / "day.db"), "--archive", "postgresql://nobody@127.0.0.1:1/x?connect_timeout=2"],
+         "--log", str(tmp_path / "day.db"), flag, url],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 2, out.stderr
-    assert "--archive" in out.stderr and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()], out.stderr
+    assert flag in out.stderr and "Traceback" not in out.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_status_without_a_server_is_a_one_line_error() -> None:
