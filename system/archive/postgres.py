@@ -109,7 +109,10 @@ class PostgresArchive:
         app = f"chronex archive pid {os.getpid()} on {socket.gethostname()}"[:63]
         try:
             self._db = psycopg.connect(conninfo, autocommit=True, application_name=app, connect_timeout=10)
-        except psycopg.Error as e:
+        except (psycopg.Error, UnicodeError) as e:
+            if isinstance(e, UnicodeError):  # the host part is not a host name (an empty label)
+                why = "not a valid host name"
+                raise EventLogError(f"{self._shown}: cannot connect to PostgreSQL ({why})") from None
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise EventLogError(f"{self._shown}: cannot connect to PostgreSQL ({first})") from None
         self._lock = threading.Lock()

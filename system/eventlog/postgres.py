@@ -139,7 +139,10 @@ class PostgresEventStore(EventStore):
             return psycopg.connect(
                 self._conninfo, autocommit=True, application_name=name, connect_timeout=10
             )
-        except psycopg.Error as e:
+        except (psycopg.Error, UnicodeError) as e:
+            if isinstance(e, UnicodeError):  # the host part is not a host name (an empty label)
+                why = "not a valid host name"
+                raise EventLogError(f"{self._shown}: cannot connect to PostgreSQL ({why})") from None
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise EventLogError(f"{self._shown}: cannot connect to PostgreSQL ({first})") from None
 

@@ -45,7 +45,10 @@ class PostgresLeaderLock:
                 conninfo, autocommit=True, application_name=app, connect_timeout=10,
                 keepalives=1, keepalives_idle=self.keepalive_s, keepalives_interval=1, keepalives_count=2,
             )  # fmt: skip
-        except psycopg.Error as e:
+        except (psycopg.Error, UnicodeError) as e:
+            if isinstance(e, UnicodeError):  # the host part is not a host name (an empty label)
+                why = "not a valid host name"
+                raise EventLogError(f"{redact(self.url)}: cannot connect to PostgreSQL ({why})") from None
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise EventLogError(f"{redact(self.url)}: cannot connect to PostgreSQL ({first})") from None
 

@@ -106,6 +106,9 @@ def test_open_log_postgres_unreachable_and_bad_schema() -> None:
     assert "secret" not in str(err.value)
     with pytest.raises(NotAnEventLog, match="not a plain SQL name"):
         open_log("postgresql://127.0.0.1/db?schema=a;drop", FixedClock())
+    # a placeholder left in a URL copied from the docs: psycopg's resolver raises UnicodeError
+    with pytest.raises(EventLogError, match="not a valid host name"):
+        open_log("postgresql://u:secret@.../db?schema=a", FixedClock())
 
 
 def test_postgres_writer_survives_losing_its_session(pg_log_url: Callable[[], str]) -> None:
