@@ -13,6 +13,7 @@ exit 2.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ from system.gateways.itch.mold import MoldClient, is_multicast
 from system.gateways.itch.soup import LoginRejected, SoupClient
 
 out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
 app = typer.Typer(help="Follow or decode an ITCH 5.0 market-data feed.", no_args_is_help=True)
 
 
@@ -186,14 +188,23 @@ def watch(
 
 
 class _Viewer:
-    """The book and tape shown live as messages arrive, or the messages kept for ``--out``."""
+    """The book and tape shown live as messages arrive, or the messages kept for ``--out``.
+
+    The view is redrawn from the event loop (``refresh``, a few times a second while messages
+    change it), never from rich's own thread, which would read the book while it changes. A run
+    stopped by Ctrl-C keeps what arrived: each message whole, without the End of Messages a
+    complete day ends with, so a decoder can tell the recording stops early."""
+
+    REFRESH_S = 0.25
 
     def __init__(self, out_file: str | None) -> None:
         self.out_file = out_file
         self.fb = FeedBook()
         self.got: list[bytes] = []
         self.n = 0
-        self.live = Live(self._view(), console=out, refresh_per_second=4) if out_file is None else None
+        self._shown = 0
+        self.interrupted = False
+        self.live = Live(self._view(), console=out, auto_refresh=False) if out_file is None else None
 
     def _view(self) -> Group:
         fb = self.fb
@@ -205,8 +216,17 @@ class _Viewer:
             self.got.append(msg)
             return
         self.fb.apply(msg)
-        if self.live is not None and self.n % 200 == 0:
-            self.live.update(self._view())
+
+    def redraw(self) -> None:
+        if self.live is not None and self._shown != self.n:
+            self._shown = self.n
+            self.live.update(self._view(), refresh=True)
+
+    async def refresh(self) -> None:
+        """Redraw while messages arrive (a task beside the subscriber's)."""
+        while True:
+            await asyncio.sleep(self.REFRESH_S)
+            self.redraw()
 
     def __enter__(self) -> _Viewer:
         if self.live is not None:
@@ -214,12 +234,20 @@ class _Viewer:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        stopped = kind is not None and issubclass(kind, (KeyboardInterrupt, asyncio.CancelledError))
         if self.live is not None:
-            self.live.update(self._view())
+            self.redraw()
             self.live.__exit__(None, None, None)
-        if self.out_file is not None and kind is None:  # a run that failed records nothing
-            with open(self.out_file, "wb") as f:
+        if self.out_file is not None and (kind is None or stopped):  # a run that failed records nothing
+            tmp = f"{self.out_file}.partial"
+            with open(tmp, "wb") as f:
                 write_messages(f, self.got)
+            os.replace(tmp, self.out_file)
+            if stopped:
+                err.print(
+                    f"stopped: {self.n:,} messages written to {self.out_file} (cut short: no End of Messages)",
+                    soft_wrap=True,
+                )
 
 
 async def _watch(
@@ -228,10 +256,14 @@ async def _watch(
     client = SoupClient()
     await client.connect(host, port, user, password, "", seq)
     with _Viewer(out_file) as v:
-        async for msg in client.messages():
-            v.add(msg)
-            if count is not None and v.n >= count:
-                break
+        redraw = asyncio.ensure_future(v.refresh())
+        try:
+            async for msg in client.messages():
+                v.add(msg)
+                if count is not None and v.n >= count:
+                    break
+        finally:
+            redraw.cancel()
     await client.close()
     return v.n
 
@@ -256,9 +288,12 @@ async def _watch_mold(
         with v:
             done = asyncio.ensure_future(client.done.wait())
             stop = asyncio.ensure_future(enough.wait())
-            await asyncio.wait((done, stop), return_when=asyncio.FIRST_COMPLETED)
-            for t in (done, stop):
-                t.cancel()
+            redraw = asyncio.ensure_future(v.refresh())
+            try:
+                await asyncio.wait((done, stop), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for t in (done, stop, redraw):
+                    t.cancel()
     finally:
         client.close()
     return v.n

@@ -5,11 +5,19 @@ GLIMPSE snapshot shows; bad input is one line and exit 2."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+import chronex.commands.feed as feedcmd
 from chronex.cli import main
 from system.engine import Side, SubmitOrder
 from system.gateways.itch import FeedBook
@@ -113,6 +121,51 @@ def test_serve_publishes_itch_and_glimpse(tmp_path: Path, capsys) -> None:  # ty
         bids = live.book("7203")[0]
         assert [(p, [q for _, q in os]) for p, os in bids] == [(25_000_000, [200]), (24_990_000, [200])]
         assert snap.book("7203") == live.book("7203")
+    finally:
+        assert srv.terminate() == 0
+
+
+def test_feed_watch_shows_the_book_while_it_runs_and_ctrl_c_keeps_the_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live view shows the book a few messages in (not only every 200 messages or at the
+    end), and Ctrl-C of `feed watch --out` writes what arrived, saying it was cut short."""
+    srv = _serve(tmp_path, "--itch-port", "0")
+    try:
+        c = AdminClient("127.0.0.1", srv.admin_port)
+        c.call("run_until_phase", venue="XTKS", phase="CONTINUOUS")
+        c.execute(SubmitOrder("A", "b1", "XTKS:7203", Side.BUY, 300, price=25000))
+        c.execute(SubmitOrder("B", "s1", "XTKS:7203", Side.SELL, 100, price=25010))
+        c.close()
+        port = srv.info["itch_port"]
+        screen = io.StringIO()
+        monkeypatch.setattr(feedcmd, "out", Console(file=screen, force_terminal=True, width=120))
+
+        async def watch_for_a_while() -> str:
+            task = asyncio.ensure_future(feedcmd._watch("127.0.0.1", port, "", "", 1, None, None))
+            await asyncio.sleep(2.0)
+            seen = screen.getvalue()  # while it still runs
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return seen
+
+        seen = asyncio.run(watch_for_a_while())
+        assert "2500.0000" in seen and "2501.0000" in seen, seen[-2000:]
+
+        rec = tmp_path / "cut.itch"
+        watcher = subprocess.Popen(
+            [sys.executable, "-c", "from chronex.cli import entry; entry()", "feed", "watch",
+             "--port", str(port), "--out", str(rec)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(3.0)
+        watcher.send_signal(signal.SIGINT)
+        _, err = watcher.communicate(timeout=20)
+        msgs = list(read_messages(rec))
+        assert watcher.returncode == 130, err
+        assert f"stopped: {len(msgs)} messages written to {rec}" in err and "Traceback" not in err
+        assert any(m[:1] == b"A" for m in msgs) and msgs[-1][:2] != b"S\x00"
     finally:
         assert srv.terminate() == 0
 
