@@ -82,6 +82,7 @@ def test_clock_halt_resume_and_kill_switch_reach_account_events() -> None:
     async def t(c: httpx.AsyncClient, gw: RestGateway) -> None:
         r = await c.post("/v1/clock", json={"op": "set", "at": "2031-01-06T01:00:00Z"}, headers=ADMIN)
         assert r.json()["now"] == "2031-01-06T01:00:00.000000000Z"
+        assert r.json()["mode"] == "virtual" and r.json()["controllable"] is True  # as --clock names it
         r = await c.post("/v1/clock", json={"op": "run_until", "at": "2031-01-06T00:00:00Z"}, headers=ADMIN)
         assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
         r = await c.post("/v1/venues/XTKS/halt", json={"reason": "drill"}, headers=ADMIN)

@@ -228,7 +228,7 @@ class CalendarOut(BaseModel):
 class ClockOut(BaseModel):
     now: str
     now_ns: int
-    mode: str
+    mode: str  # virtual, paced or wall: as --clock names it
     controllable: bool
 
 

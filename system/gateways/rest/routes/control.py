@@ -28,7 +28,7 @@ Admin = Annotated[ApiKey, Security(allow(*ADMIN))]
 def _clock(gw: RestGateway) -> ClockOut:
     mode = gw.server.mode
     now = mode.now_ns()
-    return ClockOut(now=iso(now), now_ns=now, mode=type(mode).__name__, controllable=mode.controllable)
+    return ClockOut(now=iso(now), now_ns=now, mode=mode.name, controllable=mode.controllable)
 
 
 @router.get("/clock", response_model=ClockOut, summary="The server's clock")
