@@ -9,6 +9,7 @@ RunFinished); an existing one is refused unless --overwrite, and so is a log ano
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from datetime import date, timedelta
@@ -196,7 +197,8 @@ def sim(
         str | None, typer.Option(help="Event log to write (a path or URL; default in memory).")
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option(help="Replace the log if it exists (once the new day has run cleanly).")
+        bool,
+        typer.Option(help="Replace the log and the --feed file if they exist (once the day ran cleanly)."),
     ] = False,
     config: Annotated[
         str | None,
@@ -214,6 +216,8 @@ def sim(
     """Simulate a trading day of a venue into an event log and print what happened."""
     if feed is not None and (Path(feed).is_dir() or not Path(feed).resolve().parent.is_dir()):
         raise BadInput(f"--feed {feed!r}: not a file in an existing directory")
+    if feed is not None and Path(feed).exists() and not overwrite:
+        raise BadInput(f"--feed {feed!r} already exists (use --overwrite to replace it)")
     trade_date = parse_date(date_, "--date")
     try:
         check_seed(seed)
@@ -299,8 +303,10 @@ def _write_feed(day: SimulatedDay, path: str) -> dict[str, Any]:
     from system.gateways.itch.dayfile import encode_log, write_messages
 
     enc = encode_log(day.world.store, day.session.tz, day.profile.ids)
-    with open(path, "wb") as f:
+    tmp = f"{path}.partial"  # the file appears whole or not at all
+    with open(tmp, "wb") as f:
         n = write_messages(f, enc.messages)
+    os.replace(tmp, path)
     return {"path": path, "messages": n}
 
 

@@ -61,6 +61,13 @@ def test_sim_writes_a_day_file_that_decode_reads(tmp_path: Path, capsys) -> None
     assert rows and all(r["type"] == "Q" and r["stock"] == "7203" and r["shares"] > 0 for r in rows)
     assert main(["feed", "decode", str(path), "--book", "7203", "--json"]) == 0
     book = json.loads(capsys.readouterr().out)
+    # an existing day file is kept unless --overwrite, as an existing log is
+    again = ["sim", "--venue", "XTKS", "--date", "2027-01-04", "--instruments", "7203", "--seed", "3",
+             "--until", "08:10", "--feed", str(path), "--quiet"]  # fmt: skip
+    assert main(again) == 2
+    assert "--feed" in capsys.readouterr().err and list(read_messages(path)) == msgs
+    assert main([*again, "--overwrite"]) == 0
+    assert list(read_messages(path)) != msgs
     fb = FeedBook()
     for m in msgs:
         fb.apply(m)
