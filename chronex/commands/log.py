@@ -272,6 +272,7 @@ def verify_cmd(
                     "problem": v.problem,
                     "complete": v.complete,
                     "incomplete": v.incomplete,
+                    "served": v.served,
                 }
             ).decode()
         )
@@ -282,7 +283,9 @@ def verify_cmd(
         raise CheckFailed(f"{log}: {v}")
     # typer.echo, not rich: the line must never wrap (scripts read the hash from it).
     typer.echo(f"{log}: ok, {v.count} events, head hash {v.head_hash.hex()}")
-    if v.incomplete is not None:  # still exit 0: the chain is sound, the run just did not finish
+    if v.incomplete is not None and v.served is not None:
+        typer.echo(f"{log}: served log: {v.incomplete}")
+    elif v.incomplete is not None:  # still exit 0: the chain is sound, the run just did not finish
         typer.echo(f"{log}: incomplete: {v.incomplete}")
 
 

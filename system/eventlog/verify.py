@@ -20,6 +20,9 @@ class Verdict:
     problem: str | None = None
     # Why the log is not a finished run's (None: its last entry is the run's RunFinished).
     incomplete: str | None = None
+    # The run's label when a server wrote it ("serve XTKS"): a served venue has no end, so its
+    # log has no RunFinished however it stopped.
+    served: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -34,13 +37,31 @@ class Verdict:
 
 # The entry a run's owner appends at its clean end (system.runtime.manifest.RunFinished).
 FINISH_TYPE = "RunFinished"
+START_TYPE = "RunStarted"
+SERVED_PREFIX = "serve "  # RunStarted.label of a log `chronex serve` writes
 
 
-def _incomplete(last: Envelope | None, count: int) -> str | None:
+def _served(first: Envelope | None) -> str | None:
+    """The label of a served run's RunStarted (None for any other log)."""
+    if first is None or first.type != START_TYPE:
+        return None
+    try:
+        label = msgspec.msgpack.decode(first.payload).get("label")
+    except (msgspec.DecodeError, AttributeError):
+        return None
+    return label if isinstance(label, str) and label.startswith(SERVED_PREFIX) else None
+
+
+def _incomplete(last: Envelope | None, count: int, served: str | None = None) -> str | None:
     """Why a sound chain is not a finished run, read from its last entry's envelope."""
     if last is None:
         return "the log is empty"
     if last.type != FINISH_TYPE:
+        if served is not None:
+            return (
+                f"no {FINISH_TYPE}: a served venue has no end ({served!r}), so a clean stop and a"
+                " crash end its log alike; every entry up to the head is sound"
+            )
         return f"no {FINISH_TYPE} at the end (the run that wrote it did not end cleanly, or is still writing)"
     try:
         entries = msgspec.msgpack.decode(last.payload).get("entries")
@@ -78,6 +99,7 @@ def verify(store: EventStore) -> Verdict:
     expected_seq = 1
     count = 0
     last: Envelope | None = None
+    first: Envelope | None = None
     raws: Iterator[RawEntry] = store.read_raw(1)
     for raw in raws:
         if raw.seq != expected_seq:
@@ -108,7 +130,10 @@ def verify(store: EventStore) -> Verdict:
         count += 1
         expected_seq += 1
         last = ev
-    return Verdict(True, count, prev, incomplete=_incomplete(last, count))
+        if first is None:
+            first = ev
+    served = _served(first)
+    return Verdict(True, count, prev, incomplete=_incomplete(last, count, served), served=served)
 
 
 def _why_unchained(raw: RawEntry, prev: bytes, nxt: RawEntry | None) -> str:

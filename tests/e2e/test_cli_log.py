@@ -101,9 +101,27 @@ def test_verify_ok(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "log", "verify", str(log_path), "--json")
     assert code == 0 and json.loads(out) == {
         "ok": True, "count": 4, "head_hash": head, "bad_seq": None, "problem": None,
-        "complete": False, "incomplete": json.loads(out)["incomplete"],
+        "complete": False, "incomplete": json.loads(out)["incomplete"], "served": None,
     }
     assert json.loads(out)["incomplete"].startswith("no RunFinished")
+
+
+def test_verify_says_a_served_log_has_no_end_rather_than_a_failed_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A log `chronex serve` wrote (its RunStarted labelled "serve VENUE") never ends with
+    RunFinished, however the server stopped: verify says so instead of blaming the run."""
+    from system.runtime.manifest import RunStarted
+
+    path = tmp_path / "served.db"
+    with open_log(path, FixedClock(0)) as s:
+        s.append([NewEvent(RunStarted(0, "0.1.0", "ab" * 32, "cal", 0, label="serve XTKS"), 0)])
+    code, out, _ = run(capsys, "log", "verify", str(path))
+    assert code == 0
+    second = out.strip().splitlines()[1]
+    assert second.startswith(f"{path}: served log: no RunFinished: a served venue has no end ('serve XTKS')")
+    code, out, _ = run(capsys, "log", "verify", str(path), "--json")
+    assert json.loads(out)["served"] == "serve XTKS" and json.loads(out)["complete"] is False
 
 
 def test_verify_tampered_exits_1_naming_the_seq(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
