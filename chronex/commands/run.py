@@ -198,6 +198,39 @@ def _print_wire_skips(results: list[dict[str, Any]], driver: str | None) -> None
             out.print(f"  @{tag} {r['location']}  {r['scenario']}", soft_wrap=True)
 
 
+def _check_fix_target(target: str) -> None:
+    """A `chronex serve` the FIX driver can run scenarios on: it answers on its admin port, resets
+    between scenarios (``--allow-reset``, virtual clock) and has the driver's FIX session. Checked
+    once, so a wrong server is one line, not every scenario failing alike."""
+    from steps.drivers.fix import SESSION
+    from system.server.admin import AdminClient, AdminError
+
+    host, _, port = target.rpartition(":")
+    try:
+        admin = AdminClient(host or "127.0.0.1", int(port), timeout=5.0)
+    except OSError as e:
+        raise BadInput(f"--target {target}: no chronex serve answers there ({e.strerror or e})") from None
+    try:
+        info = admin.call("ping")
+        sessions = admin.call("fix_status").get("sessions", {}) if info.get("fix_port") else {}
+    except (AdminError, OSError) as e:
+        raise BadInput(f"--target {target}: {e}") from None
+    finally:
+        admin.close()
+    if not info.get("allow_reset"):
+        raise BadInput(
+            f"--target {target}: that server cannot reset between scenarios, which the FIX driver needs:"
+            f" start it with --allow-reset on --clock virtual (it runs --clock {info.get('clock')})"
+        )
+    if not info.get("fix_port"):
+        raise BadInput(f"--target {target}: the server has no FIX port (start it with --fix-port)")
+    if f"CHRONEX->{SESSION}" not in sessions:
+        raise BadInput(
+            f"--target {target}: the server has no FIX session CHRONEX->{SESSION} with accounts [\"*\"],"
+            " the one the FIX driver logs on to (see docs/serve.md)"
+        )
+
+
 def _external(sessions: Path, target: str | None, oracle: bool, driver: str) -> None:
     """Check the external target's sessions file and that its FIX port answers; hand both to the
     driver through the environment (the runners are child processes)."""
@@ -349,6 +382,7 @@ def register(app: typer.Typer) -> None:
         if sessions is not None and not rest:
             _external(sessions, target, oracle, driver_name(driver))
         elif target is not None and not rest:
+            _check_fix_target(target)
             os.environ["CHRONEX_FIX_TARGET"] = target
         if shards > 1:
             rc = _sharded(targets, runner, tags or [], driver, shards, scheduler, report)

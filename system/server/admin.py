@@ -212,7 +212,7 @@ async def _fix_status(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
 
 @op("ping")
 async def _ping(srv: Server, req: dict[str, Any]) -> dict[str, Any]:
-    return {**srv.info, "clock": srv.mode.name}
+    return {**srv.info, "clock": srv.mode.name, "allow_reset": srv.can_reset}
 
 
 @op("status")

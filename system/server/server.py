@@ -168,17 +168,24 @@ class Server:
         return result
 
     # -- reset (scenario after scenario) --------------------------------------------------------
+    @property
+    def can_reset(self) -> bool:
+        """Whether ``reset`` is allowed: a server started for tests (``--allow-reset``) on the
+        virtual clock."""
+        return self._factory is not None and self.mode.controllable
+
     async def reset(self, spec: dict[str, Any]) -> None:
         """Replace the host with a fresh one built from ``spec``; virtual clock only."""
-        if self._factory is None or not self.mode.controllable:
-            raise ClockModeError("reset needs a virtual clock and a server started for tests")
+        factory = self._factory
+        if factory is None or not self.can_reset:
+            raise ClockModeError("reset needs a server started with --allow-reset on --clock virtual")
         old_seq, old_task = self.sequencer, self._task
         old_seq.stop()
         if old_task is not None:
             await old_task
         with contextlib.suppress(Exception):
             self.host.close()
-        host = self._factory(spec)
+        host = factory(spec)
         self.host = host
         self.mode = ClockMode(host.clock)
         sinks = self.router

@@ -106,6 +106,38 @@ def test_target_needs_the_fix_driver(tmp_path: Path) -> None:
     assert "--target needs --driver fix" in r.stderr
 
 
+def test_fix_driver_runs_on_a_served_target_and_refuses_one_it_cannot_use(tmp_path: Path) -> None:
+    """`run --driver fix --target HOST:ADMIN_PORT` runs scenarios on a `chronex serve` started for
+    tests (--allow-reset, the driver's session); a server without --allow-reset, or nobody at the
+    port, is one line naming what to do, exit 2, before any scenario runs."""
+    from steps.drivers.fix import SESSIONS_TOML
+    from system.server.process import ServeProcess
+
+    sessions = tmp_path / "sessions.toml"
+    sessions.write_text(SESSIONS_TOML, encoding="utf-8")
+    base = ["--venue", "XTKS", "--instruments", "7203", "--no-calendar", "--fix-port", "0",
+            "--sessions", str(sessions)]  # fmt: skip
+    feature = "features/matching/limit_orders.feature"
+    ok = ServeProcess([*base, "--allow-reset"])
+    try:
+        r = chronex("run", feature, "--driver", "fix", "--target", f"127.0.0.1:{ok.admin_port}",
+                    "--report", str(tmp_path / "ok"))  # fmt: skip
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+        assert "scenarios passed" in r.stdout
+    finally:
+        assert ok.terminate() == 0
+    plain = ServeProcess(base)
+    try:
+        r = chronex("run", feature, "--driver", "fix", "--target", f"127.0.0.1:{plain.admin_port}",
+                    "--report", str(tmp_path / "plain"))  # fmt: skip
+    finally:
+        assert plain.terminate() == 0
+    assert r.returncode == 2, r.stdout[-3000:] + r.stderr
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and "--allow-reset" in r.stderr
+    r = chronex("run", feature, "--driver", "fix", "--target", "127.0.0.1:1", "--report", str(tmp_path / "x"))
+    assert r.returncode == 2 and "no chronex serve answers there" in r.stderr
+
+
 @pytest.mark.parametrize("driver", ["fix", "rest"])
 def test_every_feature_is_green_over_the_wire(driver: str, tmp_path: Path) -> None:
     """The whole of features/ over each wire driver: every scenario passes or is skipped by a tag
