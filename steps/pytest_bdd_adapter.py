@@ -4,7 +4,9 @@ test module calling ``pytest_bdd.scenarios(...)`` runs the features. Options: ``
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -86,6 +88,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = skip_reason(driver, {m.name for m in it.iter_markers()})
         if reason is not None:
             it.add_marker(pytest.mark.skip(reason=reason))
+            _items[it.nodeid] = it
     expr = config.getoption("-m", "") or ""
     if any(t in expr for t in DEMO_TAGS):
         return
@@ -96,6 +99,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A scenario skipped before it ran (a driver's skip by tag) never reaches the scenario hooks:
+    record it here, so the summary and the report count it as behave's do."""
+    if not (report.when == "setup" and report.skipped) or not os.environ.get("CHRONEX_REPORT_DIR"):
+        return
+    item = _items.pop(report.nodeid, None)
+    # pytest-bdd keeps each test function's scenario in a registry (no attribute on the function)
+    # (the module by name: the package's attribute ``scenario`` is the function of that name)
+    module = importlib.import_module("pytest_bdd.scenario")
+    registry = getattr(module, "scenario_wrapper_template_registry", None)
+    tpl = registry.get(getattr(item, "function", None)) if item is not None and registry is not None else None
+    if tpl is None:
+        return
+    loc = f"{tpl.feature.rel_filename}:{tpl.line_number}"
+    tags = sorted(set(tpl.tags) | set(getattr(tpl.feature, "tags", ())))  # the feature's tags too
+    rec = Recorder(tpl.feature.name, tpl.name, tags, "pytest-bdd", loc)
+    rec.write(rec.finish(None, "skipped"))
+
+
+_items: dict[str, pytest.Item] = {}  # skipped scenarios by node id, for pytest_runtest_logreport
 
 
 @pytest.fixture

@@ -54,6 +54,17 @@ def test_run_under_pytest_bdd(tmp_path: Path) -> None:
     assert "Total" in r.stdout
 
 
+@pytest.mark.parametrize("runner", ["behave", "pytest"])
+def test_scenarios_a_driver_skips_are_counted_and_listed_by_both_runners(runner: str, tmp_path: Path) -> None:
+    """The @wire scenarios, skipped in process, count in the summary and are listed with their
+    reason under either runner (pytest-bdd skips them before its scenario hooks run)."""
+    r = chronex("run", "features/faults", "--runner", runner, "--report", str(tmp_path))  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    total = next(ln for ln in r.stdout.splitlines() if "Total" in ln).split("│")
+    assert [c.strip() for c in total[2:5]] == ["0", "0", "9"], r.stdout
+    assert "Skipped without the FIX link: 9 of 9 scenarios, @wire" in r.stdout
+
+
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     """An unknown runner, a missing path or an unknown driver: exit 2 and one line naming it."""
     for args, word in [
