@@ -24,6 +24,9 @@ _LOCAL = re.compile(
 )
 
 
+_ISO_FRACTION = re.compile(r"^(?P<head>.+?[T ]\d{2}:\d{2}:\d{2})\.(?P<frac>\d+)(?P<tail>.*)$")
+
+
 def parse_instant(text: str, *, on: date | None = None, what: str = "time") -> int:
     """Nanoseconds since the epoch for ``text``. ``on`` supplies the date for 'HH:MM Zone'."""
     t = _parse(text, on, what)
@@ -56,6 +59,14 @@ def _parse(text: str, on: date | None, what: str) -> int:
             return resolve_local(d, t, zone) + ns_extra
         except LocalTimeError as e:
             raise BadInput(f"{what} {text!r}: {e}") from None
+    # datetime keeps microseconds: the fraction is split off and added in nanoseconds, so a
+    # valid time pasted from `log show` (9 digits) names that instant, not one up to 999 ns before.
+    extra = 0
+    f = _ISO_FRACTION.match(s)
+    if f:
+        if len(f["frac"]) > 9:
+            raise BadInput(f"{what} {text!r}: more than 9 fractional digits (nanoseconds are the finest)")
+        s, extra = f["head"] + f["tail"], int(f["frac"].ljust(9, "0"))
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
@@ -64,7 +75,7 @@ def _parse(text: str, on: date | None, what: str) -> int:
         ) from None
     if dt.tzinfo is None:
         raise BadInput(f"{what} {text!r} has no time zone (add +09:00, Z or a zone name)")
-    return from_datetime(dt)
+    return from_datetime(dt) + extra
 
 
 def parse_date(text: str, what: str = "date") -> date:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chronex.errors import BadInput
 from chronex.timearg import parse_date, parse_instant
-from system.clock import from_datetime
+from system.clock import from_datetime, iso
 
 NOON_UTC = from_datetime(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
 
@@ -55,3 +57,18 @@ def test_parse_date() -> None:
     assert parse_date("2027-01-04") == date(2027, 1, 4)
     with pytest.raises(BadInput, match="'04/01/2027' is not a date"):
         parse_date("04/01/2027")
+
+
+@given(
+    st.integers(-(10**18), 4 * 10**18),
+    st.sampled_from([None, "UTC", "Asia/Tokyo", "America/Chicago", "Asia/Kolkata"]),
+)
+def test_an_instant_printed_with_nanoseconds_reads_back_exactly(t: int, tz: str | None) -> None:
+    """What `log show` and reports print (ISO with up to 9 fractional digits, in any zone) names
+    that very nanosecond: datetime alone would keep 6 digits and name an instant before it."""
+    assert parse_instant(iso(t, tz)) == t
+
+
+def test_more_than_nine_fractional_digits_is_bad_input() -> None:
+    with pytest.raises(BadInput, match="more than 9 fractional digits"):
+        parse_instant("2027-01-04T09:00:41.1234567890+09:00")
