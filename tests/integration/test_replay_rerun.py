@@ -49,6 +49,19 @@ def test_rerun_of_an_untouched_log_reproduces_its_head_hash(store: EventStore) -
     assert res.rerun_head == (store.head().seq, store.head().hash.hex())
 
 
+def test_rerun_of_a_log_that_never_finished_does_not_finish_either(store: EventStore) -> None:
+    """An original without RunFinished (killed, or still being written) gets a re-run with the
+    same entries and head and no RunFinished of its own: verify calls both incomplete, and the
+    re-run's head is the one it is said to equal."""
+    from system.eventlog.verify import verify
+
+    assert verify(store).incomplete is not None
+    out = fresh()
+    res = rerun(store, out)
+    assert res.same and out.head() == store.head()
+    assert verify(out).incomplete is not None
+
+
 def test_a_one_line_engine_change_shows_the_first_divergence(
     store: EventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
