@@ -22,6 +22,18 @@ def output_file(text: str, what: str = "--out") -> Path:
     return p
 
 
+def not_a_database(p: Path, what: str = "--out") -> None:
+    """Refuse to write a report or a feed file over a database (an event log, most likely): those
+    files are only ever replaced by the commands that own them, with --overwrite."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return  # nothing there (or unreadable: the write itself will say so)
+    if head == b"SQLite format 3\x00":
+        raise BadInput(f"{what} {p}: is a database (an event log?), not overwritten")
+
+
 def output_dir(text: str, what: str = "DIR") -> Path:
     """The folder ``text`` names (created later if missing), if it is not a file."""
     p = Path(text)

@@ -54,7 +54,7 @@ for _sd in load():
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--driver", default=None, help="how steps reach the system: inprocess or fix (CHRONEX_DRIVER)"
+        "--driver", default=None, help="how steps reach the system: inprocess, fix or rest (CHRONEX_DRIVER)"
     )
 
 

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from chronex.addrarg import host_port
 from chronex.errors import BadInput
+from chronex.outpath import not_a_database
 from system.gateways.itch.dayfile import DayFileError, read_messages, write_messages
 from system.gateways.itch.feedbook import FeedBook
 from system.gateways.itch.messages import FIELDS, PRICE_FIELDS, BadMessage, decode
@@ -158,12 +159,23 @@ def watch(
     ] = "127.0.0.1",
     out_file: Annotated[str | None, typer.Option("--out", help="Record the raw stream to this file.")] = None,
     count: Annotated[int | None, typer.Option(help="Stop after N messages.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace the --out file if it exists.")] = False,
 ) -> None:
     """Subscribe to a running server's feed: show the book and tape live, or record the stream."""
     if seq < 0:
         raise BadInput(f"--seq {seq} must not be negative")
-    if out_file is not None and not Path(out_file).resolve().parent.is_dir():
-        raise BadInput(f"--out {out_file!r}: directory does not exist")
+    if count is not None and count < 1:
+        raise BadInput(f"--count {count} must be at least 1")
+    if port is not None and not 0 < port < 65536:
+        raise BadInput(f"--port {port} is not a port (1-65535)")
+    if out_file is not None:
+        if Path(out_file).is_dir():
+            raise BadInput(f"--out {out_file!r}: is a folder (give a file name)")
+        if not Path(out_file).resolve().parent.is_dir():
+            raise BadInput(f"--out {out_file!r}: directory does not exist")
+        if Path(out_file).exists() and not overwrite:
+            raise BadInput(f"--out {out_file!r} already exists (use --overwrite to replace it)")
+        not_a_database(Path(out_file), "--out")
     if (port is None) == (mold is None):
         raise BadInput("give --port (SoupBinTCP) or --mold (MoldUDP64), one of them")
     if mold is not None:
@@ -245,7 +257,8 @@ class _Viewer:
             os.replace(tmp, self.out_file)
             if stopped:
                 err.print(
-                    f"stopped: {self.n:,} messages written to {self.out_file} (cut short: no End of Messages)",
+                    f"stopped: {self.n:,} messages written to {self.out_file}"
+                    " (cut short: no End of Messages)",
                     soft_wrap=True,
                 )
 

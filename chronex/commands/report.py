@@ -9,7 +9,7 @@ import typer
 
 from chronex.commands.replay import CacheOption, open_existing, replay_errors
 from chronex.errors import BadInput, CheckFailed
-from chronex.outpath import cannot_write, output_file
+from chronex.outpath import cannot_write, not_a_database, output_file
 from chronex.timearg import parse_zone
 from reports.audit import write
 from system.eventlog import UnknownRecordType, verify
@@ -37,6 +37,7 @@ def report(
     if tz is not None:
         parse_zone(tz, "--tz")
     path = output_file(out, "--out")
+    not_a_database(path, "--out")
     store = open_existing(log)
     try:
         with replay_errors():

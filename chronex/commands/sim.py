@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from chronex.errors import BadInput
+from chronex.outpath import not_a_database
 from chronex.timearg import parse_date, parse_instant
 from sim.clock import CalendarError
 from sim.markets import FlowError, ProfileError, SimulatedDay, SimulatorError, load_profile, simulated_day
@@ -216,8 +217,12 @@ def sim(
     """Simulate a trading day of a venue into an event log and print what happened."""
     if feed is not None and (Path(feed).is_dir() or not Path(feed).resolve().parent.is_dir()):
         raise BadInput(f"--feed {feed!r}: not a file in an existing directory")
+    if feed is not None and log is not None and Path(feed).resolve() == Path(log).resolve():
+        raise BadInput(f"--feed {feed!r} is the --log file: give the ITCH file a name of its own")
     if feed is not None and Path(feed).exists() and not overwrite:
         raise BadInput(f"--feed {feed!r} already exists (use --overwrite to replace it)")
+    if feed is not None:
+        not_a_database(Path(feed), "--feed")
     trade_date = parse_date(date_, "--date")
     try:
         check_seed(seed)

@@ -89,6 +89,23 @@ def test_feed_bad_input_is_one_line_exit_2(tmp_path: Path, capsys) -> None:  # t
     assert len(err) == 4 and all(line.startswith("chronex: ") for line in err)
     assert "not an ITCH 5.0 day file" in err[0] and "no such file" in err[1] and "127.0.0.1:1" in err[2]
     assert "cannot listen for MoldUDP64 on 239.255.90.7:30999" in err[3]
+    # an existing --out (above all a log) is kept; a count below 1 or a port out of range is refused
+    log = tmp_path / "day.db"
+    day = ["sim", "--venue", "XTKS", "--date", "2027-01-04", "--instruments", "7203", "--until", "08:01"]
+    assert main([*day, "--log", str(log), "--quiet"]) == 0
+    before = log.read_bytes()
+    capsys.readouterr()
+    for bad, says in (
+        (["feed", "watch", "--port", "1", "--out", str(log)], "already exists"),
+        (["feed", "watch", "--port", "1", "--out", str(log), "--overwrite"], "is a database"),
+        (["feed", "watch", "--port", "70000"], "is not a port"),
+        (["feed", "watch", "--port", "1", "--count", "0"], "--count 0"),
+        ([*day, "--log", str(tmp_path / "b.db"), "--feed", str(tmp_path / "b.db")], "is the --log file"),
+        (["report", str(log), "--out", str(log)], "is a database"),
+    ):
+        assert main(bad) == 2, bad
+        assert says in capsys.readouterr().err, bad
+    assert log.read_bytes() == before and not (tmp_path / "b.db").exists()
 
 
 def test_serve_publishes_itch_and_glimpse(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
