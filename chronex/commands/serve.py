@@ -218,16 +218,20 @@ async def _serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
-    await admin.start()
-    ready["admin_port"] = admin.port
-    if fix is not None:
-        await fix.start()
-        ready["fix_port"] = fix.port
-    if rest is not None:
-        await rest.start()
-        ready["rest_port"] = rest.port
-    if feed is not None:
-        ready.update(await feed.start())
+    try:
+        await admin.start()
+        ready["admin_port"] = admin.port
+        if fix is not None:
+            await fix.start()
+            ready["fix_port"] = fix.port
+        if rest is not None:
+            await rest.start()
+            ready["rest_port"] = rest.port
+        if feed is not None:
+            ready.update(await feed.start())
+    except OSError as e:  # a port in use, or an address not this host's
+        await server.stop()
+        raise BadInput(f"cannot listen: {e.strerror or e} (check the --*-port options)") from None
     server.info.update(ready)
     print(json.dumps(ready), flush=True)
     await stop.wait()
@@ -338,6 +342,15 @@ def serve(
     url = log or "memory://"
     if "://" not in url and not Path(url).parent.exists():
         raise BadInput(f"--log {url!r}: directory {str(Path(url).parent)!r} does not exist")
+    for flag, port in (
+        ("--fix-port", fix_port),
+        ("--admin-port", admin_port),
+        ("--itch-port", itch_port),
+        ("--glimpse-port", glimpse_port),
+        ("--mold-port", mold_port),
+    ):
+        if port is not None and not 0 <= port <= 65535:
+            raise BadInput(f"{flag} {port} is not a port (0-65535; 0 takes any free one)")
     keys = _api_keys(rest_port, api_keys)
     if rest_port is not None:
         from system.gateways.rest.gateway import check_switches
@@ -403,7 +416,9 @@ def serve(
 
             rest = RestGateway(server, keys, port=rest_port)
         feed = _feed_gateway(server, venue, insts, itch_port, glimpse_port, mold_port, mold_to)
-    except BadInput:
+    except Exception:  # bad input, or a failure we did not foresee: either way no log is left
+        for bg in services:
+            bg.close(timeout=1.0)
         _abandon(world, url, new_file, held)
         raise
     ready: dict[str, Any] = {"clock": clock, "log": url, "seq": world.store.head().seq, "pid": os.getpid()}
@@ -412,6 +427,12 @@ def serve(
     tune_gc()
     try:
         asyncio.run(_serve(server, admin, fix, ready, rest, feed))
+    except BadInput:
+        for bg in services:
+            bg.close(timeout=1.0)
+        services = []
+        _abandon(world, url, new_file, held)
+        raise
     finally:
         for bg in services:  # what the sequencer queued for them goes out before the exit
             bg.close()

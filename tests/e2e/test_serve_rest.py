@@ -75,3 +75,32 @@ def test_a_bad_rest_switch_exits_2_naming_it_before_the_log_is_opened(tmp_path: 
         assert r.returncode == 2, (name, r.stdout, r.stderr)
         assert f"{name} must be 0 or 1, got 'yes'" in r.stderr and "Traceback" not in r.stderr
         assert not log.exists()
+
+
+def test_a_start_that_fails_after_opening_the_log_leaves_no_log(tmp_path: Path) -> None:
+    """Flags checked once the log is open (sessions, clock, feed, tracing) and a port already in
+    use: one line, exit 2, and the log file that start made is gone with its lock."""
+    import socket
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    busy = str(held.getsockname()[1])
+    sessions = str(ROOT / "config" / "fix-sessions.example.toml")
+    log = tmp_path / "day.db"
+    try:
+        for args, word in [
+            (["--fix-port", "70000"], "--fix-port 70000 is not a port"),
+            (["--fix-port", "0"], "--fix-port needs --sessions"),
+            (["--fix-port", "0", "--sessions", sessions, "--fix-store", "bogus"], "store URL 'bogus'"),
+            (["--clock", "paced", "--speed", "-1"], "--speed '-1'"),
+            (["--mold-port", "0"], "--mold-port needs"),
+            (["--admin-port", busy], "cannot listen"),
+            (["--fix-port", busy, "--sessions", sessions], "cannot listen"),
+        ]:
+            r = _cli("--venue", "XTKS", "--instruments", "7203", "--log", str(log), *args)
+            assert r.returncode == 2, (args, r.stdout, r.stderr)
+            assert word in r.stderr and r.stderr.strip().count("\n") == 0, (args, r.stderr)
+            assert list(tmp_path.iterdir()) == [], (args, list(tmp_path.iterdir()))
+    finally:
+        held.close()
