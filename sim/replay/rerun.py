@@ -19,7 +19,7 @@ import msgspec
 from sim.replay.config import recorded_config
 from system.bootstrap import RunConfigured, SystemConfig, TradingSystem
 from system.clock import FixedClock
-from system.engine import ListInstrument
+from system.engine import CancelOrder, ListInstrument, OrderAccepted, ReplaceOrder
 from system.eventlog.codec import LoggedEvent, canonical
 from system.eventlog.records import Record
 from system.eventlog.store import EventStore
@@ -73,6 +73,39 @@ def _input_for(rec: Record, config: SystemConfig, changed: bool) -> Record:
     return rec
 
 
+class _OrderIds:
+    """A what-if re-run assigns its own order ids: once it rejects an order the original accepted
+    (or the reverse), every later id shifts, and a recorded cancel or replace names another order.
+    Each is sent to the order with the same (account, client order id) instead: the original's
+    ``OrderAccepted`` records say which that is, the re-run's engine which id it now has. An order
+    the what-if never accepted is cancelled by its client id, which the engine answers as unknown."""
+
+    def __init__(self, system: TradingSystem) -> None:
+        self._system = system  # its engine, read at each use: a failed command rebuilds it
+        self._original: dict[int, tuple[str, str]] = {}  # original order id -> (account, client id)
+
+    def learn(self, rec: Record) -> None:
+        if type(rec) is OrderAccepted:
+            self._original[rec.order_id] = (rec.account, rec.client_order_id)
+
+    def route(self, rec: Record) -> Record:
+        t = type(rec)
+        if t is not CancelOrder and t is not ReplaceOrder:
+            return rec
+        oid = rec.order_id  # type: ignore[attr-defined]
+        key = self._original.get(oid) if oid is not None else None
+        if key is None:
+            return rec  # not an order of the original run: as recorded
+        now = self._system.engine.client_ids.get(key[0], {}).get(key[1])
+        if now == oid:
+            return rec
+        if now is not None:
+            return msgspec.structs.replace(rec, order_id=now)
+        if t is CancelOrder:
+            return msgspec.structs.replace(rec, order_id=None, client_order_id=key[1])
+        return msgspec.structs.replace(rec, order_id=0)  # no order has id 0
+
+
 def rerun(
     store: EventStore,
     out: EventStore,
@@ -94,6 +127,7 @@ def rerun(
     sys_clock = system_clock if system_clock is not None else FixedClock(0)
     system = TradingSystem(cfg, out, sys_clock)
     rt = system.runtime
+    ids = _OrderIds(system) if changed else None
     total = store.head().seq
     current = None
     commands = 0
@@ -101,6 +135,8 @@ def rerun(
     with rt.batched(1 << 30):
         for ev in store.replay(1):
             rec = ev.record
+            if ids is not None:
+                ids.learn(rec)  # the original's order ids, before any later command names one
             if rec.kind == "command":
                 current = ev.causation_id
                 if ev.recorded_time != rec_clock.t:
@@ -108,6 +144,8 @@ def rerun(
                     rec_clock.t = ev.recorded_time
                 sys_clock.t = ev.valid_time
                 commands += 1
+                if ids is not None:
+                    rec = ids.route(rec)
                 try:
                     rt.execute(
                         _input_for(rec, cfg, changed),  # type: ignore[arg-type]

@@ -80,6 +80,69 @@ def test_a_one_line_engine_change_shows_the_first_divergence(
     assert (d.original["payload"]["reason"], d.rerun["payload"]["reason"]) == ("USER", "KILL_SWITCH")
 
 
+def _acted_on(s: EventStore) -> dict[str, tuple[str, Any]]:
+    """Per cancel or replace command (by command id): the (account, client order id) it changed,
+    or the reason it was refused."""
+    client: dict[int, tuple[str, str]] = {}
+    out: dict[str, tuple[str, Any]] = {}
+    moves: set[str] = set()  # the command ids of cancels and replaces
+    for e in s.read(1):
+        r = e.record
+        if type(r).__name__ in ("CancelOrder", "ReplaceOrder"):
+            moves.add(e.causation_id)
+        elif e.causation_id not in moves:
+            if type(r).__name__ == "OrderAccepted":
+                client[r.order_id] = (r.account, r.client_order_id)  # type: ignore[attr-defined]
+            continue
+        if type(r).__name__ == "OrderAccepted":
+            client[r.order_id] = (r.account, r.client_order_id)  # type: ignore[attr-defined]
+        elif type(r).__name__ in ("OrderCancelled", "OrderReplaced"):
+            out.setdefault(e.causation_id, ("changed", client.get(r.order_id)))  # type: ignore[attr-defined]
+        elif isinstance(r, OrderRejected) and r.command in ("CancelOrder", "ReplaceOrder"):
+            out.setdefault(e.causation_id, ("refused", r.reason))
+    return out
+
+
+@pytest.fixture(scope="module")
+def simulated() -> EventStore:
+    """Fifteen minutes of the simulator's agents, whose cancels and replaces name order ids."""
+    from sim.markets import simulated_day
+
+    d = simulated_day("XTKS", date(2027, 1, 4), instruments=["7203", "6758"], seed=11)
+    d.end_ns = d.start_ns + 70 * 60 * 10**9
+    d.run()
+    d.world.runtime.flush()
+    return d.world.store
+
+
+def test_what_if_cancels_and_replaces_reach_the_same_client_orders(simulated: EventStore) -> None:
+    """The what-if assigns its own order ids (it rejects some orders the original accepted), yet
+    every recorded cancel or replace acts on the order with the same account and client order id
+    as in the original, or, when the what-if never accepted that order, is refused as unknown.
+    (Without the mapping most of them hit the wrong order or none.)"""
+    store = simulated
+    cfg = override(recorded_config(store), ["instruments.XTKS:7203.max_qty=500"])
+    out = fresh()
+    rerun(store, out, config=cfg)
+    never = {
+        (e.record.account, e.record.client_order_id)
+        for e in out.read(1)
+        if isinstance(e.record, OrderRejected) and e.record.command == "SubmitOrder"
+    }
+    assert never  # the what-if did reject orders the original accepted
+    before, after = _acted_on(store), _acted_on(out)
+    changed = [k for k, v in before.items() if v[0] == "changed"]
+    assert len(changed) > 100
+    for k in changed:
+        was, now = before[k], after[k]
+        if now[0] == "changed":
+            assert now == was, k
+        else:  # refused: an order the what-if rejected or closed already, or its new limit
+            follows = (RejectReason.UNKNOWN_ORDER, RejectReason.ORDER_CLOSED, RejectReason.QTY_ABOVE_MAX)
+            assert now[1] in (*follows, RejectReason.NO_CHANGE), (k, now)
+            assert now[1] != RejectReason.UNKNOWN_ORDER or was[1] in never, (k, was)
+
+
 def test_what_if_lower_max_qty_lists_the_rejected_orders(store: EventStore) -> None:
     """With max_qty 500 on one instrument, every larger order of it is listed as rejected."""
     cfg = override(recorded_config(store), ["instruments.XTKS:7203.max_qty=500"])
