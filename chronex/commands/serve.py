@@ -381,6 +381,13 @@ def serve(
         finally:
             probe.close()
     world = ServedWorld(cfg, start_ns=t0, log=url, warm_start=warm, rules=rules)
+    claim = getattr(world.store, "claim", None)  # a server log (PostgreSQL): its writer lock, now
+    if claim is not None:
+        try:
+            claim()
+        except EventLogError as e:
+            world.close()
+            raise BadInput(f"--log {url!r} is being served by another process: {e}") from None
     host = WorldHost(world)
     try:
         mode = make_clock_mode(clock, world.clock, wall, start_ns=t0, speed=speed)

@@ -198,6 +198,11 @@ class PostgresEventStore(EventStore):
             )
 
     # -- the writer: one connection holding the schema's advisory lock -----------------------------
+    def claim(self) -> None:
+        """Take the writer lock now rather than at the first append: a long-lived writer (``chronex
+        serve``) that may not append for a while is refused at start-up if another one holds it."""
+        self._writer_conn()
+
     def _writer_conn(self) -> psycopg.Connection[Any]:
         db = self._writer
         if db is not None and not db.closed and not db.broken:

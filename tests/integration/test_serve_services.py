@@ -177,3 +177,20 @@ def test_status_without_a_server_is_a_one_line_error() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 2 and "no chronex serve answers" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_second_server_on_a_postgresql_log_is_refused_at_start(pg_log_url: Callable[[], str]) -> None:
+    """The PostgreSQL log's writer lock is taken when serve starts, not at its first append: a
+    second `chronex serve` on a log another one serves stops at once, exit 2, one line."""
+    url = pg_log_url()
+    first = ServeProcess(["--venue", "XTKS", "--instruments", "7203", "--log", url], cwd=ROOT)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", "from chronex.cli import entry; entry()", "serve", "--venue", "XTKS",
+             "--instruments", "7203", "--log", url],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 2, out.stderr
+        assert "is being served by another process" in out.stderr and "Traceback" not in out.stderr
+    finally:
+        assert first.terminate() == 0
