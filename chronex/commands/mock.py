@@ -204,6 +204,14 @@ def _signals(stop: asyncio.Event) -> None:
 def _run(plan: Any) -> None:
     from mocks.runner import run_mocks
 
+    if plan.record:
+        from system.eventlog.fresh import log_file
+
+        path = log_file(plan.record)
+        # A recording is a run of its own: appended to another log it would follow that log's
+        # RunFinished (or interleave with the writer that holds it).
+        if path is not None and path.exists():
+            raise BadInput(f"--record {plan.record!r} already exists (record into a new log)")
     clock = plan.clock
 
     async def main() -> None:

@@ -45,6 +45,8 @@ def test_list_names_every_catalogued_mock() -> None:
         (["exchange", "--follow", "127.0.0.1:1"], "127.0.0.1:1"),
         (["exchange", "--speed", "-3"], "-3"),
         (["exchange", "--replay", "/no/such.db"], "/no/such.db"),
+        # a recording never goes into an existing log (its RunFinished, or another writer's)
+        (["exchange", "--record", __file__], "already exists"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_value_and_exit_2(args: list[str], named: str) -> None:
