@@ -193,10 +193,22 @@ def watch(
             n = asyncio.run(_watch(host, port, user, password, seq, out_file, count))
         except LoginRejected as e:
             raise BadInput(f"{host}:{port}: {e}") from None
+        except TimeoutError:
+            raise BadInput(
+                f"{host}:{port} does not answer a SoupBinTCP login within {LOGIN_TIMEOUT_S:.0f} s"
+                " (is it the server's itch_port?)"
+            ) from None
+        except EOFError:  # asyncio.IncompleteReadError: it closed mid-packet, not a SoupBinTCP server
+            raise BadInput(
+                f"{host}:{port} closed the connection: not a SoupBinTCP feed (is it the server's itch_port?)"
+            ) from None
         except OSError as e:
             raise BadInput(f"cannot reach a feed at {host}:{port}: {e.strerror or e}") from None
     if out_file is not None:
         out.print(f"{n:,} messages written to {out_file}")
+
+
+LOGIN_TIMEOUT_S = 10.0  # a port that is not a SoupBinTCP server never answers the login
 
 
 class _Viewer:
@@ -267,7 +279,7 @@ async def _watch(
     host: str, port: int, user: str, password: str, seq: int, out_file: str | None, count: int | None
 ) -> int:
     client = SoupClient()
-    await client.connect(host, port, user, password, "", seq)
+    await asyncio.wait_for(client.connect(host, port, user, password, "", seq), LOGIN_TIMEOUT_S)
     with _Viewer(out_file) as v:
         redraw = asyncio.ensure_future(v.refresh())
         try:

@@ -194,6 +194,23 @@ def test_feed_watch_shows_the_book_while_it_runs_and_ctrl_c_keeps_the_recording(
         assert srv.terminate() == 0
 
 
+def test_feed_watch_on_a_port_that_is_not_a_feed_is_one_line(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The server's admin port (it never answers a SoupBinTCP login) and its FIX port (it drops
+    the connection): one line each, exit 2, no hang."""
+    monkeypatch.setattr(feedcmd, "LOGIN_TIMEOUT_S", 1.0)
+    sessions = str(ROOT / "config" / "fix-sessions.example.toml")
+    srv = _serve(tmp_path, "--fix-port", "0", "--sessions", sessions)
+    try:
+        capsys.readouterr()
+        assert main(["feed", "watch", "--port", str(srv.admin_port), "--count", "1"]) == 2
+        assert main(["feed", "watch", "--port", str(srv.fix_port), "--count", "1"]) == 2
+    finally:
+        assert srv.terminate() == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "does not answer a SoupBinTCP login" in err[0], err
+    assert "not a SoupBinTCP feed" in err[1], err
+
+
 def test_serve_publishes_moldudp64_and_retransmits(tmp_path: Path) -> None:
     """`chronex serve --mold-port --mold-to` sends the feed as MoldUDP64 datagrams to the target
     and answers a retransmission request from its port with the same messages."""
