@@ -13,7 +13,9 @@ import ast
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -142,6 +144,24 @@ def version() -> None:
     typer.echo(f"chronex {version}")
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, as Ctrl-C is: the same clean-up runs (a log being
+    written is removed, not left half-written under its temporary name with its lock). Not a
+    KeyboardInterrupt, which click turns into an exit code of its own before we see it."""
+
+
+def _term(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _term_as_interrupt() -> Any:
+    """Route SIGTERM through ``Terminated`` for this command (servers install their own handler
+    in their event loop); returns the handler to put back, or None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _term)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     # The two commonest cheap calls skip typer's option parsing, which imports pydantic (about
@@ -151,6 +171,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args == ["--help"]:
         return _top_help()
+    previous = _term_as_interrupt()
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: list[str]) -> int:
     try:
         rc = app(args=args, standalone_mode=False)
     except BadInput as e:
@@ -163,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.exit_code or 0)
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 2
+    except Terminated:
+        _say("chronex: terminated")
+        return 143
     except KeyboardInterrupt:
         _say("chronex: interrupted")
         return 130

@@ -117,6 +117,21 @@ def test_an_existing_log_is_refused_by_path_and_by_url(
         assert verify(s).complete
 
 
+def test_sigterm_stops_a_sim_as_ctrl_c_does_leaving_nothing(tmp_path: Path) -> None:
+    """SIGTERM (what `timeout`, systemd and CI runners send) cleans up as Ctrl-C does: no log, no
+    partial file, no lock; one line, exit 143."""
+    log = tmp_path / "day.db"
+    proc = chronex(*LONG, "--log", str(log))
+    try:
+        wait_for(lambda: any(p.stat().st_size > 100_000 for p in partials(log)), "the sim to write")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip() == "chronex: terminated"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_killed_sim_leaves_no_log_and_a_retry_succeeds(tmp_path: Path) -> None:
     """SIGKILL mid-run: nothing at the target (the partial file has a temporary name), and the
     same command then runs cleanly, clearing the dead run's partial file."""
