@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from chronex.commands.replay import open_existing
-from chronex.errors import BadInput
+from chronex.errors import BadInput, CheckFailed
 from sim.replay.diff import diff_logs
+from system.eventlog.verify import verify
 
 out = Console(highlight=False)
 _KINDS = ("order", "trade", "position", "account")
@@ -80,6 +81,11 @@ def diff(
         raise BadInput(f"--kind {bad[0]!r} is not one of {', '.join(_KINDS)}")
     a, b = open_existing(log), open_existing(other)
     try:
+        for name, s in ((log, a), (other, b)):
+            # A difference list is evidence: it is made only from logs whose chains hold.
+            verdict = verify(s)
+            if not verdict.ok:
+                raise CheckFailed(f"{name}: tampered log, nothing compared ({verdict})")
         rows = [d for d in diff_logs(a, b) if d.kind in kinds]
     finally:
         a.close()

@@ -214,6 +214,19 @@ def test_report_of_a_tampered_log_exits_1_and_writes_nothing_unless_allowed(
     assert body.startswith('<p class="bad">TAMPERED LOG') and f"seq {seq}" in body
 
 
+def test_diff_with_a_tampered_log_exits_1_and_compares_nothing(
+    log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A list of differences is evidence: against a log that fails verification, on either
+    side, diff compares nothing and names the seq (it said "0 differences" before)."""
+    bad, seq = _tampered(log, tmp_path)
+    for a, b in ((log, bad), (bad, log)):
+        rc, out, err = run(capsys, "diff", str(a), str(b))
+        assert rc == 1 and "tampered" in err and f"seq {seq}" in err and out == ""
+    rc, out, _ = run(capsys, "diff", str(log), str(log))
+    assert rc == 0 and "0 differences" in out
+
+
 def test_export_of_a_tampered_log_exits_1_and_writes_nothing_unless_allowed(
     log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
