@@ -164,7 +164,7 @@ def sim_cmd(
     until: Annotated[
         str | None, typer.Option(help="Each day's end (default: the close), e.g. 09:05.")
     ] = None,
-    config: Annotated[str | None, typer.Option(help="Run TOML with [risk] and/or [pricing].")] = None,
+    config: Annotated[str | None, typer.Option(help="Run TOML with \\[risk] and/or \\[pricing].")] = None,
     activity: Annotated[float, typer.Option(help="Scale every agent's order rate.")] = 1.0,
     fixed_seed: Annotated[
         bool,

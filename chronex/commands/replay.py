@@ -21,6 +21,7 @@ from rich.table import Table
 from chronex.errors import BadInput, CheckFailed
 from chronex.outpath import output_file
 from chronex.timearg import parse_date, parse_instant, parse_zone
+from sim.clock.calendar import CalendarError
 from sim.replay import (
     ReplayError,
     as_of,
@@ -183,7 +184,10 @@ def replay(
                 fresh_log(out_log, option="--out", hint=_NEW_FILE, replace_empty=True) as target,
                 progress_bar(f"rebasing onto {new}", quiet or json) as tick,
             ):
-                res = rebase(store, new, target.url, config=cfg, progress=tick)
+                try:
+                    res = rebase(store, new, target.url, config=cfg, progress=tick)
+                except CalendarError as e:  # a date beyond the venue calendar's horizon
+                    raise BadInput(f"--rebase {rebase_}: {e}") from None
             data = {"out": out_log, **msgspec.to_builtins(res)}
             if json:
                 typer.echo(msgspec.json.encode(data).decode())

@@ -257,7 +257,7 @@ def serve(
     log: Annotated[str | None, typer.Option(help="Event log (path or URL; default in memory).")] = None,
     fix_port: Annotated[int | None, typer.Option(help="FIX acceptor port (0: any free one).")] = None,
     admin_port: Annotated[int, typer.Option(help="Admin channel port (0: any free one).")] = 0,
-    config: Annotated[str | None, typer.Option(help="Run TOML with [risk] and/or [pricing].")] = None,
+    config: Annotated[str | None, typer.Option(help="Run TOML with \\[risk] and/or \\[pricing].")] = None,
     sessions: Annotated[str | None, typer.Option(help="FIX sessions TOML (CompIDs, accounts).")] = None,
     clock: Annotated[str, typer.Option(help="virtual (default), paced or wall.")] = "virtual",
     start: Annotated[

@@ -47,6 +47,7 @@ class SimulatorError(ValueError):
 # A seed is logged (in the manifest and the configuration) as a msgpack integer.
 SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
 # Beyond this the agents' arrival rates leave no time between orders: the day would never end.
+MIN_ACTIVITY = 1e-6
 MAX_ACTIVITY = 1000.0
 
 
@@ -57,8 +58,11 @@ def check_seed(seed: int) -> int:
 
 
 def check_activity(factor: float) -> float:
-    if not math.isfinite(factor) or not 0 <= factor <= MAX_ACTIVITY:
-        raise SimulatorError(f"activity {factor}: must be a number from 0 to {MAX_ACTIVITY:g}")
+    # Below MIN_ACTIVITY an agent's waiting time overflows the clock's 64-bit nanoseconds.
+    if not math.isfinite(factor) or not (factor == 0 or MIN_ACTIVITY <= factor <= MAX_ACTIVITY):
+        raise SimulatorError(
+            f"activity {factor}: must be 0 or a number from {MIN_ACTIVITY:g} to {MAX_ACTIVITY:g}"
+        )
     return factor
 
 

@@ -316,6 +316,7 @@ def test_replay_config_file_errors_are_one_line_exit_2(
         (("export", "{log}", "{log}"), "is a file, not a folder"),
         (("export", "{log}", "{log}/sub"), "is a file, not a folder"),
         (("replay", "{log}", "--rebase", "9999-12-31", "--out", "{tmp}/r.db"), "outside the dates"),
+        (("replay", "{log}", "--rebase", "2040-01-04", "--out", "{tmp}/r.db"), "calendar's horizon"),
         (("replay", "{log}", "--as-of", str(10**30)), "outside the times a log can hold"),
         (("replay", "{log}", "--rerun", "--out", "{tmp}/missing/w.db"), "does not exist"),
         (("replay", "{log}", "--as-of", "-" + str(10**30)), "outside the times a log can hold"),
