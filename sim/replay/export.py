@@ -9,6 +9,7 @@ give their scale); every instant is both ``*_ns`` (int) and a UTC ``datetime64``
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,13 +247,19 @@ def export(
     paths = []
     for name, df in built.items():
         p = d / f"{name}.{fmt}"
-        if fmt == "parquet":
-            _parquet(df, p, warning)
-        else:
-            with p.open("w", encoding="utf-8", newline="") as f:
-                if warning is not None:
-                    f.write(f"# {warning}\n")
-                df.to_csv(f, index=False)
+        # Each file appears whole or not at all: a CSV cut at a row boundary looks complete.
+        tmp = p.with_name(f".{p.name}.partial-{os.getpid()}")
+        try:
+            if fmt == "parquet":
+                _parquet(df, tmp, warning)
+            else:
+                with tmp.open("w", encoding="utf-8", newline="") as f:
+                    if warning is not None:
+                        f.write(f"# {warning}\n")
+                    df.to_csv(f, index=False)
+            os.replace(tmp, p)
+        finally:
+            tmp.unlink(missing_ok=True)
         paths.append(p)
     return paths
 

@@ -72,3 +72,24 @@ def test_parquet_round_trip(store: EventStore, tmp_path: Path) -> None:
     for p in paths:
         back = pd.read_parquet(p)
         pd.testing.assert_frame_equal(back, f[p.stem], check_dtype=False)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_export_stopped_mid_file_leaves_no_file(
+    store: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Ctrl-C while a file is being written: the files already done stay, the one being written
+    does not appear (a CSV cut at a row boundary would look complete), nor does its partial."""
+    real_csv, real_parquet = pd.DataFrame.to_csv, pd.DataFrame.to_parquet
+
+    def cut(self: pd.DataFrame, target: object, *a: object, **k: object) -> None:
+        if len(self) and "trade_id" in self.columns:  # the trades file: half of it, then Ctrl-C
+            half = self.iloc[: len(self) // 2]
+            (real_csv if fmt == "csv" else real_parquet)(half, target, *a, **k)  # type: ignore[operator]
+            raise KeyboardInterrupt
+        (real_csv if fmt == "csv" else real_parquet)(self, target, *a, **k)  # type: ignore[operator]
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv" if fmt == "csv" else "to_parquet", cut)
+    with pytest.raises(KeyboardInterrupt):
+        export(store, tmp_path, ["events", "trades", "orders"], fmt)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"events.{fmt}"]
