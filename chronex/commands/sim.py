@@ -9,6 +9,7 @@ RunFinished); an existing one is refused unless --overwrite, and so is a log ano
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -31,7 +32,7 @@ from sim.markets import FlowError, ProfileError, SimulatedDay, SimulatorError, l
 from sim.markets.simulator import check_activity, check_seed
 from system.clock import FixedClock, iso
 from system.engine import price_to_decimal, qty_to_decimal
-from system.eventlog import NotAnEventLog, drop_log, open_log
+from system.eventlog import EventLogError, NotAnEventLog, drop_log, open_log
 from system.eventlog.fresh import fresh_log, log_file
 
 out = Console(highlight=False)
@@ -67,18 +68,23 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
 
 
-def _prepare_server_log(log: str, overwrite: bool) -> None:
-    """A log on a server (PostgreSQL) cannot be written aside and moved into place: refuse one
-    that already holds entries unless ``--overwrite``, which drops it first."""
+def _prepare_server_log(log: str, overwrite: bool) -> str:
+    """A log on a server (PostgreSQL): refuse one that already holds entries unless
+    ``--overwrite``. Returns where the run writes: a schema beside the target, put in its place
+    only once the day has run cleanly (``publish``), as a file is written aside and moved."""
+    from system.eventlog.postgres import partial_url
+
     try:
         with open_log(log, FixedClock(0), create=False) as existing:
             held = existing.head().seq
     except NotAnEventLog:
-        return  # nothing there yet: the run creates it
+        held = 0  # nothing there yet
     if held and not overwrite:
         raise BadInput(f"--log {log!r} already holds {held} events (use --overwrite to replace it)")
-    if held:
-        drop_log(log)
+    aside = partial_url(log)
+    with contextlib.suppress(NotAnEventLog, EventLogError):
+        drop_log(aside)  # a dead run's, of this pid
+    return aside
 
 
 def _run_config(path: str | None) -> tuple[Any, Any]:
@@ -248,9 +254,37 @@ def sim(
         risk, pricing = _run_config(config)
     except (ProfileError, SimulatorError, FlowError) as e:
         raise BadInput(str(e)) from None
+    aside = None
     if log and "://" in log and not log.lower().startswith("memory://") and log_file(log) is None:
-        _prepare_server_log(log, overwrite)
-    with fresh_log(log or "memory://", overwrite=overwrite, option="--log") as target:
+        aside = _prepare_server_log(log, overwrite)
+    try:
+        summary = _simulate(
+            aside or log or "memory://", venue, trade_date, instruments, seed, start, end, activity,
+            risk, pricing, overwrite, profile.name, tz, quiet or json, feed,
+        )  # fmt: skip
+    except BaseException:
+        if aside is not None:
+            with contextlib.suppress(Exception):
+                drop_log(aside)
+        raise
+    if aside is not None:
+        from system.eventlog.postgres import publish
+
+        publish(aside, log)  # type: ignore[arg-type]  # aside is set only with a server log
+        summary["log"] = log
+    if json:
+        typer.echo(msgspec.json.encode(summary).decode())
+    else:
+        _print(summary)
+
+
+def _simulate(
+    url: str, venue: str, trade_date: date, instruments: list[str] | None, seed: int, start: Any,
+    end: Any, activity: float, risk: Any, pricing: Any, overwrite: bool, name: str, tz: str,
+    quiet: bool, feed: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Run the day into ``url`` (through a temporary file for a file log) and summarise it."""
+    with fresh_log(url, overwrite=overwrite, option="--log") as target:
         try:
             day = simulated_day(
                 venue,
@@ -268,17 +302,14 @@ def sim(
             raise BadInput(str(e)) from None
         wall0 = time.perf_counter()
         try:
-            _run(day, profile.name, trade_date, tz, quiet or json)
+            _run(day, name, trade_date, tz, quiet)
             day.finish()
             summary = _summary(day, time.perf_counter() - wall0, target.target)
             if feed is not None:
                 summary["feed"] = _write_feed(day, feed)
         finally:
             day.close()
-    if json:
-        typer.echo(msgspec.json.encode(summary).decode())
-    else:
-        _print(summary)
+    return summary
 
 
 def _run(day: SimulatedDay, name: str, trade_date: date, tz: str, quiet: bool) -> None:

@@ -492,6 +492,35 @@ class PostgresEventStore(EventStore):
         w.close()
 
 
+def partial_url(url: str) -> str:
+    """The URL of a schema beside ``url``'s where a run writes a log that is to replace it only
+    once it is whole (``publish``): the server's counterpart of a file's temporary name."""
+    _, schema = split_url(url)
+    tmp = f"{schema[:40]}_partial_{os.getpid()}"
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "schema"]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode([*query, ("schema", tmp)]), ""))
+
+
+def publish(partial: str, url: str) -> None:
+    """Put the log at ``partial`` in the place of ``url``'s, in one transaction (a reader sees the
+    old log or the new one, never neither); refused while a writer holds ``url``'s log."""
+    conninfo, schema = split_url(url)
+    _, tmp = split_url(partial)
+    with psycopg.connect(conninfo, autocommit=True) as db:
+        (got,) = db.execute("SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_CLASS, lock_key(schema))).fetchone() or (
+            False,
+        )
+        if not got:
+            raise LogLocked(f"{redact(url)}: a writer holds this log; the new one stays at schema {tmp!r}")
+        try:
+            with db.transaction():
+                db.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+                db.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(tmp), sql.Identifier(schema)))
+        finally:
+            db.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_CLASS, lock_key(schema)))
+
+
 def drop_log(url: str) -> None:
     """Remove the log (its whole schema). For tests and ``--overwrite``; refuses while a writer holds it."""
     conninfo, schema = split_url(url)

@@ -97,3 +97,21 @@ def test_sim_into_postgresql(
     assert main([*BASE, "--log", url, "--json", "--overwrite"]) == 0
     assert json.loads(capsys.readouterr().out)["head_hash"] == want
     assert main(["log", "verify", url]) == 0
+    # a replacing run that fails keeps the old log whole, as a file's does, and leaves no schema
+    # of its own behind
+    import chronex.commands.sim as simcmd
+    from system.eventlog.postgres import partial_url
+
+    def broken(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    real = simcmd._run
+    simcmd._run = broken  # type: ignore[assignment]
+    try:
+        assert main([*BASE[:-2], "--until", "09:10", "--log", url, "--overwrite"]) != 0  # Ctrl-C mid-day
+    finally:
+        simcmd._run = real
+    capsys.readouterr()
+    assert main(["log", "verify", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["head_hash"] == want
+    assert main(["log", "verify", partial_url(url)]) == 2  # no such log: the aside was dropped
