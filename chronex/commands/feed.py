@@ -65,9 +65,17 @@ def decode_cmd(
     json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Turn a recorded ITCH stream into a table."""
+    if Path(file).is_dir():
+        raise BadInput(f"feed file {file!r}: is a folder")
     if not Path(file).is_file():
         raise BadInput(f"feed file {file!r}: no such file")
+    if limit is not None and limit < 1:
+        raise BadInput(f"--limit {limit} must be at least 1")
     wanted = {t.strip() for t in types.split(",")} if types else None
+    unknown = sorted((wanted or set()) - set(FIELDS))
+    if unknown:
+        known = ", ".join(sorted(FIELDS))
+        raise BadInput(f"--types {unknown[0]!r} is not an ITCH 5.0 message type ({known})")
     rows: list[dict[str, Any]] = []
     fb = FeedBook()
     try:

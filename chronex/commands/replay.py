@@ -144,6 +144,8 @@ def replay(
     cache: CacheOption = None,
 ) -> None:
     """Reconstruct the state at a valid time (as known at a recorded time), re-run or rebase a log."""
+    if levels < 1:
+        raise BadInput(f"--levels {levels} must be at least 1")
     modes = sum(x for x in (as_of_ is not None, rerun_, rebase_ is not None))
     if modes != 1:
         raise BadInput("give exactly one of --as-of T, --rerun or --rebase DATE")

@@ -32,6 +32,15 @@ def _tags(tags: list[str]) -> list[str]:
         # Tags may hold what both runners accept in a name: letters, digits, _ - . : + /
         if re.search(r"[^\w@\s()\-.:+/]", t):
             raise BadInput(f"tag expression {t!r} has characters other than tags, and/or/not and brackets")
+        try:  # the grammar both runners follow (behave parses with this package)
+            from cucumber_tag_expressions import parse as parse_tags
+
+            parse_tags(t)
+        except ImportError:
+            pass
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise BadInput(f"tag expression {t!r} is not one ({first})") from None
     return exprs
 
 

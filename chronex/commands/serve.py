@@ -351,6 +351,8 @@ def serve(
     ):
         if port is not None and not 0 <= port <= 65535:
             raise BadInput(f"{flag} {port} is not a port (0-65535; 0 takes any free one)")
+    if snapshot_every < 0:
+        raise BadInput(f"--snapshot-every {snapshot_every} must be 0 (none) or more")
     keys = _api_keys(rest_port, api_keys)
     if rest_port is not None:
         from system.gateways.rest.gateway import check_switches

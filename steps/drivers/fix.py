@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -91,6 +92,7 @@ def _shared_server() -> tuple[str, int]:
     with _server_lock:
         if _server is None or _server.proc.poll() is not None:
             d = Path(tempfile.mkdtemp(prefix="chronex-fix-driver-"))
+            atexit.register(shutil.rmtree, d, True)  # after the server's terminate (LIFO)
             (d / "sessions.toml").write_text(SESSIONS_TOML, encoding="utf-8")
             _server = ServeProcess(
                 [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -53,6 +54,7 @@ def _shared_server() -> ServeProcess:
     with _lock:
         if _server is None or _server.proc.poll() is not None:
             d = Path(tempfile.mkdtemp(prefix="chronex-rest-driver-"))
+            atexit.register(shutil.rmtree, d, True)  # after the server's terminate (LIFO)
             (d / "keys.toml").write_text(KEYS_TOML, encoding="utf-8")
             _server = ServeProcess(
                 [

@@ -284,3 +284,17 @@ def test_serve_multicasts_moldudp64_that_feed_watch_records(tmp_path: Path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and all(line.startswith("chronex: ") for line in err), err
     assert "needs --request" in err[0] and "is not host:port" in err[1] and "one of them" in err[2]
+
+
+def test_feed_decode_refuses_a_limit_below_one_and_unknown_types(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """--limit 0 printed one message and --types Z none, exit 0: both are bad input now."""
+    path = tmp_path / "day.itch"
+    assert main(["sim", "--venue", "XTKS", "--date", "2027-01-04", "--instruments", "7203",
+                 "--until", "08:02", "--feed", str(path), "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["feed", "decode", str(path), "--limit", "0"]) == 2
+    assert main(["feed", "decode", str(path), "--types", "A,Z"]) == 2
+    assert main(["feed", "decode", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--limit 0" in err[0] and "'Z' is not an ITCH 5.0 message type" in err[1]
+    assert "is a folder" in err[2]

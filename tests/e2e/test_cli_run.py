@@ -71,6 +71,8 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
         (["--runner", "cucumber"], "'cucumber'"),
         (["no/such/dir"], "'no/such/dir'"),
         (["--driver", "telex"], "'telex'"),
+        (["features/matching", "--tags", "@a and and"], "'@a and and' is not one"),
+        (["features/matching", "--runner", "pytest", "--tags", "@a and and"], "'@a and and' is not one"),
     ]:
         r = chronex("run", *args, "--report", str(tmp_path))
         assert r.returncode == 2, (args, r.stdout, r.stderr)
