@@ -508,17 +508,17 @@ def publish(partial: str, url: str) -> None:
     conninfo, schema = split_url(url)
     _, tmp = split_url(partial)
     with psycopg.connect(conninfo, autocommit=True) as db:
-        (got,) = db.execute("SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_CLASS, lock_key(schema))).fetchone() or (
-            False,
-        )
+        key = lock_key(schema)
+        (got,) = db.execute("SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_CLASS, key)).fetchone() or (False,)
         if not got:
             raise LogLocked(f"{redact(url)}: a writer holds this log; the new one stays at schema {tmp!r}")
         try:
             with db.transaction():
                 db.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-                db.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(tmp), sql.Identifier(schema)))
+                rename = sql.SQL("ALTER SCHEMA {} RENAME TO {}")
+                db.execute(rename.format(sql.Identifier(tmp), sql.Identifier(schema)))
         finally:
-            db.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_CLASS, lock_key(schema)))
+            db.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_CLASS, key))
 
 
 def drop_log(url: str) -> None:
