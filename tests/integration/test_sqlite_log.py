@@ -115,9 +115,11 @@ def test_a_steady_writer_keeps_the_wal_bounded_and_checkpoints_off_its_thread(
             sizes.append(wal.stat().st_size)
     assert any(t.name == "chronex-wal-checkpoint" for t in threading.enumerate())
     # Without restarts the WAL holds every commit: 3,000 commits of at least a page each, ~13 MB.
-    # With them it stays near RESTART_PAGES (100 pages); the margin is for a loaded machine, where
-    # the thread is often mid-checkpoint when the writer tries its own (~2.4 MB seen under CI load).
-    assert max(sizes) < 1500 * 4096, sizes
+    # With them it stays near RESTART_PAGES (100 pages) on a quiet machine; on a loaded one the
+    # thread is often mid-checkpoint when the writer tries its own, so a restart can wait (2.4 MB
+    # seen under CI load; 8.4 MB beside the suite's other worker on a disk whose fsync takes 3 ms).
+    # The bound is what tells a restarting WAL from one that never restarts.
+    assert max(sizes) < 0.8 * 3000 * 4096, sizes
     # Another connection sees every entry.
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 6000
