@@ -117,17 +117,24 @@ def test_an_existing_log_is_refused_by_path_and_by_url(
         assert verify(s).complete
 
 
-def test_sigterm_stops_a_sim_as_ctrl_c_does_leaving_nothing(tmp_path: Path) -> None:
-    """SIGTERM (what `timeout`, systemd and CI runners send) cleans up as Ctrl-C does: no log, no
-    partial file, no lock; one line, exit 143."""
-    log = tmp_path / "day.db"
+def _stopped_mid_day(log: Path, sig: int) -> tuple[int, str]:
+    """A whole day's sim into ``log``, sent ``sig`` once it has written 100 kB: its exit code and
+    standard error."""
     proc = chronex(*LONG, "--log", str(log))
     try:
         wait_for(lambda: any(p.stat().st_size > 100_000 for p in partials(log)), "the sim to write")
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    return proc.returncode, err
+
+
+def test_sigterm_stops_a_sim_as_ctrl_c_does_leaving_nothing(tmp_path: Path) -> None:
+    """SIGTERM (what `timeout`, systemd and CI runners send) cleans up as Ctrl-C does: no log, no
+    partial file, no lock; one line, exit 143."""
+    log = tmp_path / "day.db"
+    rc, err = _stopped_mid_day(log, signal.SIGTERM)
+    assert rc == 143, err
     assert err.strip() == "chronex: terminated"
     assert list(tmp_path.iterdir()) == []
 
@@ -136,13 +143,8 @@ def test_a_killed_sim_leaves_no_log_and_a_retry_succeeds(tmp_path: Path) -> None
     """SIGKILL mid-run: nothing at the target (the partial file has a temporary name), and the
     same command then runs cleanly, clearing the dead run's partial file."""
     log = tmp_path / "day.db"
-    proc = chronex(*LONG, "--log", str(log))
-    try:
-        wait_for(lambda: any(p.stat().st_size > 100_000 for p in partials(log)), "the sim to write")
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
+    rc, _ = _stopped_mid_day(log, signal.SIGKILL)
+    assert rc == -signal.SIGKILL
     assert not log.exists()
     assert partials(log)  # the dead run's file, under its temporary name
     retry = chronex(*SHORT, "--log", str(log))
