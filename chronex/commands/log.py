@@ -7,6 +7,7 @@ verified by a process that never imported the modules that defined its records.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Annotated, Any
@@ -24,6 +25,10 @@ from system.eventlog.codec import body_decoder, decode_record
 
 log_app = typer.Typer(help="Inspect and verify event logs.", no_args_is_help=True)
 out = Console(highlight=False)
+
+
+# A time of day with a zone and no date ('09:00 Asia/Tokyo'): it names the log's own day.
+_LOCAL_ONLY = re.compile(r"^\s*\d{1,2}:\d{2}")
 
 
 def open_existing(path: str) -> EventStore:
@@ -153,8 +158,17 @@ def show(
     json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the log's entries, filtered by valid time, type and stream."""
-    t_from = parse_instant(from_, what="--from") if from_ else None
-    t_to = parse_instant(to, what="--to") if to else None
+    day = None
+    if any(v and _LOCAL_ONLY.match(v) for v in (from_, to)):  # '09:00 Asia/Tokyo': the log's day
+        from chronex.commands.replay import log_zone
+
+        probe = open_existing(log)
+        try:
+            _, day = log_zone(probe)
+        finally:
+            probe.close()
+    t_from = parse_instant(from_, on=day, what="--from") if from_ else None
+    t_to = parse_instant(to, on=day, what="--to") if to else None
     if t_from is not None and t_to is not None and t_from > t_to:
         raise BadInput(f"--from {from_!r} is after --to {to!r}")
     if tz is not None:

@@ -72,8 +72,19 @@ def test_show_filters(log_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     """--from/--to (valid time), --type and --stream (exact or prefix*) filter the rows."""
     p = str(log_path)
     assert seqs(run(capsys, "log", "show", p, "--json", "--from", "2027-01-15T08:01:00Z")[1]) == [2, 3, 4]
-    assert seqs(run(capsys, "log", "show", p, "--json", "--to", "2027-01-15 17:02 Asia/Tokyo", "--from",
-                    "2027-01-15 17:01 Asia/Tokyo")[1]) == [2, 3]
+    assert seqs(
+        run(
+            capsys,
+            "log",
+            "show",
+            p,
+            "--json",
+            "--to",
+            "2027-01-15 17:02 Asia/Tokyo",
+            "--from",
+            "2027-01-15 17:01 Asia/Tokyo",
+        )[1]
+    ) == [2, 3]
     assert seqs(run(capsys, "log", "show", p, "--json", "--type", "CliNote")[1]) == [3]
     assert seqs(run(capsys, "log", "show", p, "--json", "--stream", "account/A")[1]) == [1, 4]
     assert seqs(run(capsys, "log", "show", p, "--json", "--stream", "account/*")[1]) == [1, 2, 4]
@@ -100,8 +111,14 @@ def test_verify_ok(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert second.startswith(f"{log_path}: incomplete: no RunFinished at the end")
     code, out, _ = run(capsys, "log", "verify", str(log_path), "--json")
     assert code == 0 and json.loads(out) == {
-        "ok": True, "count": 4, "head_hash": head, "bad_seq": None, "problem": None,
-        "complete": False, "incomplete": json.loads(out)["incomplete"], "served": None,
+        "ok": True,
+        "count": 4,
+        "head_hash": head,
+        "bad_seq": None,
+        "problem": None,
+        "complete": False,
+        "incomplete": json.loads(out)["incomplete"],
+        "served": None,
     }
     assert json.loads(out)["incomplete"].startswith("no RunFinished")
 
@@ -182,9 +199,17 @@ def test_bad_input_exits_2_with_one_line(
 def test_the_installed_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
     """`python -m`-free check through a real process: the console entry point keeps the contract."""
     done = subprocess.run(
-        [sys.executable, "-c", "from chronex.cli import entry; entry()", "log", "verify",
-         str(tmp_path / "missing.db")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "from chronex.cli import entry; entry()",
+            "log",
+            "verify",
+            str(tmp_path / "missing.db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     assert done.stderr.startswith("chronex: ") and len(done.stderr.strip().splitlines()) == 1
@@ -215,3 +240,19 @@ def test_from_datetime_agrees_with_the_fixture() -> None:
     from datetime import UTC, datetime
 
     assert from_datetime(datetime(2027, 1, 15, 8, 0, tzinfo=UTC)) == T0
+
+
+def test_show_takes_a_time_of_day_on_the_logs_own_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'08:00 Asia/Tokyo' (no date) names the log's own day, as `replay --as-of` reads it; it
+    was refused with 'no date given'."""
+    log = tmp_path / "day.db"
+    day = ["sim", "--venue", "XTKS", "--date", "2027-01-04", "--instruments", "7203", "--until", "08:02"]
+    assert main([*day, "--log", str(log), "--quiet"]) == 0
+    capsys.readouterr()
+    local = run(capsys, "log", "show", str(log), "--json", "--limit", "0", "--from", "08:00 Asia/Tokyo",
+                "--to", "08:01 Asia/Tokyo")  # fmt: skip
+    full = run(capsys, "log", "show", str(log), "--json", "--limit", "0", "--from", "2027-01-04T08:00+09:00",
+               "--to", "2027-01-04T08:01+09:00")  # fmt: skip
+    assert local[0] == 0 and local[1] == full[1] and seqs(local[1])
