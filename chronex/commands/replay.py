@@ -151,6 +151,8 @@ def replay(
         raise BadInput("give exactly one of --as-of T, --rerun or --rebase DATE")
     if (rerun_ or rebase_) and not out_log:
         raise BadInput("--rerun and --rebase write a new log: give --out LOG2")
+    if out_log is not None and not (rerun_ or rebase_):
+        raise BadInput("--out goes with --rerun or --rebase (--as-of writes nothing)")
     if (set_ or config) and not (rerun_ or rebase_):
         raise BadInput("--set/--config apply to --rerun or --rebase")
     if snapshot_every is not None and snapshot_every <= 0:

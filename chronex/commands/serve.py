@@ -351,6 +351,12 @@ def serve(
     ):
         if port is not None and not 0 <= port <= 65535:
             raise BadInput(f"{flag} {port} is not a port (0-65535; 0 takes any free one)")
+    if sessions is not None and fix_port is None:
+        raise BadInput("--sessions configures the FIX acceptor: give --fix-port as well")
+    if mold_to and mold_port is None:
+        raise BadInput("--mold-to names where MoldUDP64 goes: give --mold-port (its retransmission port)")
+    for target in mold_to or ():
+        host_port("--mold-to", target)
     if snapshot_every < 0:
         raise BadInput(f"--snapshot-every {snapshot_every} must be 0 (none) or more")
     keys = _api_keys(rest_port, api_keys)

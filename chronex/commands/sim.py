@@ -221,6 +221,8 @@ def sim(
     ] = None,
 ) -> None:
     """Simulate a trading day of a venue into an event log and print what happened."""
+    if log is not None and not log.strip():
+        raise BadInput("--log '' names no log (leave it out for one in memory)")
     if feed is not None and (Path(feed).is_dir() or not Path(feed).resolve().parent.is_dir()):
         raise BadInput(f"--feed {feed!r}: not a file in an existing directory")
     if feed is not None and log is not None and Path(feed).resolve() == Path(log).resolve():

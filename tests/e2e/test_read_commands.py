@@ -321,6 +321,7 @@ def test_replay_config_file_errors_are_one_line_exit_2(
         (("replay", "{log}", "--rerun", "--out", "{tmp}/missing/w.db"), "does not exist"),
         (("replay", "{log}", "--as-of", "-" + str(10**30)), "outside the times a log can hold"),
         (("replay", "{log}", "--as-of", AS_OF, "--tz", "Mars/Base"), "not a time zone"),
+        (("replay", "{log}", "--as-of", AS_OF, "--out", "{tmp}/x.db"), "--out goes with --rerun or --rebase"),
         (("replay", "{log}", "--as-of", AS_OF, "--known-at", str(10**25)), "outside the times"),
         (("log", "show", "{log}", "--from", str(10**30)), "outside the times"),
         (("log", "show", "{log}", "--tz", "Bad/Zone"), "not a time zone"),

@@ -95,6 +95,9 @@ def test_a_start_that_fails_after_opening_the_log_leaves_no_log(tmp_path: Path) 
             (["--fix-port", "0", "--sessions", sessions, "--fix-store", "bogus"], "store URL 'bogus'"),
             (["--clock", "paced", "--speed", "-1"], "--speed '-1'"),
             (["--mold-port", "0"], "--mold-port needs"),
+            (["--sessions", sessions], "--sessions configures the FIX acceptor"),
+            (["--mold-to", "127.0.0.1:9200"], "--mold-to names where"),
+            (["--mold-port", "0", "--mold-to", "bogus"], "--mold-to"),
             (["--admin-port", busy], "cannot listen"),
             (["--fix-port", busy, "--sessions", sessions], "cannot listen"),
         ]:

@@ -49,6 +49,7 @@ def test_table_summary_ends_with_the_head_hash(tmp_path: Path, capsys: pytest.Ca
         (["--venue", "XTKS", "--date", "2027-01-04", "--activity", "-1"], "--activity -1"),
         # so small that an agent's wait overflows the clock: refused, not an OverflowError
         (["--venue", "XTKS", "--date", "2027-01-04", "--activity", "1e-300"], "--activity 1e-300"),
+        (["--venue", "XTKS", "--date", "2027-01-04", "--log", ""], "--log '' names no log"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
