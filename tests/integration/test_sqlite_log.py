@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -122,7 +121,9 @@ def test_a_steady_writer_keeps_the_wal_bounded_and_checkpoints_off_its_thread(
         store.append([NewEvent(Tick("a", i), i), NewEvent(Tick("b", i), i)])
         if i % 100 == 99:
             sizes.append(wal.stat().st_size)
-    assert any(t.name == "chronex-wal-checkpoint" for t in threading.enumerate())
+    checkpointer = store._checkpointer  # type: ignore[attr-defined]
+    assert checkpointer is not None and checkpointer._thread.is_alive()
+    assert checkpointer._thread.name == "chronex-wal-checkpoint"
     # Without restarts the WAL holds every commit: 3,000 commits of at least a page each, ~13 MB.
     # With them it stays near RESTART_PAGES (100 pages) on a quiet machine; on a loaded one the
     # thread is often mid-checkpoint when the writer tries its own, so a restart can wait (2.4 MB
@@ -133,7 +134,8 @@ def test_a_steady_writer_keeps_the_wal_bounded_and_checkpoints_off_its_thread(
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 6000
     store.close()
-    assert not any(t.name == "chronex-wal-checkpoint" for t in threading.enumerate())
+    # this store's thread (other tests' stores in the same worker may have theirs)
+    assert not checkpointer._thread.is_alive()
     with open_log(str(path), FixedClock(0), create=False) as again:
         assert verify(again).ok
 
