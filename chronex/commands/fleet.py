@@ -34,6 +34,7 @@ from chronex.fleet.days import (
     verify_log,
 )
 from chronex.fleet.plan import DayTask, PlanError, parse_seeds, sessions
+from chronex.outpath import output_dir
 from chronex.timearg import parse_date
 from system.clock import FixedClock
 
@@ -348,7 +349,11 @@ def replay_cmd(
     if out_dir is not None:
         if out_dir.resolve() == folder.resolve():
             raise BadInput(f"--out {str(out_dir)!r} is the fleet folder itself; choose another")
-        out_dir.mkdir(parents=True, exist_ok=True)
+        output_dir(str(out_dir), "--out")  # not a file, nor under one
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise BadInput(f"--out {str(out_dir)!r}: cannot make the folder ({e.strerror or e})") from None
         clash = [p.name for p in logs if (out_dir / p.name).exists()]
         if clash:
             raise BadInput(f"--out {str(out_dir)!r} already has {clash[0]} (choose an empty folder)")

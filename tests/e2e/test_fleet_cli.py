@@ -174,6 +174,17 @@ def test_a_bad_what_if_is_refused_before_any_worker_runs(
     assert "--set risk=1" in capsys.readouterr().err
 
 
+def test_a_rerun_out_that_is_a_file_is_refused(
+    fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out naming a file (or a path under one) was an internal error (FileExistsError)."""
+    f = tmp_path / "afile"
+    f.write_text("x")
+    for out in (f, f / "sub"):
+        assert main(["fleet", "replay", str(fleet), "--rerun", "--out", str(out), "--workers", "1"]) == 2
+        assert "is a file, not a folder" in capsys.readouterr().err
+
+
 def test_the_worker_function_needs_nothing_but_its_task(tmp_path: Path) -> None:
     """simulate_day runs in this process too (no cluster): a complete log, no partial left."""
     until = parse_instant("2027-01-04T09:00:30+09:00", what="until")
