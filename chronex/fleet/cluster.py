@@ -59,13 +59,24 @@ def fleet_client(scheduler: str | None, workers: int | None, *, quiet: bool = Fa
             client.close()
         return
     n = workers if workers is not None else (os.cpu_count() or 1)
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,  # one simulated day per process: the engine is single-threaded
-        processes=True,
-        dashboard_address=_dashboard_address(),
-        silence_logs=logging.CRITICAL,  # task errors come back through their futures; not shutdown noise
-    )
+
+    def start(dashboard: str) -> Any:
+        return LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,  # one simulated day per process: the engine is single-threaded
+            processes=True,
+            dashboard_address=dashboard,
+            silence_logs=logging.CRITICAL,  # task errors come back through their futures; not shutdown noise
+        )
+
+    address = _dashboard_address()
+    try:
+        cluster = start(address)
+    except RuntimeError as e:
+        # Another fleet took 8787 between the look and the bind (two starting at once): any port.
+        if address == ":0" or "already in use" not in str(e):
+            raise
+        cluster = start(":0")
     try:
         client = Client(cluster)
         try:
