@@ -13,7 +13,6 @@ exit 2.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from rich.table import Table
 from chronex.addrarg import host_port
 from chronex.errors import BadInput
 from chronex.outpath import not_a_database
-from system.gateways.itch.dayfile import DayFileError, read_messages, write_messages
+from system.gateways.itch.dayfile import DayFileError, read_messages, save_messages
 from system.gateways.itch.feedbook import FeedBook
 from system.gateways.itch.messages import FIELDS, PRICE_FIELDS, BadMessage, decode
 from system.gateways.itch.mold import MoldClient, is_multicast
@@ -271,10 +270,7 @@ class _Viewer:
             self.redraw()
             self.live.__exit__(None, None, None)
         if self.out_file is not None and (kind is None or stopped):  # a run that failed records nothing
-            tmp = f"{self.out_file}.partial"
-            with open(tmp, "wb") as f:
-                write_messages(f, self.got)
-            os.replace(tmp, self.out_file)
+            save_messages(self.out_file, self.got)
             if stopped:
                 err.print(
                     f"stopped: {self.n:,} messages written to {self.out_file}"

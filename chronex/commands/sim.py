@@ -10,7 +10,6 @@ RunFinished); an existing one is refused unless --overwrite, and so is a log ano
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from datetime import date, timedelta
@@ -338,14 +337,10 @@ def _run(day: SimulatedDay, name: str, trade_date: date, tz: str, quiet: bool) -
 
 def _write_feed(day: SimulatedDay, path: str) -> dict[str, Any]:
     """The day's log as an ITCH 5.0 day file (see docs/feeds.md)."""
-    from system.gateways.itch.dayfile import encode_log, write_messages
+    from system.gateways.itch.dayfile import encode_log, save_messages
 
     enc = encode_log(day.world.store, day.session.tz, day.profile.ids)
-    tmp = f"{path}.partial"  # the file appears whole or not at all
-    with open(tmp, "wb") as f:
-        n = write_messages(f, enc.messages)
-    os.replace(tmp, path)
-    return {"path": path, "messages": n}
+    return {"path": path, "messages": save_messages(path, enc.messages)}
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -26,6 +27,19 @@ def write_messages(out: BinaryIO, messages: Iterable[bytes]) -> int:
             out.write(buf)
             buf.clear()
     out.write(buf)
+    return n
+
+
+def save_messages(path: str | Path, messages: Iterable[bytes]) -> int:
+    """Write a day file at ``path`` through a temporary name beside it, so it appears whole or not
+    at all (a file cut mid-way would read as a shorter day); returns the count written."""
+    tmp = Path(f"{path}.partial")
+    try:
+        with open(tmp, "wb") as f:
+            n = write_messages(f, messages)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return n
 
 
