@@ -27,6 +27,13 @@ _LOCAL = re.compile(
 _ISO_FRACTION = re.compile(r"^(?P<head>.+?[T ]\d{2}:\d{2}:\d{2})\.(?P<frac>\d+)(?P<tail>.*)$")
 
 
+def needs_a_day(text: str) -> bool:
+    """Whether ``text`` is a time of day with a zone and no date ('09:00 Asia/Tokyo'): the
+    caller supplies the day (``parse_instant(on=...)``)."""
+    m = _LOCAL.match(text.strip())
+    return m is not None and not m["date"]
+
+
 def parse_instant(text: str, *, on: date | None = None, what: str = "time") -> int:
     """Nanoseconds since the epoch for ``text``. ``on`` supplies the date for 'HH:MM Zone'."""
     t = _parse(text, on, what)

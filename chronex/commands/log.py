@@ -7,7 +7,6 @@ verified by a process that never imported the modules that defined its records.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Annotated, Any
@@ -18,17 +17,13 @@ from rich.console import Console
 from rich.table import Table
 
 from chronex.errors import BadInput, CheckFailed
-from chronex.timearg import parse_instant, parse_zone
+from chronex.timearg import needs_a_day, parse_instant, parse_zone
 from system.clock import FixedClock, iso
 from system.eventlog import EventStore, LoggedEvent, RawEntry, Verdict, open_log, record_types, verify
 from system.eventlog.codec import body_decoder, decode_record
 
 log_app = typer.Typer(help="Inspect and verify event logs.", no_args_is_help=True)
 out = Console(highlight=False)
-
-
-# A time of day with a zone and no date ('09:00 Asia/Tokyo'): it names the log's own day.
-_LOCAL_ONLY = re.compile(r"^\s*\d{1,2}:\d{2}")
 
 
 def open_existing(path: str) -> EventStore:
@@ -159,7 +154,7 @@ def show(
 ) -> None:
     """List the log's entries, filtered by valid time, type and stream."""
     day = None
-    if any(v and _LOCAL_ONLY.match(v) for v in (from_, to)):  # '09:00 Asia/Tokyo': the log's day
+    if any(v and needs_a_day(v) for v in (from_, to)):  # '09:00 Asia/Tokyo': on the log's day
         from chronex.commands.replay import log_zone
 
         probe = open_existing(log)
