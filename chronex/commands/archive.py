@@ -101,6 +101,8 @@ def archive(
         raise BadInput(f"--batch {batch} must be at least 1")
     if poll <= 0:
         raise BadInput(f"--poll {poll} must be positive")
+    if not name.strip():
+        raise BadInput(f"--name {name!r}: the archive's position needs a name")
     try:
         from system.archive.postgres import PostgresArchive
     except ImportError:

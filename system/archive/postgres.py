@@ -153,6 +153,19 @@ class PostgresArchive:
         row = self._db.execute(
             self._q("SELECT seq, hash FROM {s}.archive_position WHERE name = %s"), (self.name,)
         ).fetchone()
+        # Order ids are the log's own: a second log's rows would collide with the first's.
+        other = self._db.execute(
+            self._q(
+                "SELECT name, log, seq FROM {s}.archive_position WHERE name <> %s AND seq > 0 "
+                "ORDER BY name LIMIT 1"
+            ),
+            (self.name,),
+        ).fetchone()
+        if other is not None:
+            raise EventLogError(
+                f"{self._shown}: schema {self.schema} already archives {other[1]} (name {other[0]!r}, "
+                f"at seq {other[2]}); one schema holds one log: name another with ?schema=..."
+            )
         if row is None:
             self._db.execute(
                 self._q("INSERT INTO {s}.archive_position (name, seq, hash, log) VALUES (%s, 0, %s, %s)"),

@@ -19,6 +19,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         ("log", "show", "--bogus", "x"),
         ("log", "show"),
         ("no-such-command",),
+        ("archive", "--from", "day.db", "--to", "postgresql://127.0.0.1/x", "--name", ""),
     ],
 )
 def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...]) -> None:
@@ -27,6 +28,15 @@ def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...]) -> None:
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
     assert r.stderr.strip()
+
+
+def test_init_where_a_file_is_in_the_way_writes_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A folder that cannot be made is one line naming the path, exit 2, and no half suite."""
+    (tmp_path / "afile").write_text("x")
+    r = cli.chronex("init", str(tmp_path / "afile" / "suite"), timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "afile/suite" in r.stderr and "nothing was written" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
 def test_version_exits_0() -> None:

@@ -285,3 +285,11 @@ def test_a_second_archiver_and_another_log_are_refused(
         first.close()
     with pytest.raises(EventLogError, match="another log"):
         PostgresArchive(url, live_log, VenueTradeDates())
+    # Under another position name it would copy rows whose order ids collide with the first
+    # log's: refused at the start, naming the log the schema holds, and nothing is written.
+    with pytest.raises(EventLogError, match=r"already archives .*name 'archive'.*one schema holds one log"):
+        PostgresArchive(url, live_log, VenueTradeDates(), name="second")
+    with open_log(day_log, FixedClock(0), create=False) as store:
+        again = PostgresArchive(url, store, VenueTradeDates())  # the first log still continues
+        assert again.position() == store.head().seq
+        again.close()
