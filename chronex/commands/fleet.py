@@ -120,6 +120,24 @@ def plan_fleet(
     return tasks, profile.name, seed_list
 
 
+def _same_fleet_or_none(folder: Path, tasks: list[DayTask]) -> None:
+    """A folder holds one fleet: its manifest may grow (a resumed or extended fleet) but a
+    fleet that would leave logs out of it is another fleet, refused before anything runs."""
+    try:
+        old = mf.read(folder)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+    if old is None:
+        return
+    ours = {t.log_name for t in tasks}
+    dropped = [e.log for e in old.logs if e.log not in ours]
+    if dropped:
+        raise BadInput(
+            f"{folder / mf.MANIFEST} is another fleet's ({old.venue} {old.first}..{old.last}, "
+            f"{len(dropped)} of its logs not in this one, e.g. {dropped[0]}); give a new --out folder"
+        )
+
+
 def _done_already(task: DayTask, folder: Path) -> DayResult | None:
     """The day's result if its log and sidecar are in ``folder`` and agree (resume)."""
     from system.eventlog import open_log
@@ -187,10 +205,15 @@ def sim_cmd(
     )
     if out_dir.exists() and not out_dir.is_dir():
         raise BadInput(f"--out {str(out_dir)!r} is a file, not a folder")
-    if not out_dir.parent.exists():
-        raise BadInput(f"--out {str(out_dir)!r}: folder {str(out_dir.parent)!r} does not exist")
-    out_dir.mkdir(exist_ok=True)
+    if not out_dir.parent.is_dir():
+        why = "is not a folder" if out_dir.parent.exists() else "does not exist"
+        raise BadInput(f"--out {str(out_dir)!r}: {str(out_dir.parent)!r} {why}")
+    try:
+        out_dir.mkdir(exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"--out {str(out_dir)!r}: cannot make the folder ({e.strerror or e})") from None
     folder = out_dir.resolve()
+    _same_fleet_or_none(folder, tasks)
     skipped = [r for r in (_done_already(t, folder) for t in tasks) if r is not None]
     done_logs = {r.log for r in skipped}
     todo = [t for t in tasks if t.log_name not in done_logs]

@@ -117,10 +117,17 @@ def init(
     clash = [name for name in FILES if (folder / name).exists()]
     if clash:
         raise BadInput(f"{folder / clash[0]} already exists; nothing was written (choose an empty folder)")
+    written: list[Path] = []
     for name, text in FILES.items():
         path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as e:
+            for done in written:  # a suite is written whole or not at all
+                done.unlink(missing_ok=True)
+            raise BadInput(f"cannot write {path}: {e.strerror or e}; nothing was written") from None
+        written.append(path)
     typer.echo(f"Wrote a starter suite in {folder}:")
     for name in FILES:
         typer.echo(f"  {name}")

@@ -148,6 +148,7 @@ def test_rerun_of_a_folder_with_a_missing_log_fails(fleet: Path, tmp_path: Path)
         (["sim", *SMALL, "--out", "{tmp}/x", "--workers", "0"], "--workers 0"),
         (["sim", *SMALL, "--out", "{tmp}/x", "--workers", "1", "--scheduler", "tcp://h:1"], "not both"),
         (["sim", *SMALL, "--out", "{tmp}/no/x"], "does not exist"),
+        (["sim", *SMALL, "--out", "{tmp}/afile/x"], "afile' is not a folder"),
         (["sim", *SMALL[:2], "--instruments", "NOPE", *SMALL[4:], "--out", "{tmp}/x"], "NOPE"),
         (["sim", *SMALL[:-4], "--until", "19:00", *SMALL[-4:], "--out", "{tmp}/x"], "--until"),
         (["sim", *SMALL, "--out", "{tmp}/x", "--scheduler", "tcp://127.0.0.1:9"], "cannot connect"),
@@ -160,6 +161,7 @@ def test_bad_input_is_one_line_and_exit_2(
     args: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Bad dates, seeds, workers, folders, instruments, times or schedulers: exit 2 naming the value."""
+    (tmp_path / "afile").write_text("x")
     argv = ["fleet", *(a.replace("{tmp}", str(tmp_path)) for a in args)]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -172,6 +174,21 @@ def test_a_bad_what_if_is_refused_before_any_worker_runs(
     """A --set that makes no valid configuration is one line and exit 2."""
     assert main(["fleet", "replay", str(fleet), "--rerun", "--set", "risk=1", "--workers", "1"]) == 2
     assert "--set risk=1" in capsys.readouterr().err
+
+
+def test_a_folder_holds_one_fleet(fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Another fleet into a fleet's folder would have replaced its manifest, leaving its logs out:
+    refused before anything runs, naming the fleet there. The same fleet resumes as before."""
+    out = tmp_path / "copy"
+    shutil.copytree(fleet, out)
+    before = (out / "fleet.json").read_bytes()
+    other = [*DAY, "--from", "2027-01-06", "--to", "2027-01-06", "--seeds", "1"]
+    assert main(["fleet", "sim", *other, "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "another fleet's (XTKS 2027-01-04..2027-01-05" in err and "XTKS-2027-01-04-s1.db" in err
+    assert (out / "fleet.json").read_bytes() == before and not list(out.glob("*01-06*"))
+    assert main(["fleet", "sim", *SMALL, "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"] == 4
 
 
 def test_a_rerun_out_that_is_a_file_is_refused(
