@@ -19,8 +19,17 @@ from rich.table import Table
 from chronex.errors import BadInput, CheckFailed
 from chronex.timearg import needs_a_day, parse_instant, parse_zone
 from system.clock import FixedClock, iso
-from system.eventlog import EventStore, LoggedEvent, RawEntry, Verdict, open_log, record_types, verify
-from system.eventlog.codec import body_decoder, decode_record
+from system.eventlog import (
+    EventStore,
+    LogDamaged,
+    LoggedEvent,
+    RawEntry,
+    Verdict,
+    open_log,
+    record_types,
+    verify,
+)
+from system.eventlog.codec import GENESIS_HASH, body_decoder, decode_record
 
 log_app = typer.Typer(help="Inspect and verify event logs.", no_args_is_help=True)
 out = Console(highlight=False)
@@ -263,13 +272,21 @@ def verify_cmd(
 ) -> None:
     """Walk the hash chain. Exit 0 with the count and head hash (and whether the run finished), or 1."""
     want = _expected_head(head)
-    store = open_existing(log)
+    try:
+        store = open_existing(log)
+    except LogDamaged as e:  # a log whose file cannot be read fails verification: exit 1, not 2
+        _report(log, Verdict(False, 0, GENESIS_HASH, None, e.detail), json)
+        return
     try:
         v = verify(store)
         if v.ok and want is not None and not v.head_hash.hex().startswith(want):
             v = _check_head(store, v, want)
     finally:
         store.close()
+    _report(log, v, json)
+
+
+def _report(log: str, v: Verdict, json: bool) -> None:
     if json:
         typer.echo(
             msgspec.json.encode(

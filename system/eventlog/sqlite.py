@@ -21,6 +21,7 @@ from system.eventlog.store import (
     NO_STREAM,
     EventStore,
     Head,
+    LogDamaged,
     NewEvent,
     NotAnEventLog,
     RawEntry,
@@ -90,6 +91,14 @@ _INSERT_ROWS = [
 SYNC_ROWS = 16384
 
 _RAW_COLS = "e.seq, s.name, e.stream_version, t.name, e.valid_time, e.recorded_time, e.body, e.hash"
+
+
+def _unreadable(path: Path, e: sqlite3.DatabaseError) -> NotAnEventLog:
+    """SQLite's refusal as the log's error: a damaged file (cut short or corrupt) is told apart
+    from a file that never was a log, because an auditor must hear that a log is damaged."""
+    if (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_CORRUPT or "malformed" in str(e):
+        return LogDamaged(str(path), f"damaged: the file is cut short or corrupt ({e})")
+    return NotAnEventLog(f"{path}: not a Chronex event log ({e})")
 
 
 class SQLiteEventStore(EventStore):
@@ -165,7 +174,7 @@ class SQLiteEventStore(EventStore):
             db.execute(f"PRAGMA synchronous={self._durability.upper()}")
             db.execute("PRAGMA cache_size=-65536")
         except sqlite3.DatabaseError as e:
-            raise NotAnEventLog(f"{self.path}: not a Chronex event log ({e})") from None
+            raise _unreadable(self.path, e) from None
         return db
 
     def _readonly_uri(self) -> str:
@@ -191,7 +200,7 @@ class SQLiteEventStore(EventStore):
         try:
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as e:
-            raise NotAnEventLog(f"{self.path}: not a Chronex event log ({e})") from None
+            raise _unreadable(self.path, e) from None
         if not tables:
             if not create:
                 raise NotAnEventLog(f"{self.path}: empty file, not a Chronex event log")
@@ -439,17 +448,20 @@ class SQLiteEventStore(EventStore):
             # From the start means every row, even one whose seq was edited below 1: verify must see it.
             (from_seq if from_seq > 1 else -(1 << 63),),
         )
-        for r in rows:
-            yield RawEntry(
-                r[0],
-                r[1] if r[1] is not None else "",
-                r[2],
-                r[3] if r[3] is not None else "",
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-            )
+        try:
+            for r in rows:
+                yield RawEntry(
+                    r[0],
+                    r[1] if r[1] is not None else "",
+                    r[2],
+                    r[3] if r[3] is not None else "",
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                )
+        except sqlite3.DatabaseError as e:  # a page cut off or overwritten, met mid-read
+            raise _unreadable(self.path, e) from None
 
     def head(self) -> Head:
         row = self._reader().execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()

@@ -62,6 +62,15 @@ class NotAnEventLog(EventLogError):
     """The path or URL does not name a Chronex event log."""
 
 
+class LogDamaged(NotAnEventLog):
+    """The file's storage is damaged (cut short or corrupt): what it holds cannot be read, so its
+    chain cannot be checked past that point. ``log verify`` reports it as a failed verdict."""
+
+    def __init__(self, where: str, detail: str) -> None:
+        super().__init__(f"{where}: {detail}")
+        self.detail = detail
+
+
 class UnsupportedLogURL(EventLogError):
     """The URL's scheme names no backend this installation has."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import msgspec
 
 from system.eventlog.codec import GENESIS_HASH, Envelope, body_decoder, chain_hash
-from system.eventlog.store import EventStore, RawEntry
+from system.eventlog.store import EventStore, LogDamaged, RawEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,8 @@ class Verdict:
         if self.ok:
             tail = "" if self.incomplete is None else f"; incomplete: {self.incomplete}"
             return f"ok: {self.count} events, head {self.head_hash.hex()}{tail}"
+        if self.bad_seq is None:
+            return f"bad: {self.problem}"
         return f"bad at seq {self.bad_seq}: {self.problem}"
 
 
@@ -72,6 +74,9 @@ def _incomplete(last: Envelope | None, count: int, served: str | None = None) ->
     return None
 
 
+_DAMAGED_ENTRY = "damaged entry: its body or hash cannot be read (the file is cut short or corrupt)"
+
+
 def _decode(raw: RawEntry, prev: bytes) -> Envelope | str:
     """The body's envelope. Payloads stay undecoded: integrity needs no record classes, so a log
     verifies in a process that never imported the modules that wrote it."""
@@ -101,37 +106,42 @@ def verify(store: EventStore) -> Verdict:
     last: Envelope | None = None
     first: Envelope | None = None
     raws: Iterator[RawEntry] = store.read_raw(1)
-    for raw in raws:
-        if raw.seq != expected_seq:
-            return _misplaced(raw, raws, expected_seq, count, prev)
-        if chain_hash(prev, raw.body) != raw.hash:
-            return Verdict(False, count, prev, raw.seq, _why_unchained(raw, prev, next(raws, None)))
-        ev = _decode(raw, prev)
-        if isinstance(ev, str):
-            return Verdict(False, count, prev, raw.seq, ev)
-        mismatches = [
-            f"{name} (stored {stored!r}, body {inbody!r})"
-            for name, stored, inbody in (
-                ("seq", raw.seq, ev.seq),
-                ("stream", raw.stream, ev.stream),
-                ("stream_version", raw.stream_version, ev.stream_version),
-                ("type", raw.type, ev.type),
-                ("valid_time", raw.valid_time, ev.valid_time),
-                ("recorded_time", raw.recorded_time, ev.recorded_time),
-            )
-            if stored != inbody
-        ]
-        if mismatches:
-            return Verdict(
-                False, count, prev, raw.seq,
-                "altered index column " + ", ".join(mismatches) + ": disagrees with the hashed body",
-            )
-        prev = raw.hash
-        count += 1
-        expected_seq += 1
-        last = ev
-        if first is None:
-            first = ev
+    try:
+        for raw in raws:
+            if raw.body is None or raw.hash is None:
+                return Verdict(False, count, prev, expected_seq, _DAMAGED_ENTRY)
+            if raw.seq != expected_seq:
+                return _misplaced(raw, raws, expected_seq, count, prev)
+            if chain_hash(prev, raw.body) != raw.hash:
+                return Verdict(False, count, prev, raw.seq, _why_unchained(raw, prev, next(raws, None)))
+            ev = _decode(raw, prev)
+            if isinstance(ev, str):
+                return Verdict(False, count, prev, raw.seq, ev)
+            mismatches = [
+                f"{name} (stored {stored!r}, body {inbody!r})"
+                for name, stored, inbody in (
+                    ("seq", raw.seq, ev.seq),
+                    ("stream", raw.stream, ev.stream),
+                    ("stream_version", raw.stream_version, ev.stream_version),
+                    ("type", raw.type, ev.type),
+                    ("valid_time", raw.valid_time, ev.valid_time),
+                    ("recorded_time", raw.recorded_time, ev.recorded_time),
+                )
+                if stored != inbody
+            ]
+            if mismatches:
+                return Verdict(
+                    False, count, prev, raw.seq,
+                    "altered index column " + ", ".join(mismatches) + ": disagrees with the hashed body",
+                )
+            prev = raw.hash
+            count += 1
+            expected_seq += 1
+            last = ev
+            if first is None:
+                first = ev
+    except LogDamaged as e:  # storage that cannot be read past this entry
+        return Verdict(False, count, prev, expected_seq, f"{e.detail}, reading from seq {expected_seq}")
     served = _served(first)
     return Verdict(True, count, prev, incomplete=_incomplete(last, count, served), served=served)
 
@@ -141,7 +151,7 @@ def _why_unchained(raw: RawEntry, prev: bytes, nxt: RawEntry | None) -> str:
     ev = _decode(raw, prev)
     if not isinstance(ev, str) and ev.seq != raw.seq:
         return f"reordering: the entry stored at seq {raw.seq} is the body of seq {ev.seq}"
-    if nxt is not None and nxt.seq == raw.seq + 1:
+    if nxt is not None and nxt.seq == raw.seq + 1 and nxt.body is not None:
         if chain_hash(raw.hash, nxt.body) == nxt.hash:
             # The next entry still chains to the stored hash, so the hash is original: the body changed.
             return "altered payload: the body does not hash to its stored hash"

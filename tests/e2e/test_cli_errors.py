@@ -73,3 +73,31 @@ def test_verify_head_catches_entries_cut_off_the_end(tmp_path) -> None:  # type:
     assert "entries were removed from the end" in r.stderr
     bad = _run("log", "verify", str(path), "--head", "xyz")
     assert bad.returncode == 2 and "--head" in bad.stderr
+
+
+def test_a_log_file_cut_short_anywhere_fails_verification(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A copy cut short (a full disk, an interrupted transfer) is a failed verification at every
+    length: exit 1 with one line, never "ok", never an internal error (a cut inside the last page
+    read a missing body as None and crashed), and never "not a Chronex event log"."""
+    from chronex.cli import main
+    from system.clock import FixedClock
+    from system.eventlog import NewEvent, open_log
+    from system.runtime.manifest import RunStarted
+
+    path = tmp_path / "day.db"
+    store = open_log(path, FixedClock(1))
+    for i in range(400):
+        store.append([NewEvent(RunStarted(i, "v" * 100, "c", "cal", i), i)])
+    store.close()
+    whole = path.read_bytes()
+    assert main(["log", "verify", str(path)]) == 0
+    capsys.readouterr()
+    cut = tmp_path / "cut.db"
+    page = 4096
+    lengths = sorted({*range(page, len(whole), page), *range(page + 700, len(whole), page), len(whole) - 1})
+    for n in lengths:
+        cut.write_bytes(whole[:n])
+        rc = main(["log", "verify", str(cut)])
+        err = capsys.readouterr().err.strip()
+        assert rc == 1, (n, err)
+        assert len(err.splitlines()) == 1 and "not a Chronex event log" not in err, (n, err)
