@@ -1,71 +1,122 @@
 """QuickFIX (the quickfix-py wheel) as an independent FIX engine, shared by the tests that drive
-Chronex with it: its FIX 4.4 dictionary, an order builder and an initiator application that
-collects what it is sent. Importing this skips the importing module when quickfix is missing."""
+Chronex with it: its FIX 4.4 dictionary and ``QuickFix``, its engines in a process of their own
+(tests/integration/quickfix_peer.py), so that a crash inside QuickFIX fails the test that met it
+instead of taking the test worker down. Importing this skips the importing module when quickfix
+is missing."""
 
 from __future__ import annotations
 
-import queue
+import contextlib
+import json
+import select
+import signal
+import subprocess
 import sys
-import threading
+import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
-fix = pytest.importorskip("quickfix")
+pytest.importorskip("quickfix")
 
 DICTIONARY = Path(sys.prefix) / "share" / "quickfix" / "FIX44.xml"
+ROOT = Path(__file__).resolve().parents[2]
+
+Fields = list[tuple[int, str]]
 
 
-def order(msg_type: str, fields: list[tuple[int, str]]) -> Any:
-    """An application message of ``msg_type`` with ``fields`` (as text) and a TransactTime."""
-    m = fix.Message()
-    m.getHeader().setField(fix.MsgType(msg_type))
-    for tag, value in fields:
-        m.setField(fix.StringField(tag, value))
-    m.setField(fix.TransactTime())
-    return m
+class PeerDied(AssertionError):
+    """The QuickFIX process ended (a crash inside QuickFIX): the test fails naming it."""
 
 
-class Client(fix.Application):  # type: ignore[misc]
-    """Collects what QuickFIX's initiator sees, from its own threads: each application message
-    as ``{tag: value}`` of the header tags and body tags asked for, and session Rejects as text."""
+class QuickFix:
+    """QuickFIX engines in a child process. Every call waits for the child's answer; an engine is
+    named by the test (``engine("client", ...)``) and used by that name after."""
 
-    def __init__(self, tags: Iterable[int], header_tags: Iterable[int] = (35,)) -> None:
-        super().__init__()
-        self.tags = tuple(tags)
-        self.header_tags = tuple(header_tags)
-        self.logged_on = threading.Event()
-        self.logged_out = threading.Event()
-        self.app: queue.Queue[dict[int, str]] = queue.Queue()
-        self.admin_rejects: list[str] = []
-        self.session_id: Any = None
-        self.keep: tuple[Any, ...] = ()  # QuickFIX's factories, held until after stop()
+    def __init__(self) -> None:
+        self._err = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in close()); a file, not a pipe: QuickFIX may say a lot
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.quickfix_peer"],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, text=True,
+        )  # fmt: skip
 
-    def onCreate(self, session_id: Any) -> None:
-        self.session_id = session_id
+    def call(self, op: str, wait: float = 60.0, **args: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            self._died(op)
+        deadline = time.monotonic() + wait
+        while not select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"QuickFIX peer: no answer to {op} in {wait} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            self._died(op)
+        reply: dict[str, Any] = json.loads(line)
+        if not reply.pop("ok"):
+            raise AssertionError(f"QuickFIX peer: {reply['error']}")
+        return reply
 
-    def onLogon(self, session_id: Any) -> None:
-        self.logged_on.set()
+    def _died(self, op: str) -> NoReturn:
+        rc = self.proc.wait(30)
+        self._err.seek(0)
+        err = self._err.read()
+        how = f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exit {rc}"
+        raise PeerDied(f"the QuickFIX process died during {op} ({how}): {err.strip()[-2000:]}")
 
-    def onLogout(self, session_id: Any) -> None:
-        self.logged_out.set()
+    def engine(self, name: str, kind: str, cfg: Path, *, store: str = "memory", log: str = "screen",
+               tags: Iterable[int] = (), header_tags: Iterable[int] = (35,),
+               app: str | None = None) -> None:  # fmt: skip
+        """Start a QuickFIX engine; ``app`` names an engine whose application this one shares."""
+        self.call("engine", name=name, kind=kind, cfg=str(cfg), store=store, log=log,
+                  tags=list(tags), header_tags=list(header_tags), app=app)  # fmt: skip
 
-    def toAdmin(self, message: Any, session_id: Any) -> None:
-        pass
+    def logged_on(self, name: str, timeout: float = 30.0) -> bool:
+        return bool(self.call("wait_logon", wait=timeout + 30, name=name, timeout=timeout)["logged_on"])
 
-    def fromAdmin(self, message: Any, session_id: Any) -> None:
-        if message.getHeader().getField(35) == "3":
-            self.admin_rejects.append(message.toString().replace("\x01", "|"))
+    def logged_out(self, name: str, timeout: float = 30.0) -> bool:
+        return bool(self.call("wait_logout", wait=timeout + 30, name=name, timeout=timeout)["logged_out"])
 
-    def toApp(self, message: Any, session_id: Any) -> None:
-        pass
+    def send(self, name: str, to: str, msg_type: str, fields: Fields) -> None:
+        assert self.call("send", name=name, to=to, msg_type=msg_type, fields=fields)["sent"]
 
-    def fromApp(self, message: Any, session_id: Any) -> None:
-        header = message.getHeader()
-        fields = {tag: header.getField(tag) for tag in self.header_tags}
-        for tag in self.tags:
-            if message.isSetField(tag):
-                fields[tag] = message.getField(tag)
-        self.app.put(fields)
+    def get(self, name: str, timeout: float = 30.0) -> dict[int, str]:
+        """The next application message the engine was sent: the tags asked for, and ``0`` its text."""
+        msg = self.call("get", wait=timeout + 30, name=name, timeout=timeout)["msg"]
+        if msg is None:
+            raise TimeoutError(f"QuickFIX {name}: no application message in {timeout} s")
+        return {0 if k == "raw" else int(k): v for k, v in msg.items()}
+
+    def take(self, name: str, n: int, timeout: float = 30.0) -> list[dict[int, str]]:
+        return [self.get(name, timeout) for _ in range(n)]
+
+    def stop(self, name: str) -> list[str]:
+        """QuickFIX's stop (it logs out and waits); the session Rejects the engine received."""
+        return list(self.call("stop", name=name)["admin_rejects"])
+
+    def close(self) -> None:
+        """Leave: the child exits without QuickFIX's destructors; its sockets close with it."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(PeerDied, TimeoutError, OSError):
+                self.call("exit", wait=30)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                with contextlib.suppress(OSError):  # stdin's unsent bytes to a dead peer
+                    f.close()
+        self._err.close()
+
+    def __enter__(self) -> QuickFix:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

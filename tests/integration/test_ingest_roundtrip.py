@@ -15,12 +15,10 @@ import asyncio
 import io
 import json
 import os
-import queue
 import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from system.gateways.itch.soup import SoupClient
 from system.ingest import FixObserved, IngestedSource, ItchObserved
 from system.server.process import ServeProcess
 from tests import cli
-from tests.integration.quickfix_kit import DICTIONARY, fix, order
+from tests.integration.quickfix_kit import DICTIONARY, QuickFix
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = """\
@@ -53,42 +51,7 @@ def _chronex(*args: str) -> subprocess.CompletedProcess[str]:
     return cli.chronex(*args, timeout=300)
 
 
-class App(fix.Application):  # type: ignore[misc]
-    """A QuickFIX application that remembers its sessions and queues application messages."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.logged_on = threading.Event()
-        self.sessions: dict[str, Any] = {}
-        self.app: queue.Queue[Any] = queue.Queue()
-        self.forward: Any = None  # (message, session id) -> None: set on the proxy
-
-    def onCreate(self, session_id: Any) -> None:
-        self.sessions[session_id.getTargetCompID().getValue()] = session_id
-
-    def onLogon(self, session_id: Any) -> None:
-        self.logged_on.set()
-
-    def onLogout(self, session_id: Any) -> None:
-        pass
-
-    def toAdmin(self, message: Any, session_id: Any) -> None:
-        pass
-
-    def fromAdmin(self, message: Any, session_id: Any) -> None:
-        pass
-
-    def toApp(self, message: Any, session_id: Any) -> None:
-        pass
-
-    def fromApp(self, message: Any, session_id: Any) -> None:
-        if self.forward is not None:
-            self.forward(message, session_id)
-        else:
-            self.app.put(message.toString())
-
-
-def _settings(path: Path, text: str) -> Any:
+def _settings(path: Path, text: str) -> Path:
     use = "Y" if DICTIONARY.exists() else "N"
     path.write_text(
         f"[DEFAULT]\nFileLogPath={path.parent / 'qf-log'}\nFileStorePath={path.parent / 'qf-store'}\n"
@@ -96,7 +59,7 @@ def _settings(path: Path, text: str) -> Any:
         "StartTime=00:00:00\nEndTime=00:00:00\nHeartBtInt=30\n"
         f"UseDataDictionary={use}\nDataDictionary={DICTIONARY}\nResetOnLogon=Y\nCheckLatency=N\n" + text
     )
-    return fix.SessionSettings(str(path))
+    return path
 
 
 def _free_port() -> int:
@@ -165,20 +128,18 @@ BASE = [(1, "ACC1"), (21, "1"), (55, "7203"), (207, "XTKS"), (40, "2")]
 SYM = [(1, "ACC1"), (55, "7203"), (207, "XTKS")]
 
 
-def _trade(send: Any, replies: queue.Queue[Any]) -> None:
+def _trade(qf: QuickFix, name: str, to: str) -> None:
     """Orders that trade, a replace, a cancel and a cancel of an unknown order (refused)."""
-    send(order("D", [(11, "buy-1"), (54, "1"), (38, "300"), (44, "2500"), *BASE]))
-    send(order("D", [(11, "sell-1"), (54, "2"), (38, "100"), (44, "2500"), *BASE]))
-    for _ in range(4):
-        replies.get(timeout=30)
-    send(order("G", [(11, "buy-2"), (41, "buy-1"), (54, "1"), (38, "200"), (44, "2499"), *BASE]))
-    replies.get(timeout=30)
-    send(order("F", [(11, "buy-3"), (41, "buy-2"), (54, "1"), (38, "200"), *SYM]))
-    replies.get(timeout=30)
-    send(order("F", [(11, "x-1"), (41, "nope"), (54, "1"), (38, "100"), *SYM]))
-    send(order("D", [(11, "bad-1"), (54, "1"), (38, "150"), (44, "2500"), *BASE]))  # off-lot: rejected
-    for _ in range(2):
-        replies.get(timeout=30)
+    qf.send(name, to, "D", [(11, "buy-1"), (54, "1"), (38, "300"), (44, "2500"), *BASE])
+    qf.send(name, to, "D", [(11, "sell-1"), (54, "2"), (38, "100"), (44, "2500"), *BASE])
+    qf.take(name, 4)
+    qf.send(name, to, "G", [(11, "buy-2"), (41, "buy-1"), (54, "1"), (38, "200"), (44, "2499"), *BASE])
+    qf.get(name)
+    qf.send(name, to, "F", [(11, "buy-3"), (41, "buy-2"), (54, "1"), (38, "200"), *SYM])
+    qf.get(name)
+    qf.send(name, to, "F", [(11, "x-1"), (41, "nope"), (54, "1"), (38, "100"), *SYM])
+    qf.send(name, to, "D", [(11, "bad-1"), (54, "1"), (38, "150"), (44, "2500"), *BASE])  # off-lot: rejected
+    qf.take(name, 2)
 
 
 def _commands(url: str | Path) -> list[dict[str, Any]]:
@@ -196,7 +157,6 @@ def _commands(url: str | Path) -> list[dict[str, Any]]:
 def test_quickfix_venue_log_ingested_rerun_and_diffed_shows_no_differences(tmp_path: Path) -> None:
     """A QuickFIX acceptor's log, answered by Chronex's rules, ingests, re-runs and diffs clean."""
     srv = _serve(tmp_path)
-    venue, client = App(), App()
     port = _free_port()
     up = _settings(
         tmp_path / "up.cfg",
@@ -208,40 +168,27 @@ def test_quickfix_venue_log_ingested_rerun_and_diffed_shows_no_differences(tmp_p
         f"[SESSION]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=CLIENT1\n"
         f"SocketAcceptPort={port}\n",
     )
-    quiet = fix.ScreenLogFactory(False, False, False)
-    # QuickFIX keeps references to its factories, not ownership: they must outlive the engines'
-    # stop(), or stopping frees sessions through dangling pointers (a segfault under load).
-    factories = [fix.MemoryStoreFactory(), fix.FileStoreFactory(down), fix.FileLogFactory(down)]
-    upstream = fix.SocketInitiator(venue, factories[0], up, quiet)
-    upstream.start()
-    acceptor = None
-    initiator = None
+    cl = _settings(
+        tmp_path / "client.cfg",
+        f"[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=CLIENT1\n"
+        f"TargetCompID=VENUE\nSocketConnectHost=127.0.0.1\nSocketConnectPort={port}\n",
+    )
+    qf = QuickFix()
     try:
-        assert venue.logged_on.wait(30)
-        venue.logged_on.clear()
-        sessions = venue.sessions
-
-        def forward(message: Any, sid: Any) -> None:
-            to = "CLIENT1" if sid.getTargetCompID().getValue() == "CHRONEX" else "CHRONEX"
-            fix.Session.sendToTarget(fix.Message(message.toString(), False), sessions[to])
-
-        venue.forward = forward
-        acceptor = fix.SocketAcceptor(venue, factories[1], down, factories[2])
-        acceptor.start()
-        cl = _settings(
-            tmp_path / "client.cfg",
-            f"[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=CLIENT1\n"
-            f"TargetCompID=VENUE\nSocketConnectHost=127.0.0.1\nSocketConnectPort={port}\n",
-        )
-        factories.append(fix.FileStoreFactory(cl))
-        initiator = fix.SocketInitiator(client, factories[-1], cl, quiet)
-        initiator.start()
-        assert client.logged_on.wait(30)
-        _trade(lambda m: fix.Session.sendToTarget(m, client.sessions["VENUE"]), client.app)
+        # The venue: one QuickFIX application with two engines, relaying the client's orders to
+        # Chronex (which answers by its rules) and Chronex's reports back, logging both to files.
+        qf.engine("venue", "initiator", up)
+        assert qf.logged_on("venue")
+        qf.call("clear", name="venue")
+        qf.call("forward", name="venue")
+        qf.engine("venue-side", "acceptor", down, store="file", log="file", app="venue")
+        qf.engine("client", "initiator", cl, store="file")
+        assert qf.logged_on("client")
+        _trade(qf, "client", "VENUE")
+        for engine in ("client", "venue-side", "venue"):
+            qf.stop(engine)
     finally:
-        for engine in (initiator, acceptor, upstream):
-            if engine is not None:
-                engine.stop()
+        qf.close()
         assert srv.terminate() == 0
     [venue_log] = (tmp_path / "qf-log").glob("FIX.4.4-VENUE-CLIENT1.messages*.log")
     prod, rerun = tmp_path / "prod.db", tmp_path / "rerun.db"
@@ -291,10 +238,7 @@ def test_a_tshark_capture_of_a_served_day_gives_the_servers_orders(tmp_path: Pat
         ["tshark", "-i", "lo", "-f", ports, "-w", str(pcap)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    client = App()
-    # Held until the engine has stopped (QuickFIX does not own its factories).
-    store_factory, log_factory = fix.MemoryStoreFactory(), fix.ScreenLogFactory(False, False, False)
-    initiator = None
+    qf = QuickFix()
     try:
         assert shark.stderr is not None
         deadline = time.monotonic() + 60
@@ -307,17 +251,14 @@ def test_a_tshark_capture_of_a_served_day_gives_the_servers_orders(tmp_path: Pat
             f"[SESSION]\nConnectionType=initiator\nBeginString=FIX.4.4\nSenderCompID=QF1\n"
             f"TargetCompID=CHRONEX\nSocketConnectHost=127.0.0.1\nSocketConnectPort={srv.fix_port}\n",
         )
-        initiator = fix.SocketInitiator(client, store_factory, cl, log_factory)
-        initiator.start()
-        assert client.logged_on.wait(30)
-        _trade(lambda m: fix.Session.sendToTarget(m, client.sessions["CHRONEX"]), client.app)
-        initiator.stop()
-        initiator = None
+        qf.engine("client", "initiator", cl)
+        assert qf.logged_on("client")
+        _trade(qf, "client", "CHRONEX")
+        qf.stop("client")
         feed = _feed(itch_port)
         time.sleep(1.0)  # let the last segments reach the capture
     finally:
-        if initiator is not None:
-            initiator.stop()
+        qf.close()
         os.kill(shark.pid, signal.SIGINT)
         shark.wait(60)
         if shark.stderr is not None:

@@ -10,7 +10,7 @@ from system.clock import FixedClock
 from system.engine import OrderAccepted, OrderCancelled, OrderReplaced, TradeExecuted
 from system.eventlog import open_log
 from system.server.process import ServeProcess
-from tests.integration.quickfix_kit import DICTIONARY, Client, fix, order
+from tests.integration.quickfix_kit import DICTIONARY, QuickFix
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = """\
@@ -40,20 +40,19 @@ def test_quickfix_trades_cancels_replaces_and_logs_out_against_chronex_serve(tmp
         "ResetOnLogon=Y\nCheckLatency=N\n\n"
         "[SESSION]\nBeginString=FIX.4.4\nSenderCompID=QF1\nTargetCompID=CHRONEX\n"
     )
-    client = Client((1, 11, 14, 31, 32, 37, 39, 41, 44, 102, 150, 151, 434), header_tags=(35, 52))
-    # QuickFIX holds its factories by reference, not ownership: they must outlive stop(), or stopping
-    # frees sessions through dangling pointers (a segfault that takes the test worker with it).
-    store, quiet = fix.MemoryStoreFactory(), fix.ScreenLogFactory(False, False, False)
-    initiator = fix.SocketInitiator(client, store, fix.SessionSettings(str(cfg)), quiet)
-    initiator.start()
+    qf = QuickFix()
     try:
-        assert client.logged_on.wait(20)
-        sid = client.session_id
-        send = fix.Session.sendToTarget
+        tags = (1, 11, 14, 31, 32, 37, 39, 41, 44, 102, 150, 151, 434)
+        qf.engine("qf", "initiator", cfg, tags=tags, header_tags=(35, 52))
+        assert qf.logged_on("qf", 20)
+
+        def send(msg_type: str, fields: list[tuple[int, str]]) -> None:
+            qf.send("qf", "CHRONEX", msg_type, fields)
+
         base = [(21, "1"), (55, "7203"), (207, "XTKS"), (40, "2")]
-        send(order("D", [(11, "buy-1"), (54, "1"), (38, "300"), (44, "2500"), *base]), sid)
-        send(order("D", [(11, "sell-1"), (54, "2"), (38, "100"), (44, "2500"), *base]), sid)
-        reports = [client.app.get(timeout=20) for _ in range(4)]
+        send("D", [(11, "buy-1"), (54, "1"), (38, "300"), (44, "2500"), *base])
+        send("D", [(11, "sell-1"), (54, "2"), (38, "100"), (44, "2500"), *base])
+        reports = qf.take("qf", 4, 20)
         assert [(r[11], r[150], r[39]) for r in reports] == [
             ("buy-1", "0", "0"),
             ("sell-1", "0", "0"),
@@ -63,20 +62,20 @@ def test_quickfix_trades_cancels_replaces_and_logs_out_against_chronex_serve(tmp
         fill = reports[2]
         assert (fill[32], fill[31], fill[151], fill[1]) == ("100", "2500", "200", "ACC1")
         assert fill[52].startswith("20310106-01:00:00")  # the server's clock, not the host's
-        send(order("G", [(11, "buy-2"), (41, "buy-1"), (54, "1"), (38, "200"), (44, "2499"), *base]), sid)
+        send("G", [(11, "buy-2"), (41, "buy-1"), (54, "1"), (38, "200"), (44, "2499"), *base])
         sym = [(55, "7203"), (207, "XTKS")]
-        send(order("F", [(11, "buy-3"), (41, "buy-2"), (54, "1"), (38, "200"), *sym]), sid)
-        send(order("F", [(11, "x-1"), (41, "nope"), (54, "1"), (38, "1"), *sym]), sid)
+        send("F", [(11, "buy-3"), (41, "buy-2"), (54, "1"), (38, "200"), *sym])
+        send("F", [(11, "x-1"), (41, "nope"), (54, "1"), (38, "1"), *sym])
         # An unknown order is refused at the gateway at once; the others wait for their batch.
-        got = {m[11]: m for m in (client.app.get(timeout=20) for _ in range(3))}
+        got = {m[11]: m for m in qf.take("qf", 3, 20)}
         replaced, cancelled, rejected = got["buy-2"], got["buy-3"], got["x-1"]
         assert (replaced[150], replaced[11], replaced[41], replaced[44]) == ("5", "buy-2", "buy-1", "2499")
         assert (cancelled[150], cancelled[39], cancelled[11], cancelled[41]) == ("4", "4", "buy-3", "buy-2")
         assert (rejected[35], rejected[434], rejected[102]) == ("9", "1", "1")
-        initiator.stop()
-        assert client.logged_out.wait(20)
+        qf.stop("qf")
+        assert qf.logged_out("qf", 20)
     finally:
-        initiator.stop()
+        qf.close()
         assert srv.terminate() == 0
     log = open_log(tmp_path / "day.db", FixedClock(0), create=False)
     try:
