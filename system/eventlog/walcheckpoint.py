@@ -72,7 +72,12 @@ class Checkpointer:
             self._to_restart = self._pages
 
     def _run(self) -> None:
-        db = self._connect()
+        try:
+            db = self._connect()
+        except Exception as e:  # the file went (a failed run removed it) or cannot be read
+            # No thread checkpoints then; the writer's own restarts still bound the WAL.
+            log.debug("WAL checkpoint thread not started: %s", e)
+            return
         try:
             while True:
                 self._wake.wait()

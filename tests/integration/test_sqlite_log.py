@@ -179,3 +179,25 @@ def test_a_reader_holding_the_wal_delays_the_restart_without_a_checkpoint_per_ap
     # slow; under 400 frames on a quiet machine, 901 seen beside the suite's other worker.)
     assert restarts and all(restarts) and frames < 1500, (restarts, frames)
     store.close()
+
+
+def test_a_checkpoint_thread_whose_file_went_ends_quietly(tmp_path: Path) -> None:
+    """A failed run removes its partial log at once; the checkpoint thread that had not yet
+    connected raised in its thread (an unhandled thread exception). It now just ends."""
+    import threading
+
+    errors: list[BaseException] = []
+    old = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)  # type: ignore[assignment,misc]
+    try:
+
+        def gone() -> sqlite3.Connection:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        ckpt = walcheckpoint.Checkpointer(gone)
+        ckpt._thread.join(10)
+        assert not ckpt._thread.is_alive()
+        ckpt.close()  # still safe after the thread ended
+    finally:
+        threading.excepthook = old
+    assert errors == []
