@@ -70,10 +70,13 @@ def plan_fleet(
 ) -> tuple[list[DayTask], str, tuple[int, ...]]:  # fmt: skip
     from sim.clock import CalendarError, venue_calendar
     from sim.markets import ProfileError, load_profile
+    from sim.markets.simulator import SimulatorError, check_activity
 
     d0, d1 = parse_date(first, "--from"), parse_date(last, "--to")
-    if activity < 0:
-        raise BadInput(f"--activity {activity} must not be negative")
+    try:
+        check_activity(activity)
+    except SimulatorError as e:
+        raise BadInput(f"--activity {activity:g}: {str(e).split(': ', 1)[-1]}") from None
     try:
         seed_list = parse_seeds(seeds)
         profile = load_profile(venue)

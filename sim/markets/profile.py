@@ -34,6 +34,11 @@ from system.engine import (
 )
 from system.engine.orders import BandAction
 
+# An activity (a multiplier of every arrival rate) outside these leaves no time between orders
+# (the day would never end) or waits longer than the clock's 64-bit nanoseconds can hold.
+MIN_ACTIVITY = 1e-6
+MAX_ACTIVITY = 1000.0
+
 PROFILES_DIR = Path(__file__).parent / "profiles"
 NS_PER_SECOND = 1_000_000_000
 
@@ -348,9 +353,16 @@ class _Reader:
             str(t.get("name", symbol)),
             self.number(t, "idio_daily_vol", where("idio_daily_vol"), 0.01),
             tuple(loads),
-            self.number(t, "activity", where("activity"), 1.0),
+            self.activity(t, where("activity")),
             iflow,
         )
+
+    def activity(self, t: Mapping[str, Any], path: str) -> float:
+        x = self.number(t, "activity", path, 1.0)
+        if not (x == 0 or MIN_ACTIVITY <= x <= MAX_ACTIVITY):
+            why = f"expected 0 or a number from {MIN_ACTIVITY:g} to {MAX_ACTIVITY:g}"
+            raise self.fail(path, t.get("activity"), why)
+        return x
 
     def tick_table(self, v: object, inc: str, path: str) -> tuple[tuple[int, int], ...]:
         if v == "tse":

@@ -26,7 +26,7 @@ from sim.markets.fairvalue import FairValueModel
 from sim.markets.flow import FlowConfig
 from sim.markets.grid import Grid
 from sim.markets.intensity import Intensity
-from sim.markets.profile import InstrumentProfile, VenueProfile
+from sim.markets.profile import MAX_ACTIVITY, MIN_ACTIVITY, InstrumentProfile, VenueProfile
 from sim.markets.seeds import stream
 from sim.markets.stats import BookSampler, DayStats
 from sim.markets.view import MarketView
@@ -46,9 +46,6 @@ class SimulatorError(ValueError):
 
 # A seed is logged (in the manifest and the configuration) as a msgpack integer.
 SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
-# Beyond this the agents' arrival rates leave no time between orders: the day would never end.
-MIN_ACTIVITY = 1e-6
-MAX_ACTIVITY = 1000.0
 
 
 def check_seed(seed: int) -> int:

@@ -146,6 +146,7 @@ def test_rerun_of_a_folder_with_a_missing_log_fails(fleet: Path, tmp_path: Path)
         (["sim", *DAY, "--from", "2027-01-09", "--to", "2027-01-10", "--out", "{tmp}/x"], "no XTKS session"),
         (["sim", *SMALL[:-2], "--seeds", "5-1", "--out", "{tmp}/x"], "--seeds '5-1'"),
         (["sim", *SMALL, "--out", "{tmp}/x", "--workers", "0"], "--workers 0"),
+        (["sim", *SMALL, "--out", "{tmp}/x", "--activity", "1e9"], "from 1e-06 to 1000"),
         (["sim", *SMALL, "--out", "{tmp}/x", "--workers", "1", "--scheduler", "tcp://h:1"], "not both"),
         (["sim", *SMALL, "--out", "{tmp}/no/x"], "does not exist"),
         (["sim", *SMALL, "--out", "{tmp}/afile/x"], "afile' is not a folder"),

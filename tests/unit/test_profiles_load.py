@@ -95,6 +95,9 @@ factors = { M = 1.0 }
         ('symbol = "1111"', 'symbol = "1111"\ncolour = "red"', "instrument[0].colour", "red"),
         ("lot_size = 100", 'lot_size = "x"', "instrument_defaults.lot_size", "x"),
         ("daily_vol = 0.01", 'daily_vol = "fast"', "factors.M.daily_vol", "fast"),
+        # Rates a day can never finish at, or waits past the clock's 64-bit nanoseconds.
+        ('symbol = "1111"', 'symbol = "1111"\nactivity = 1e308', "instrument[0].activity", "1e+308"),
+        ('symbol = "1111"', 'symbol = "1111"\nactivity = 1e-320', "instrument[0].activity", "1e-320"),
     ],
 )
 def test_bad_files_name_key_and_value(tmp_path: Path, old: str, new: str, key: str, value: str) -> None:
