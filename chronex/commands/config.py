@@ -131,7 +131,7 @@ def check_file(path: str, kind: str | None = None) -> dict[str, Any]:
         from system.gateways.rest.keys import KeysFileError, load_keys
 
         try:
-            ring = load_keys(path)
+            ring = load_keys(path, option="")
         except KeysFileError as e:
             raise BadInput(str(e)) from None
         return {"file": path, "kind": kind, "keys": len(ring._by_key)}

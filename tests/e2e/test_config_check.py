@@ -45,6 +45,7 @@ def test_shipped_files_pass_with_their_kind_detected(
         ("[venue]\ncode = \"V\"\n[[timetable]]\neffective = 2000-01-01\n", None, ["venue.timezone"]),
         ("title = 'nothing'\n", None, ["cannot tell"]),
         ("[risk\n", None, ["not valid TOML"]),
+        ('[[key]]\nkey = "k"\nname = "x"\nrole = "boss"\n', None, ["key[0].role", "'boss'", "qa-admin"]),
         ("[risk]\n", "colour", ["--kind 'colour'"]),
     ],
 )
@@ -60,6 +61,7 @@ def test_bad_files_are_one_line_naming_file_key_and_value(
     assert len(err.strip().splitlines()) == 1, err
     for n in [*needles, str(f)] if kind != "colour" else needles:
         assert n in err, (n, err)
+    assert "--api-keys" not in err  # config check has no such option
 
 
 def test_sim_refuses_a_misspelt_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

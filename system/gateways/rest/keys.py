@@ -80,16 +80,31 @@ class KeyRing:
         return len(self._by_key)
 
 
-def load_keys(path: str | Path) -> KeyRing:
+def load_keys(path: str | Path, option: str = "--api-keys") -> KeyRing:
+    """The file's keys; errors name ``option`` and the file (``option=""``: the file alone)."""
     p = Path(path)
+    where = f"{option} {str(p)!r}" if option else str(p)
     if not p.is_file():
-        raise KeysFileError(f"--api-keys {str(p)!r}: no such file")
+        raise KeysFileError(f"{where}: no such file")
     try:
         data = tomllib.loads(p.read_text())
         parsed = msgspec.convert(data, type=_File)
-    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as e:
-        raise KeysFileError(f"--api-keys {str(p)!r}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise KeysFileError(f"{where}: {e}") from None
+    except msgspec.ValidationError as e:
+        raise KeysFileError(f"{where}: {_readable(str(e))}") from None
     try:
         return KeyRing(parsed.key)
     except KeysFileError as e:
-        raise KeysFileError(f"--api-keys {str(p)!r}: {e}") from None
+        raise KeysFileError(f"{where}: {e}") from None
+
+
+def _readable(msgspec_error: str) -> str:
+    """msgspec's "Invalid enum value 'boss' - at `$.key[0].role`" as "key[0].role: ..."."""
+    what, sep, at = msgspec_error.partition(" - at `$.")
+    if not sep:
+        return msgspec_error
+    key = at.rstrip("`")
+    if key.endswith(".role") and what.startswith("Invalid enum value"):
+        what += f" (a role is one of {', '.join(r.value for r in Role)})"
+    return f"{key}: {what}"
