@@ -128,7 +128,8 @@ def _summary(day: SimulatedDay, wall_s: float, log: str) -> dict[str, Any]:
             "low": px(d.low),
             "close": px(d.close),
             "auctions": [
-                {"phase": ph, "price": px(p), "qty": str(qty_to_decimal(inst, q))} for ph, p, q in d.auctions
+                {"phase": ph, "at": iso(t, day.session.tz), "price": px(p), "qty": str(qty_to_decimal(inst, q))}
+                for ph, p, q, t in d.auctions
             ],
         }
     sim_s = (day.end_ns - day.start_ns) / 1e9
@@ -160,12 +161,15 @@ def _print(summary: dict[str, Any]) -> None:
             *(d[k] or "-" for k in ("open", "high", "low", "close")),
         )  # fmt: skip
     _print_whole(t)
-    auctions = Table(title="auctions")
-    for col in ("instrument", "phase", "price", "qty"):
-        auctions.add_column(col)
+    # A venue with a lunch break has two of each (XTKS: 09:00 and 12:30 openings, 11:30 and 15:30
+    # closings): the local time of each uncross says which one a row is.
+    auctions = Table(title="auctions (qty 0: nothing crossed)")
+    for col in ("instrument", "at", "auction", "price", "qty"):
+        auctions.add_column(col, justify="right" if col in ("price", "qty") else "left", no_wrap=True)
     for iid, d in summary["instruments"].items():
         for a in d["auctions"]:
-            auctions.add_row(iid, a["phase"], a["price"] or "-", a["qty"])
+            kind = a["phase"].removesuffix("_AUCTION").lower().replace("_", " ")
+            auctions.add_row(iid, a["at"][11:19], kind, a["price"] or "-", a["qty"])
     _print_whole(auctions)
     cmds = ", ".join(f"{k} {v}" for k, v in summary["commands"].items())
     out.print(f"commands: {cmds}")

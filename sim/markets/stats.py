@@ -31,7 +31,8 @@ class InstrumentDay:
     high: int | None = None
     low: int | None = None
     close: int | None = None
-    auctions: list[tuple[str, int | None, int]] = field(default_factory=list)  # (phase, price, qty)
+    # (phase that ended, price, qty, valid time of the uncross)
+    auctions: list[tuple[str, int | None, int, int]] = field(default_factory=list)
     volume_by_minute: dict[int, int] = field(default_factory=dict)  # minute since epoch -> volume
 
     def add_trade(self, price: int, qty: int, t: int) -> None:
@@ -124,7 +125,7 @@ class DayStats(Projection):
     @on_event(AuctionUncrossed)
     def _auction(self, ev: LoggedEvent) -> None:
         r: AuctionUncrossed = ev.record  # type: ignore[assignment]
-        self.day(r.instrument).auctions.append((str(r.phase), r.price, r.qty))
+        self.day(r.instrument).auctions.append((str(r.phase), r.price, r.qty, ev.valid_time))
 
     @property
     def total_commands(self) -> int:

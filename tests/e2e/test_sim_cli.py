@@ -25,6 +25,7 @@ def test_same_command_twice_same_head_hash(tmp_path: Path, capsys: pytest.Captur
         toyota = summary["instruments"]["XTKS:7203"]
         assert toyota["trades"] > 0 and toyota["open"] and toyota["close"]
         assert toyota["auctions"][0]["phase"] == "OPENING_AUCTION"
+        assert toyota["auctions"][0]["at"].startswith("2027-01-04T09:00:00")  # the uncross, local time
     assert hashes[0] == hashes[1]
 
 
@@ -33,7 +34,7 @@ def test_table_summary_ends_with_the_head_hash(tmp_path: Path, capsys: pytest.Ca
     log = tmp_path / "day.db"
     assert main([*BASE, "--log", str(log), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "XTKS:9432" in out and "OPENING_AUCTION" in out
+    assert "XTKS:9432" in out and "09:00:00 │ opening" in out
     last = out.strip().splitlines()[-1]
     assert last.startswith(f"{log}: ") and "head hash" in last
 

@@ -60,7 +60,7 @@ def observed() -> Iterator[Observed]:
 def test_the_opening_auctions_execute(observed: Observed) -> None:
     """The 09:00 and 12:30 opening auctions and the 15:30 closing auction all trade."""
     auctions = observed.day.simulator.stats.day(IID).auctions
-    traded = [(ph, qty) for ph, _, qty in auctions if qty > 0]
+    traded = [(ph, qty) for ph, _, qty, _ in auctions if qty > 0]
     assert [ph for ph, _ in traded].count("OPENING_AUCTION") == 2
     assert ("CLOSING_AUCTION", auctions[-1][2]) == traded[-1]
 
