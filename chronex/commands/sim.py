@@ -108,6 +108,7 @@ def _summary(day: SimulatedDay, wall_s: float, log: str) -> dict[str, Any]:
     stats = day.simulator.stats
     head = day.world.store.head()
     insts: dict[str, Any] = {}
+    tz = day.session.tz
     for spec in day.profile.specs:
         inst = spec.instrument
         d = stats.day(inst.id)
@@ -128,7 +129,7 @@ def _summary(day: SimulatedDay, wall_s: float, log: str) -> dict[str, Any]:
             "low": px(d.low),
             "close": px(d.close),
             "auctions": [
-                {"phase": ph, "at": iso(t, day.session.tz), "price": px(p), "qty": str(qty_to_decimal(inst, q))}
+                {"phase": ph, "at": iso(t, tz), "price": px(p), "qty": str(qty_to_decimal(inst, q))}
                 for ph, p, q, t in d.auctions
             ],
         }
