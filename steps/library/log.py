@@ -8,7 +8,17 @@ from steps.context import Scenario
 from steps.errors import StepInputError
 from steps.registry import then
 from steps.tables import Table, same
-from system.eventlog import LoggedEvent
+from system.eventlog import LoggedEvent, record_types
+
+
+def _known(kind: str) -> str:
+    """``kind`` if the build has that record type: a misspelt one would make a "no X" step pass
+    for ever and an "X" step fail without saying why."""
+    kinds = record_types()
+    if kind not in kinds:
+        close = sorted(k for k in kinds if k.lower()[:4] == kind.lower()[:4]) or sorted(kinds)[:12]
+        raise StepInputError(f"no record type {kind!r} in this build (did you mean: {', '.join(close)}?)")
+    return kind
 
 
 def _fields(ctx: Scenario, ev: LoggedEvent) -> dict[str, str]:
@@ -50,6 +60,8 @@ def log_in_order(ctx: Scenario, table: Table) -> None:
     entries with the columns that differ."""
     if "event" not in table.headers:
         raise StepInputError("the log table needs an 'event' column (the record type, like OrderAccepted)")
+    for row in table.dicts():
+        _known(row["event"])
     events = ctx.events()
     pos = 0
     found: list[str] = []
@@ -77,6 +89,7 @@ def log_in_order(ctx: Scenario, table: Table) -> None:
 @then("the log contains a {kind:Word}", "Then the log contains a MarginWarning")
 def log_has(ctx: Scenario, kind: str) -> None:
     """At least one entry of that record type."""
+    _known(kind)
     assert any(e.type == kind for e in ctx.events()), f"the log has no {kind}\n" + describe.recent(
         ctx.events(), ctx.instruments, ctx.zone(), ctx.name_of
     )
@@ -85,6 +98,7 @@ def log_has(ctx: Scenario, kind: str) -> None:
 @then("the log contains no {kind:Word}", "Then the log contains no TradeExecuted")
 def log_lacks(ctx: Scenario, kind: str) -> None:
     """No entry of that record type."""
+    _known(kind)
     hits = [e for e in ctx.events() if e.type == kind]
     assert not hits, f"the log has {len(hits)} {kind}:\n" + "\n".join(
         "  " + describe.line(e, ctx.instruments, ctx.zone(), ctx.name_of) for e in hits[:8]

@@ -410,6 +410,8 @@ def raised(ctx: Scenario, account: str, kind: str) -> None:
 @then("no {kind:Word} is raised for {account:Name}", "Then no MarginCall is raised for alice")
 def not_raised(ctx: Scenario, account: str, kind: str) -> None:
     """Since the latest When steps began, no such account event."""
+    if kind not in ACCOUNT_EVENTS:
+        raise StepInputError(f"account event {kind!r} is unknown (one of: {', '.join(ACCOUNT_EVENTS)})")
     got = [e for e in _account_events(ctx, account, True) if e.type == kind]
     assert not got, f"{len(got)} {kind} for {account}\n{_context(ctx, account)}"
 

@@ -112,3 +112,25 @@ def test_the_cross_currency_order_option_is_documented() -> None:
     """The order option that lets an order match a book in another currency is in the catalogue."""
     text = (Path(__file__).resolve().parents[2] / "docs" / "steps.md").read_text(encoding="utf-8")
     assert "cross-currency" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "table", "says"),
+    [
+        ("the log contains no TradeExecutd", None, "did you mean: TradeBusted, TradeCorrected, TradeExec"),
+        ("the log contains a TradeExecutd", None, "no record type 'TradeExecutd'"),
+        ("the log contains, in order:", [["event"], ["OrderAcceptd"]], "no record type 'OrderAcceptd'"),
+        ("no KillSwitchEngagd is raised for alice", None, "account event 'KillSwitchEngagd' is unknown"),
+    ],
+)
+def test_a_misspelt_record_type_is_refused_not_vacuously_true(
+    ctx: Scenario, text: str, table: list[list[str]] | None, says: str
+) -> None:
+    """'no TradeExecutd' passed for ever (nothing has that name), whatever the day did."""
+    _run(ctx, "given", "the instrument XTKS:7203")
+    _run(ctx, "given", "mm sells 100 XTKS:7203 at 2500")
+    _run(ctx, "when", "alice buys 100 XTKS:7203 at 2500")
+    with pytest.raises(StepFailed, match=says):
+        _run(ctx, "then", text, table)
+    _run(ctx, "then", "the log contains no OrderRejected")  # a real type still works both ways
+    _run(ctx, "then", "the log contains a TradeExecuted")
