@@ -80,9 +80,25 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> None:
         _config[0].addinivalue_line("markers", f"{tag}: feature tag")
 
 
+def _feature_file(item: pytest.Item) -> str | None:
+    # pytest-bdd keeps each test function's scenario in a registry (no attribute on the function)
+    # (the module by name: the package's attribute ``scenario`` is the function of that name)
+    module = importlib.import_module("pytest_bdd.scenario")
+    registry = getattr(module, "scenario_wrapper_template_registry", None)
+    fn = getattr(item, "function", None)
+    tpl = registry.get(fn) if registry is not None and fn is not None else None
+    return None if tpl is None else str(tpl.feature.filename)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from steps.drivers import skip_reason
+    from steps.featurecheck import check
 
+    # pytest-bdd keeps one of two scenarios that share a name, silently: refuse the run instead
+    # (``chronex run`` says so before either runner starts).
+    wrong = check(sorted({f for f in map(_feature_file, items) if f is not None}))
+    if wrong:
+        raise pytest.UsageError("\n".join(wrong))
     driver = config.getoption("--driver", None)
     for it in items:  # every tag of the scenario at once: some skips depend on two of them
         reason = skip_reason(driver, {m.name for m in it.iter_markers()})
@@ -107,8 +123,6 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not (report.when == "setup" and report.skipped) or not os.environ.get("CHRONEX_REPORT_DIR"):
         return
     item = _items.pop(report.nodeid, None)
-    # pytest-bdd keeps each test function's scenario in a registry (no attribute on the function)
-    # (the module by name: the package's attribute ``scenario`` is the function of that name)
     module = importlib.import_module("pytest_bdd.scenario")
     registry = getattr(module, "scenario_wrapper_template_registry", None)
     tpl = registry.get(getattr(item, "function", None)) if item is not None and registry is not None else None

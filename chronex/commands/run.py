@@ -358,6 +358,12 @@ def register(app: typer.Typer) -> None:
             raise BadInput(f"--shards {shards} must be at least 1")
         if scheduler is not None and shards == 1:
             raise BadInput("--scheduler spreads shards over a cluster: give --shards N as well")
+        from steps.featurecheck import check as check_features
+
+        # Before either runner reads them: both must see the same scenarios, or none.
+        wrong = check_features(targets)
+        if wrong:
+            raise BadInput(wrong[0] + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""))
         try:
             check_driver(driver_name(driver))
         except StepInputError as e:

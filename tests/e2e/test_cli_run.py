@@ -66,13 +66,19 @@ def test_scenarios_a_driver_skips_are_counted_and_listed_by_both_runners(runner:
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
-    """An unknown runner, a missing path or an unknown driver: exit 2 and one line naming it."""
+    """An unknown runner, a missing path, an unknown driver or two scenarios of one name (pytest-bdd
+    kept one of them, silently): exit 2 and one line naming it."""
+    (tmp_path / "dup").mkdir()
+    step = "    Given the instrument XTKS:7203\n"
+    (tmp_path / "dup" / "d.feature").write_text(f"Feature: F\n  Scenario: S\n{step}  Scenario: S\n{step}")
     for args, word in [
         (["--runner", "cucumber"], "'cucumber'"),
         (["no/such/dir"], "'no/such/dir'"),
         (["--driver", "telex"], "'telex'"),
         (["features/matching", "--tags", "@a and and"], "'@a and and' is not one"),
         (["features/matching", "--runner", "pytest", "--tags", "@a and and"], "'@a and and' is not one"),
+        ([str(tmp_path / "dup"), "--runner", "pytest"], "a second scenario named 'S'"),
+        ([str(tmp_path / "dup")], "a second scenario named 'S'"),
     ]:
         r = chronex("run", *args, "--report", str(tmp_path))
         assert r.returncode == 2, (args, r.stdout, r.stderr)
