@@ -16,7 +16,7 @@ from typing import Any
 from steps.context import Scenario
 from steps.drivers import check_driver, driver_name, skip_reason
 from steps.errors import StepFailed
-from steps.recorder import Recorder
+from steps.recorder import FAILING, Recorder
 from steps.registry import StepDef, load, run_step
 
 _bound = False
@@ -94,7 +94,13 @@ def after_scenario(context: Any, scenario: Any) -> None:
     ctx: Scenario = context.chronex
     rec: Recorder = ctx.bag["recorder"]
     status = scenario.status.name if hasattr(scenario.status, "name") else str(scenario.status)
-    if status == "failed" and ctx.kept is None:
+    # behave runs no step hooks for a step nothing matches: record it, so the report shows it.
+    for step in scenario.all_steps:
+        st = step.status.name if hasattr(step.status, "name") else str(step.status)
+        if st == "undefined":
+            rec.step_started(step.keyword, step.name)
+            rec.step_ended("undefined", f"no step matches: {step.keyword} {step.name}")
+    if status in FAILING and ctx.kept is None:
         ctx.keep_log()
     rec.write(rec.finish(ctx, status))
     ctx.close()

@@ -22,6 +22,10 @@ MAX_BOOK_POINTS = 60
 BOOK_DEPTH = 5
 
 
+# Step and scenario outcomes that count as a failure in every summary, whatever the runner's word.
+FAILING = frozenset({"failed", "undefined", "error", "hook_error"})
+
+
 @dataclass
 class StepRecord:
     keyword: str
@@ -53,13 +57,14 @@ class Recorder:
             return
         s = self.steps[-1]
         s.status, s.seconds, s.error = status, round(time.perf_counter() - self._ts, 6), error
-        if status == "failed":
+        if status in FAILING:
             self.status = "failed"
 
     def finish(self, ctx: Scenario | None, status: str | None = None) -> dict[str, Any]:
         self.seconds = round(time.perf_counter() - self._t0, 6)
         if status is not None:
-            self.status = status
+            # A step no definition matches fails its scenario (behave calls it "undefined").
+            self.status = "failed" if status in FAILING else status
         data: dict[str, Any] = {
             "feature": self.feature,
             "scenario": self.scenario,

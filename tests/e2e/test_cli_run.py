@@ -172,3 +172,22 @@ def test_every_feature_is_green_over_the_wire(driver: str, tmp_path: Path) -> No
         assert "@wire features/faults/fix_link.feature" in r.stdout
     else:
         assert "@wire features/faults/fix_link.feature" not in r.stdout  # they ran, over FIX
+
+
+@pytest.mark.parametrize("runner", ["behave", "pytest"])
+def test_a_step_nothing_matches_fails_its_scenario_in_every_summary(runner: str, tmp_path: Path) -> None:
+    """Under pytest the summary and report said 'passed' (junit said failed) and the run ended
+    '0 of 1 scenarios failed' with exit 1; behave counted it as 'other' without the step."""
+    import json
+
+    (tmp_path / "u").mkdir()
+    (tmp_path / "u" / "u.feature").write_text(
+        "Feature: Undefined\n  Scenario: U1\n    Given the instrument XTKS:7203\n"
+        "    When alice does something undefined\n    Then the best bid of XTKS:7203 is 2500\n"
+    )
+    r = chronex("run", str(tmp_path / "u"), "--runner", runner, "--report", str(tmp_path / "out"))
+    assert r.returncode == 1 and "1 of 1 scenarios failed" in r.stderr, r.stdout[-2000:] + r.stderr
+    [result] = [json.loads(p.read_text()) for p in (tmp_path / "out" / "scenarios").glob("*.json")]
+    assert result["status"] == "failed"
+    steps = [(s["text"], s["status"]) for s in result["steps"]]
+    assert ("alice does something undefined", "undefined") in steps
