@@ -90,7 +90,34 @@ _INSERT_ROWS = [
 # Entries appended between two updates of the streams table (and its watermark).
 SYNC_ROWS = 16384
 
-_RAW_COLS = "e.seq, s.name, e.stream_version, t.name, e.valid_time, e.recorded_time, e.body, e.hash"
+# Bodies and hashes are read as blobs whatever their stored type: a byte string edited into TEXT
+# (sqlite's replace() returns text) is then a hash mismatch at its seq, not a decode error.
+_BODY_HASH = "CAST(e.body AS BLOB), CAST(e.hash AS BLOB)"
+_HEAD_SQL = "SELECT seq, CAST(hash AS BLOB) FROM events ORDER BY seq DESC LIMIT 1"
+_RAW_COLS = f"e.seq, s.name, e.stream_version, t.name, e.valid_time, e.recorded_time, {_BODY_HASH}"
+
+
+def _cut_short(path: Path) -> str | None:
+    """How a database file is shorter than its own header says (None: it is not, or it is no
+    database). SQLite reads a missing tail as zeros, so a copy cut inside its last page would
+    otherwise verify as an altered entry, which an auditor reads as tampering."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            h = f.read(100)
+    except OSError:
+        return None
+    if len(h) < 100 or not h.startswith(b"SQLite format 3\x00"):
+        return None
+    page = int.from_bytes(h[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(h[28:32], "big")
+    # The header's page count holds only when its "valid for" counter matches the change counter.
+    if pages and h[24:28] == h[92:96] and size < pages * page:
+        return f"{size:,} bytes, its header counts {pages:,} pages of {page:,} bytes"
+    if page and size % page:
+        return f"{size:,} bytes is not a whole number of {page:,}-byte pages"
+    return None
 
 
 def _unreadable(path: Path, e: sqlite3.DatabaseError) -> NotAnEventLog:
@@ -123,6 +150,9 @@ class SQLiteEventStore(EventStore):
             raise NotAnEventLog(f"{self.path}: no such file")
         if self.path.is_dir():
             raise NotAnEventLog(f"{self.path}: is a directory, not a Chronex event log")
+        short = _cut_short(self.path)
+        if short is not None:
+            raise LogDamaged(str(self.path), f"damaged: the file is cut short ({short})")
         if durability not in ("normal", "full"):
             raise ValueError(f"durability {durability!r} is not 'normal' or 'full'")
         self._durability = durability
@@ -237,7 +267,7 @@ class SQLiteEventStore(EventStore):
         if dv != self._data_version or self._head is None:
             self._data_version = dv
             self._versions.clear()
-            row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            row = self._db.execute(_HEAD_SQL).fetchone()
             self._head = Head(row[0], row[1]) if row else Head(0, GENESIS_HASH)
 
     def _version_in_tx(self, stream: str) -> int:
@@ -396,16 +426,18 @@ class SQLiteEventStore(EventStore):
             prev = h
 
     def _hash_at(self, seq: int) -> bytes:
-        row = self._reader().execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        row = self._reader().execute("SELECT CAST(hash AS BLOB) FROM events WHERE seq = ?", (seq,)).fetchone()
         return row[0] if row else GENESIS_HASH
 
     def read(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[LoggedEvent]:
         db = self._reader()
         if to_seq is None:
-            rows = db.execute("SELECT seq, body, hash FROM events WHERE seq >= ? ORDER BY seq", (from_seq,))
+            rows = db.execute(
+                f"SELECT e.seq, {_BODY_HASH} FROM events e WHERE e.seq >= ? ORDER BY e.seq", (from_seq,)
+            )
         else:
             rows = db.execute(
-                "SELECT seq, body, hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                f"SELECT e.seq, {_BODY_HASH} FROM events e WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq",
                 (from_seq, to_seq),
             )
         return self._decode_rows(rows)
@@ -414,7 +446,7 @@ class SQLiteEventStore(EventStore):
         start = max(from_seq, 1)
         prev = self._hash_at(start - 1) if start > 1 else GENESIS_HASH
         rows = self._reader().execute(
-            "SELECT body, hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            f"SELECT {_BODY_HASH} FROM events e WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq",
             (start, to_seq if to_seq is not None else 1 << 62),
         )
         return replay_checked(rows, prev, start)
@@ -422,7 +454,7 @@ class SQLiteEventStore(EventStore):
     def read_stream(self, stream: str, from_version: int = 1) -> Iterator[LoggedEvent]:
         db = self._reader()
         rows = db.execute(
-            "SELECT e.seq, e.body, e.hash, (SELECT hash FROM events p WHERE p.seq = e.seq - 1) "
+            f"SELECT e.seq, {_BODY_HASH}, (SELECT CAST(hash AS BLOB) FROM events p WHERE p.seq = e.seq - 1) "
             "FROM events e JOIN streams s ON s.id = e.stream_id "
             "WHERE s.name = ? AND e.stream_version >= ? ORDER BY e.seq",
             (stream, from_version),
@@ -433,7 +465,7 @@ class SQLiteEventStore(EventStore):
     def read_until(self, valid_time: int, from_seq: int = 1) -> Iterator[LoggedEvent]:
         db = self._reader()
         rows = db.execute(
-            "SELECT e.seq, e.body, e.hash, (SELECT hash FROM events p WHERE p.seq = e.seq - 1) "
+            f"SELECT e.seq, {_BODY_HASH}, (SELECT CAST(hash AS BLOB) FROM events p WHERE p.seq = e.seq - 1) "
             "FROM events e WHERE e.seq >= ? AND e.valid_time <= ? ORDER BY e.seq",
             (from_seq, valid_time),
         )
@@ -464,7 +496,7 @@ class SQLiteEventStore(EventStore):
             raise _unreadable(self.path, e) from None
 
     def head(self) -> Head:
-        row = self._reader().execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        row = self._reader().execute(_HEAD_SQL).fetchone()
         return Head(row[0], row[1]) if row else Head(0, GENESIS_HASH)
 
     def stream_version(self, stream: str) -> int:

@@ -77,8 +77,9 @@ def test_verify_head_catches_entries_cut_off_the_end(tmp_path) -> None:  # type:
 
 def test_a_log_file_cut_short_anywhere_fails_verification(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     """A copy cut short (a full disk, an interrupted transfer) is a failed verification at every
-    length: exit 1 with one line, never "ok", never an internal error (a cut inside the last page
-    read a missing body as None and crashed), and never "not a Chronex event log"."""
+    length: exit 1 with one line saying damaged; never "ok", never an internal error (a cut inside
+    the last page read a missing body as None and crashed), never "not a Chronex event log", and
+    never "altered hash" (a cut under a page read the missing tail as zeros: it reads as tampering)."""
     from chronex.cli import main
     from system.clock import FixedClock
     from system.eventlog import NewEvent, open_log
@@ -94,10 +95,47 @@ def test_a_log_file_cut_short_anywhere_fails_verification(tmp_path, capsys) -> N
     capsys.readouterr()
     cut = tmp_path / "cut.db"
     page = 4096
-    lengths = sorted({*range(page, len(whole), page), *range(page + 700, len(whole), page), len(whole) - 1})
+    ends = (len(whole) - 1, len(whole) - 100)
+    cuts = (*range(page, len(whole), page), *range(page + 700, len(whole), page), *ends)
+    lengths = sorted(set(cuts))
     for n in lengths:
         cut.write_bytes(whole[:n])
         rc = main(["log", "verify", str(cut)])
         err = capsys.readouterr().err.strip()
         assert rc == 1, (n, err)
-        assert len(err.splitlines()) == 1 and "not a Chronex event log" not in err, (n, err)
+        assert len(err.splitlines()) == 1 and "damaged" in err, (n, err)  # never "altered": not tampering
+
+
+def test_a_hash_or_body_edited_into_text_is_an_altered_entry_at_its_seq(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """sqlite's replace() gives TEXT; 'hash = 'abc'' crashed verify (TypeError, exit 3) and a body
+    stored as text was 'not a Chronex event log' with its bytes in the message. Both read as blobs
+    now: a changed one fails at its seq, exit 1, one line."""
+    import sqlite3
+
+    from chronex.cli import main
+    from system.clock import FixedClock
+    from system.eventlog import NewEvent, open_log
+    from system.runtime.manifest import RunStarted
+
+    path = tmp_path / "day.db"
+    store = open_log(path, FixedClock(1))
+    for i in range(10):
+        store.append([NewEvent(RunStarted(i, "v", "c", "cal", i), i)])
+    store.close()
+    for edit in ("hash = 'abc'", "body = replace(body, x'01', x'02')"):
+        copy = tmp_path / "t.db"
+        copy.write_bytes(path.read_bytes())
+        db = sqlite3.connect(copy)
+        db.execute(f"UPDATE events SET {edit} WHERE seq = 5")
+        db.commit()
+        db.close()
+        assert main(["log", "verify", str(copy)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert "bad at seq 5" in err and len(err.splitlines()) == 1, (edit, err)
+    # the same bytes stored as TEXT are the same entry
+    copy.write_bytes(path.read_bytes())
+    db = sqlite3.connect(copy)
+    db.execute("UPDATE events SET body = CAST(body AS TEXT) WHERE seq = 5")
+    db.commit()
+    db.close()
+    assert main(["log", "verify", str(copy)]) == 0
