@@ -162,6 +162,23 @@ def _term_as_interrupt() -> Any:
     return signal.signal(signal.SIGTERM, _term)
 
 
+# A reader that closed our stdout early (`| head`): what a shell reports of a command killed by
+# SIGPIPE (128 + 13). rich and click would exit 1, which here means a check failed.
+PIPE_CLOSED = 141
+
+
+def _stdout_to_devnull() -> None:
+    # Later writes (and the interpreter's flush at exit) go nowhere instead of raising again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _broken_pipe(console: object) -> None:
+    _stdout_to_devnull()
+    raise BrokenPipeError
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     # The two commonest cheap calls skip typer's option parsing, which imports pydantic (about
@@ -172,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["--help"]:
         return _top_help()
     previous = _term_as_interrupt()
+    from rich.console import Console
+
+    # rich's documented hook for a closed stdout exits 1; ours raises, for _run to say PIPE_CLOSED.
+    Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign,assignment]
     try:
         return _run(args)
     finally:
@@ -191,7 +212,12 @@ def _run(args: list[str]) -> int:
     except typer.Exit as e:
         return int(e.exit_code or 0)
     except SystemExit as e:
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":  # click's exit 1 on a closed stdout
+            return PIPE_CLOSED
         return int(e.code or 0) if not isinstance(e.code, str) else 2
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return PIPE_CLOSED
     except Terminated:
         _say("chronex: terminated")
         return 143

@@ -139,3 +139,29 @@ def test_a_hash_or_body_edited_into_text_is_an_altered_entry_at_its_seq(tmp_path
     db.commit()
     db.close()
     assert main(["log", "verify", str(copy)]) == 0
+
+
+def test_a_reader_that_closes_the_pipe_early_is_not_a_failed_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`replay ... | head -1` exited 1 (rich's answer to a closed stdout), which a script reads as a
+    tampered or diverged log; it is 141 now, what a shell says of a pipe closed early."""
+    import subprocess
+    import sys
+
+    from system.clock import FixedClock
+    from system.eventlog import NewEvent, open_log
+    from system.runtime.manifest import RunStarted
+
+    path = tmp_path / "day.db"
+    store = open_log(path, FixedClock(1))
+    for i in range(20000):
+        store.append([NewEvent(RunStarted(i, "v" * 50, "c", "cal", i), i)])
+    store.close()
+    exe = [sys.executable, "-c", "from chronex.cli import entry; entry()"]
+    args = [*exe, "log", "show", str(path), "--limit", "0", "--json"]
+    show = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert show.stdout is not None and show.stdout.readline()
+    show.stdout.close()  # the reader goes, as head does after its line
+    assert show.wait(120) == 141
+    assert show.stderr is not None
+    with show.stderr:
+        assert "Traceback" not in show.stderr.read().decode()
