@@ -70,6 +70,14 @@ def log_zone(store: EventStore) -> tuple[str, date | None]:
             zone = venue_calendar(cfg.venues[0]).tz
         except Exception:  # an unknown venue name still replays, in UTC
             zone = "UTC"
+    if started is None:
+        first = next(iter(store.read_raw(1)), None)
+        if first is not None and first.seq != 1:
+            # Its manifest is seq 1: without it, times cannot be read on the log's day, and an
+            # auditor must hear of the gap first (a check, exit 1), not of a time to rewrite.
+            raise CheckFailed(
+                f"{store.url}: missing event (gap): seq 1 is absent, the first stored is seq {first.seq}"
+            )
     day = to_datetime(started.start_time, zone).date() if started is not None else None
     return zone, day
 

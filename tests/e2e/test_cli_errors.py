@@ -165,3 +165,22 @@ def test_a_reader_that_closes_the_pipe_early_is_not_a_failed_check(tmp_path) -> 
     assert show.stderr is not None
     with show.stderr:
         assert "Traceback" not in show.stderr.read().decode()
+
+
+def test_a_log_without_its_first_entry_is_a_gap_not_a_time_to_rewrite(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """replay --as-of '09:00 Asia/Tokyo' on a log whose seq 1 (its manifest) was deleted said
+    'no date given and none to assume' (exit 2): the auditor now hears of the gap (exit 1)."""
+    import sqlite3
+
+    from chronex.cli import main
+
+    log = tmp_path / "day.db"
+    assert main(["sim", "--venue", "XTKS", "--date", "2027-01-04", "--instruments", "7203",
+                 "--from", "08:59", "--until", "09:01", "--log", str(log), "--quiet"]) == 0  # fmt: skip
+    db = sqlite3.connect(log)
+    db.execute("DELETE FROM events WHERE seq = 1")
+    db.commit()
+    db.close()
+    capsys.readouterr()
+    assert main(["replay", str(log), "--as-of", "09:00:30 Asia/Tokyo"]) == 1
+    assert "seq 1 is absent" in capsys.readouterr().err
