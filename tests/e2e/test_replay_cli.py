@@ -14,7 +14,10 @@ import pytest
 from chronex.cli import main
 from sim.replay.synthetic import Flow, continuous_windows, day_config, run_day, tokyo
 from sim.world import World
+from system.clock import FixedClock
 from system.corrections import BustTrade
+from system.engine import TradeExecuted
+from system.eventlog import open_log
 
 DAY = date(2027, 1, 6)
 
@@ -153,6 +156,22 @@ def test_rebase_command_reports_holiday_rejections(
     )
     data = json.loads(out)
     assert rc == 0 and data["trades"] == 0 and data["rejected"]["WRONG_PHASE"] > 0
+
+
+def test_rebase_counts_the_auctions_trades_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The summary counted the trades of the flow's commands only; an opening auction's come from
+    the venue's scheduler and were left out (the full-day example said 7126 of 7180)."""
+    day = tmp_path / "day.db"
+    rc, _, _ = run(capsys, "sim", "--venue", "XTKS", "--date", "2027-01-04", "--instruments", "7203",
+                   "--from", "08:50", "--until", "09:01", "--log", str(day), "--quiet")  # fmt: skip
+    assert rc == 0
+    out = tmp_path / "rb.db"
+    rc, text, _ = run(capsys, "replay", str(day), "--rebase", "2027-01-05", "--out", str(out), "--json")
+    assert rc == 0
+    with open_log(out, FixedClock(0), create=False) as store:
+        trades = [e.record for e in store.read() if isinstance(e.record, TradeExecuted)]
+    assert any(t.aggressor is None for t in trades)  # the 09:00 opening auction traded
+    assert json.loads(text)["trades"] == len(trades)
 
 
 def test_export_and_report(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

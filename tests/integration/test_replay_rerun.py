@@ -186,6 +186,7 @@ def test_rebase_onto_a_normal_future_day_reproduces_the_trades(store: EventStore
     res = rebase(store, date(2031, 12, 30), out)
     assert res.trades > 0 and not res.rejected.get("WRONG_PHASE")
     assert _local_trades(out) == _local_trades(store)
+    assert res.trades == len(trades_frame(out))  # the auctions' trades counted too
     assert all(
         to_datetime(t, "Asia/Tokyo").date() == date(2031, 12, 30) for t in trades_frame(out)["time_ns"]
     )
