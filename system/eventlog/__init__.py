@@ -97,6 +97,11 @@ def schemes() -> list[str]:
 def _open_memory(url: str, rest: str, clock: Clock, create: bool, readonly: bool) -> EventStore:
     from system.eventlog.memory import MemoryEventStore
 
+    if readonly or not create:  # a log to read: one in memory is another process's, or nothing at all
+        raise NotAnEventLog(
+            f"{url}: a memory log lives only inside the process that writes it; "
+            "name a file or a database URL to read"
+        )
     return MemoryEventStore(clock, url=url)
 
 

@@ -325,6 +325,10 @@ def test_replay_config_file_errors_are_one_line_exit_2(
         (("replay", "{log}", "--as-of", AS_OF, "--known-at", str(10**25)), "outside the times"),
         (("log", "show", "{log}", "--from", str(10**30)), "outside the times"),
         (("log", "show", "{log}", "--tz", "Bad/Zone"), "not a time zone"),
+        # An empty log of this process: diff said '1006 differences', export wrote empty files.
+        (("diff", "{log}", "memory://"), "a memory log lives only inside the process"),
+        (("export", "memory://", "{tmp}/x"), "a memory log lives only inside the process"),
+        (("log", "verify", "memory://"), "a memory log lives only inside the process"),
     ],
 )
 def test_read_command_bad_input_is_one_line_and_exit_2(
