@@ -82,7 +82,7 @@ Gherkin scenarios run by [Chronex](https://example.invalid/chronex) against its 
 pricing on a virtual clock.
 
 ```sh
-chronex run features                      # under behave; reports in reports/
+chronex run features                      # under behave; reports in out/ (--report DIR)
 chronex run features --runner pytest      # the same files under pytest-bdd (parallel with --jobs)
 chronex run features --tags @calendar     # a tag expression; any tag of your own works
 chronex steps --grep book                 # the step vocabulary
@@ -94,7 +94,7 @@ chronex steps --grep book                 # the step vocabulary
 - `conftest.py`, `test_features.py` and `pytest.ini`: `pytest`
 
 A failing step prints expected and actual side by side and keeps the scenario's event log under
-`reports/failed/`; inspect it with `chronex log show FILE` or replay it with `chronex replay`.
+`out/failed/`; inspect it with `chronex log show FILE` or replay it with `chronex replay`.
 """
 
 FILES: dict[str, str] = {
