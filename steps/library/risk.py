@@ -443,9 +443,13 @@ def kill_state(ctx: Scenario, account: str, state: str) -> None:
     assert got == (state == "engaged"), f"the kill switch of {account} is {'engaged' if got else 'released'}"
 
 
-@then("the {ccy:Word} balance of {account:Name} is {amount:Qty}", "Then the JPY balance of alice is 750,000")
+@then(
+    "the {ccy:Word} balance of {account:Name} is {amount:Qty}", "Then the JPY balance of alice is 10,000,000"
+)
 def balance(ctx: Scenario, account: str, ccy: str, amount: str) -> None:
-    """Cash in one currency after trades and fees."""
+    """Cash in one currency: what the account holds, plus realised P&L, less fees. Opening a
+    position moves no cash (it is margined, not paid for): with 10,000,000 JPY held and no fees
+    configured, it is still 10,000,000 after buying 300 at 2,500."""
     bal = _accounts(ctx).balances(account).get(ccy.upper(), 0)
     got = _money(ctx, bal, ccy.upper())
     assert V.decimal(got) == V.decimal(amount, "amount"), (
