@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from steps.errors import StepInputError
-from system.clock import NS_PER_SECOND, to_datetime
+from system.clock import NS_PER_SECOND, from_datetime, to_datetime
 from system.engine import (
     Instrument,
     OrderType,
@@ -208,7 +208,7 @@ def day(text: str) -> date:
 
 _TIME = re.compile(
     r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?)?"
-    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z_+\-0-9]+)*))?$"
+    r"(?:(?P<off>Z|[+-]\d{2}:?\d{2})|\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z_+\-0-9]+)*))?$"
 )
 
 
@@ -218,7 +218,10 @@ def instant(text: str, on: date | Callable[[ZoneInfo], date], tz: ZoneInfo) -> i
     zone then falls on that zone's date (07:00 Tokyo while it is 17:00 the day before in New York)."""
     m = _TIME.match(text.strip())
     if m is None:
-        raise StepInputError(f"time {text!r} is not a time (use HH:MM[:SS], optionally a date and a zone)")
+        raise StepInputError(
+            f"time {text!r} is not a time (use HH:MM[:SS], optionally a date and a zone, "
+            "or YYYY-MM-DDTHH:MM:SS+09:00)"
+        )
     z = zone(m["zone"]) if m["zone"] else tz
     d = day(m["date"]) if m["date"] else (on if isinstance(on, date) else on(z))
     try:
@@ -226,6 +229,14 @@ def instant(text: str, on: date | Callable[[ZoneInfo], date], tz: ZoneInfo) -> i
     except ValueError:
         raise StepInputError(f"time {text!r} is not a time of day") from None
     frac = int((m["f"] or "0").ljust(9, "0"))
+    if m["off"]:  # an instant of its own (the form a daylight-saving message suggests)
+        if not m["date"]:
+            raise StepInputError(f"time {text!r}: an offset needs its date (2027-11-07T01:30:00-04:00)")
+        off = m["off"].replace(":", "")
+        delta = timedelta(0) if off == "Z" else (1 if off[0] == "+" else -1) * timedelta(
+            hours=int(off[1:3]), minutes=int(off[3:5])
+        )
+        return from_datetime(datetime.combine(d, t, tzinfo=timezone(delta))) + frac
     return local_ns(d, t, z, text) + frac
 
 

@@ -132,3 +132,18 @@ def test_wall_times_resolve_to_the_instant_showing_them_or_are_refused(naive: da
         return
     back = to_datetime(ns, tz)
     assert (back.date(), back.time()) == (naive.date(), t)
+
+
+def test_an_ambiguous_local_time_can_be_written_with_the_offset_its_message_suggests() -> None:
+    """01:30 on 7 Nov 2027 happens twice in New York; the refusal says 'say which with an offset:
+    2027-11-07T01:30:00-04:00', and that text is now a time (it was 'not a time')."""
+    ny = ZoneInfo("America/New_York")
+    with pytest.raises(StepInputError) as e:
+        V.instant("01:30", date(2027, 11, 7), ny)
+    suggested = str(e.value).split("say which with an offset: ")[1].split()[0]
+    first = V.instant(suggested, date(2027, 11, 7), ny)
+    assert first == from_datetime(datetime.fromisoformat("2027-11-07T05:30:00+00:00"))
+    assert V.instant("2027-11-07T01:30:00-05:00", date(2027, 11, 7), ny) == first + 3600 * 10**9
+    assert V.instant("2027-11-07T06:30:00.25Z", date(2027, 11, 7), ny) == first + 3600 * 10**9 + 250_000_000
+    with pytest.raises(StepInputError, match="an offset needs its date"):
+        V.instant("01:30-04:00", date(2027, 11, 7), ny)
