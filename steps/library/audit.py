@@ -60,9 +60,11 @@ def _outside(ctx: Scenario, events: list[LoggedEvent], valid: int) -> str | None
     lo, hi = min(e.valid_time for e in events), max(e.valid_time for e in events)
     if lo <= valid <= hi:
         return None
+    # With dates: '10:30 is outside 10:00..10:00' read as a same-day problem when the days differ.
     return (
-        f"{V.local(valid, z)} is outside the log, whose entries are valid from {V.local(lo, z)} to "
-        f"{V.local(hi, z)}: the replayer answers only within them (let the clock run past it first)"
+        f"{V.local(valid, z, with_date=True)} is outside the log, whose entries are valid from "
+        f"{V.local(lo, z, with_date=True)} to {V.local(hi, z, with_date=True)}: the replayer answers "
+        "only within them (let the clock run past it first)"
     )
 
 

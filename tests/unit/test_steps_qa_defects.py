@@ -134,3 +134,17 @@ def test_a_misspelt_record_type_is_refused_not_vacuously_true(
         _run(ctx, "then", text, table)
     _run(ctx, "then", "the log contains no OrderRejected")  # a real type still works both ways
     _run(ctx, "then", "the log contains a TradeExecuted")
+
+
+def test_an_as_of_outside_the_log_names_the_dates(ctx: Scenario) -> None:
+    """'10:30:00 is outside the log, whose entries are valid from 10:00:00 to 10:00:00' read as a
+    time-of-day problem when the asked day was another one."""
+    import re
+
+    _run(ctx, "given", "the instrument XTKS:7203")
+    _run(ctx, "given", "mm sells 100 XTKS:7203 at 2500")
+    _run(ctx, "when", "alice buys 100 XTKS:7203 at 2500")
+    with pytest.raises(StepFailed) as e:
+        _run(ctx, "then", "as of 2031-01-06 10:30, the position of alice in XTKS:7203 is 100")
+    said = r"2031-01-06 10:30:00 is outside the log, whose entries are valid from \d{4}-"
+    assert re.search(said, str(e.value)), str(e.value)
