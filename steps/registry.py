@@ -182,11 +182,30 @@ def run_step(
     except StepInputError as e:
         raise StepFailed(_finish(ctx, f'Step "{line}" has a bad argument: {e}')) from None
     except AssertionError as e:
-        raise StepFailed(_finish(ctx, f'Step "{line}" failed:\n{e}')) from None
+        raise StepFailed(_finish(ctx, _with_events(ctx, f'Step "{line}" failed:\n{e}', args))) from None
     except StepFailed:
         raise
     except Exception as e:  # a bug or an unavailable feature: still one clear message
         raise StepFailed(_finish(ctx, f'Step "{line}" raised {type(e).__name__}: {e}')) from e
+
+
+def _with_events(ctx: Any, message: str, args: dict[str, str]) -> str:
+    """A failed expectation with the last events of the instrument or account the step names,
+    when its own message did not list them (docs/qa.md promises them for every failing Then)."""
+    if "events of " in message or "(no events)" in message or not hasattr(ctx, "events"):
+        return message
+    from steps import describe
+
+    instruments = getattr(ctx, "instruments", {})
+    inst = next((v for v in args.values() if v in instruments), None)
+    account = args.get("account") if inst is None else None
+    try:
+        tail = describe.recent(
+            ctx.events(), instruments, ctx.zone(), ctx.name_of, instrument=inst, account=account
+        )
+    except Exception:  # the events cannot be had (a driver gone): the message stands alone
+        return message
+    return f"{message}\n{tail}"
 
 
 def _track_when_block(ctx: Any, keyword: str) -> None:

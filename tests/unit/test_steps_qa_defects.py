@@ -148,3 +148,22 @@ def test_an_as_of_outside_the_log_names_the_dates(ctx: Scenario) -> None:
         _run(ctx, "then", "as of 2031-01-06 10:30, the position of alice in XTKS:7203 is 100")
     said = r"2031-01-06 10:30:00 is outside the log, whose entries are valid from \d{4}-"
     assert re.search(said, str(e.value)), str(e.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the last price of XTKS:7203 is 2502",
+        "alice has traded 200 XTKS:7203",
+        "alice has 2 open orders",
+    ],
+)
+def test_every_failing_then_shows_the_last_events(ctx: Scenario, text: str) -> None:
+    """docs/qa.md promises the last events of the instrument or account beside expected and
+    actual; these steps printed only the two values."""
+    _run(ctx, "given", "the instrument XTKS:7203")
+    _run(ctx, "given", "mm sells 300 XTKS:7203 at 2500")
+    _run(ctx, "when", "alice buys 100 XTKS:7203 at 2500")
+    with pytest.raises(StepFailed) as e:
+        _run(ctx, "then", text)
+    assert "events of" in str(e.value) and "TradeExecuted" in str(e.value), str(e.value)
