@@ -8,6 +8,7 @@ at about a quarter of the speed.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -125,6 +126,15 @@ def _unreadable(path: Path, e: sqlite3.DatabaseError) -> NotAnEventLog:
     from a file that never was a log, because an auditor must hear that a log is damaged."""
     if (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_CORRUPT or "malformed" in str(e):
         return LogDamaged(str(path), f"damaged: the file is cut short or corrupt ({e})")
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if wal.exists() and not shm.exists() and not os.access(path.parent, os.W_OK):
+        # What a killed writer leaves, copied onto read-only media: SQLite must create the -shm
+        # index to read the -wal, and cannot there.
+        return NotAnEventLog(
+            f"{path}: a Chronex log whose last entries are in {wal.name}, which SQLite can read "
+            f"only with {shm.name} beside it, and this folder is read-only: copy the log with its "
+            f"{wal.name} to a writable folder (or copy {shm.name} too) ({e})"
+        )
     return NotAnEventLog(f"{path}: not a Chronex event log ({e})")
 
 

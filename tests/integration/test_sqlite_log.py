@@ -201,3 +201,19 @@ def test_a_checkpoint_thread_whose_file_went_ends_quietly(tmp_path: Path) -> Non
     finally:
         threading.excepthook = old
     assert errors == []
+
+
+def test_a_log_with_its_wal_on_read_only_media_says_what_to_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed writer leaves day.db and day.db-wal; copied without day.db-shm onto read-only
+    media, SQLite cannot open it and the log was 'not a Chronex event log'. (Checked by hand on a
+    read-only bind mount; here the folder's write access is what is faked.)"""
+    from system.eventlog import sqlite as backend
+
+    (tmp_path / "day.db").write_bytes(b"")
+    (tmp_path / "day.db-wal").write_bytes(b"")
+    monkeypatch.setattr(backend.os, "access", lambda p, mode: False)
+    err = backend._unreadable(tmp_path / "day.db", sqlite3.OperationalError("unable to open database file"))
+    assert "day.db-wal" in str(err) and "day.db-shm" in str(err) and "read-only" in str(err)
+    assert "not a Chronex event log" not in str(err)
