@@ -162,17 +162,20 @@ def show(
     json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the log's entries, filtered by valid time, type and stream."""
-    day = None
+    t_from = parse_instant(from_, what="--from") if from_ and not needs_a_day(from_) else None
+    t_to = parse_instant(to, what="--to") if to and not needs_a_day(to) else None
     if any(v and needs_a_day(v) for v in (from_, to)):  # '09:00 Asia/Tokyo': on the log's day
-        from chronex.commands.replay import log_zone
+        from chronex.commands.replay import log_zone, on_log_day
 
         probe = open_existing(log)
         try:
             _, day = log_zone(probe)
+            if from_ and needs_a_day(from_):
+                t_from = on_log_day(probe, from_, day, "--from")
+            if to and needs_a_day(to):
+                t_to = on_log_day(probe, to, day, "--to")
         finally:
             probe.close()
-    t_from = parse_instant(from_, on=day, what="--from") if from_ else None
-    t_to = parse_instant(to, on=day, what="--to") if to else None
     if t_from is not None and t_to is not None and t_from > t_to:
         raise BadInput(f"--from {from_!r} is after --to {to!r}")
     if tz is not None:

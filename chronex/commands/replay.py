@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -20,7 +20,7 @@ from rich.table import Table
 
 from chronex.errors import BadInput, CheckFailed
 from chronex.outpath import output_file
-from chronex.timearg import parse_date, parse_instant, parse_zone
+from chronex.timearg import needs_a_day, parse_date, parse_instant, parse_zone
 from sim.clock.calendar import CalendarError
 from sim.replay import (
     ReplayError,
@@ -56,6 +56,22 @@ CacheOption = Annotated[
         "cache folder when the log's folder is read-only).",
     ),
 ]
+
+
+def on_log_day(store: EventStore, text: str, day: date | None, what: str) -> int:
+    """``parse_instant`` on the log's day; a time of day before the log's start that falls inside
+    it on the next day is read there: a session across midnight (CME opens at 17:00 Chicago the
+    evening before its trade date) is one log day, as `sim --until 09:00` reads it."""
+    t = parse_instant(text, on=day, what=what)
+    if day is None or not needs_a_day(text):
+        return t
+    started, _ = recorded_manifest(store)
+    if started is None or t >= started.start_time:
+        return t
+    later = parse_instant(text, on=day + timedelta(days=1), what=what)
+    head = store.head()
+    last = next(iter(store.read(head.seq, head.seq)), None)
+    return later if last is not None and later <= last.valid_time else t
 
 
 def log_zone(store: EventStore) -> tuple[str, date | None]:
@@ -174,8 +190,8 @@ def replay(
         zone, day = log_zone(store)
         show_tz = parse_zone(tz, "--tz") if tz else zone
         if as_of_ is not None:
-            t = parse_instant(as_of_, on=day, what="--as-of")
-            r = parse_instant(known_at, on=day, what="--known-at") if known_at else None
+            t = on_log_day(store, as_of_, day, "--as-of")
+            r = on_log_day(store, known_at, day, "--known-at") if known_at else None
             with progress_bar("indexing the log (once)", quiet or json) as tick:
                 idx = ensure_index(store, every=snapshot_every, progress=tick, cache=cache)
             state = as_of(store, t, r, index=idx, tz=show_tz, cache=cache)

@@ -184,3 +184,21 @@ def test_export_and_report(log: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     rc, _, _ = run(capsys, "report", str(log), "--out", str(html))
     text = html.read_text()
     assert rc == 0 and "VERIFIED" in text and "<svg" in text and "TradeBusted" in text
+
+
+def test_a_time_of_day_after_midnight_is_read_on_an_overnight_log_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CME's session opens at 17:00 Chicago the evening before its trade date: '00:15' was read on
+    the start's date (outside the log) while `sim --until 00:30` reads it inside the session."""
+    day = tmp_path / "cme.db"
+    rc, _, _ = run(capsys, "sim", "--venue", "CME", "--date", "2027-03-15", "--instruments", "ESH7",
+                   "--until", "00:30", "--activity", "0.05", "--log", str(day), "--quiet")  # fmt: skip
+    assert rc == 0
+    rc, out, err = run(capsys, "replay", str(day), "--as-of", "00:15 America/Chicago")
+    assert rc == 0 and out.startswith("as of 2027-03-15T00:15:00-05:00"), err
+    rc, out, _ = run(capsys, "replay", str(day), "--as-of", "18:00 America/Chicago")  # still the evening
+    assert rc == 0 and out.startswith("as of 2027-03-14T18:00:00-05:00")
+    rc, out, _ = run(capsys, "log", "show", str(day), "--from", "00:15 America/Chicago", "--limit", "1",
+                     "--json")  # fmt: skip
+    assert rc == 0 and json.loads(out.splitlines()[0])["valid_time"] >= 1_805_087_700 * 10**9
