@@ -182,6 +182,18 @@ def render(
     for e in corr:
         rec = e.record
         payload = msgspec.to_builtins(rec)
+        # Prices and quantities in the instrument's units, times in the report's zone, as the
+        # rest of the report shows them (the raw integers read as 28535 for 2853.5).
+        pinc_, qinc_ = _increments(trades, getattr(rec, "instrument", ""))
+        for f in ("price", "old_price"):
+            if f in payload:
+                payload[f] = _scaled(payload[f], pinc_)
+        for f in ("qty", "old_qty"):
+            if f in payload:
+                payload[f] = _scaled(payload[f], qinc_)
+        for f in ("trade_time", "at"):
+            if isinstance(payload.get(f), int):
+                payload[f] = iso(payload[f], zone)
         out.append(
             f"<h3>{_e(e.type)} (seq {e.seq})</h3><p>recorded {_e(iso(e.recorded_time, zone))}, "
             f"amends {_e(iso(e.valid_time, zone))}: "

@@ -37,6 +37,12 @@ def test_report_has_every_section(store: EventStore) -> None:
     assert "VERIFIED" in html and "Trade blotter" in html
     assert html.count("<svg") == 2 and "<script" not in html
     assert "TradeBusted" in html and "qty before" in html and "qty after" in html
+    # The bust's times in the report's zone, like the blotter's (they were raw nanoseconds).
+    import re
+
+    line = re.search(r"<h3>TradeBusted.*?</p>", html, re.S)
+    assert line is not None
+    assert re.search(r"trade_time=2027-01-06T\d\d:\d\d:\d\d", line.group(0)), line.group(0)
 
 
 def test_report_of_a_tampered_log_says_so(tmp_path: Path) -> None:
