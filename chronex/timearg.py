@@ -20,7 +20,7 @@ DATE_MIN, DATE_MAX = date(1677, 9, 23), date(2262, 4, 9)
 _LOCAL = re.compile(
     r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?"
     r"(?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"
-    r"\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z_+\-0-9]+)*)$"
+    r"\s+(?P<zone>[A-Za-z_][A-Za-z_0-9+\-]*(?:/[A-Za-z_+\-0-9]+)*)$"
 )
 
 

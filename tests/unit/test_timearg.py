@@ -72,3 +72,14 @@ def test_an_instant_printed_with_nanoseconds_reads_back_exactly(t: int, tz: str 
 def test_more_than_nine_fractional_digits_is_bad_input() -> None:
     with pytest.raises(BadInput, match="more than 9 fractional digits"):
         parse_instant("2027-01-04T09:00:41.1234567890+09:00")
+
+
+def test_a_zone_name_with_digits_is_a_zone() -> None:
+    """'09:30 EST5EDT' (an IANA name) was 'not a time': the zone pattern took letters only."""
+    from datetime import date
+
+    from chronex.timearg import parse_instant
+
+    day = date(2027, 1, 4)
+    assert parse_instant("09:30 EST5EDT", on=day) == parse_instant("09:30 America/New_York", on=day)
+    assert parse_instant("09:30 Etc/GMT+5", on=day) == parse_instant("09:30 America/New_York", on=day)
