@@ -200,11 +200,24 @@ def show(
     try:
         rows: list[dict[str, Any]] = []
         more = False
+        altered: list[int] = []
         for e in entries(store, keep):
+            # The filter reads the index columns; the entry shown is its hashed body. Where they
+            # disagree the column was edited: leave the entry out and say so.
+            if not lo <= e["valid_time"] <= hi or (types and e["type"] not in types):
+                altered.append(e["seq"])
+                continue
             if cap and len(rows) >= cap:
                 more = True
                 break
             rows.append(e)
+        if altered:
+            typer.echo(
+                f"warning: {log}: seq {', '.join(map(str, altered[:5]))}"
+                f"{' ...' if len(altered) > 5 else ''}: an index column disagrees with the hashed "
+                "body, so the entry was left out (chronex log verify names the change)",
+                err=True,
+            )
         unknown = sorted(types - set(record_types()))
         if unknown and not more:
             unknown = sorted(set(unknown) - seen_types)

@@ -184,3 +184,31 @@ def test_a_log_without_its_first_entry_is_a_gap_not_a_time_to_rewrite(tmp_path, 
     capsys.readouterr()
     assert main(["replay", str(log), "--as-of", "09:00:30 Asia/Tokyo"]) == 1
     assert "seq 1 is absent" in capsys.readouterr().err
+
+
+def test_log_show_leaves_out_an_entry_whose_time_column_was_edited(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The time filter reads the index column, the row shown is the hashed body: an edited column
+    put an entry into a window its body is outside of, silently."""
+    import json
+    import sqlite3
+
+    from chronex.cli import main
+    from system.clock import FixedClock
+    from system.eventlog import NewEvent, open_log
+    from system.runtime.manifest import RunStarted
+
+    T0 = 1_800_000_000_000_000_000
+    path = tmp_path / "day.db"
+    store = open_log(path, FixedClock(1))
+    for i in range(10):
+        store.append([NewEvent(RunStarted(i, "v", "c", "cal", i), T0 + i)])
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute(f"UPDATE events SET valid_time = {T0 + 2} WHERE seq = 8")
+    db.commit()
+    db.close()
+    at = str(T0 + 2)
+    assert main(["log", "show", str(path), "--from", at, "--to", at, "--limit", "0", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(x)["seq"] for x in out.splitlines()] == [3]
+    assert "seq 8: an index column disagrees with the hashed body" in err
