@@ -22,6 +22,7 @@ from system.engine.orders import (
     TimeInForce,
 )
 from system.engine.phases import Phase
+from system.engine.refdata import price_to_decimal
 from system.runtime.runtime import Context
 
 BUY = Side.BUY
@@ -60,26 +61,37 @@ class EngineChecks(EngineState):
 
     def _price_problem(self, book: Book, price: int | None, field: str) -> tuple[RejectReason, str] | None:
         inst = book.inst
+        # Texts in the instrument's units (what the order said), not the engine's integers.
         if price is None or price <= 0:
-            return R.INVALID_PRICE, f"{field} {price} must be a positive price for {inst.id}"
+            shown = price if price is None else price_to_decimal(inst, price)
+            return R.INVALID_PRICE, f"{field} {shown} must be a positive price for {inst.id}"
         tick = self.rules.tick_at(inst, price)
         if price % tick:
-            return R.OFF_TICK, f"{field} {price} is not a multiple of tick {tick} for {inst.id}"
+            return (
+                R.OFF_TICK,
+                f"{field} {price_to_decimal(inst, price)} is not a multiple of tick "
+                f"{price_to_decimal(inst, tick)} for {inst.id}",
+            )
         return None
 
     def _limits_problem(self, book: Book, price: int, now: int) -> tuple[RejectReason, str] | None:
         if price < book.lo_limit or (book.hi_limit is not None and price > book.hi_limit):
+            inst = book.inst
+            hi = "" if book.hi_limit is None else price_to_decimal(inst, book.hi_limit)
             return (
                 R.OUTSIDE_PRICE_LIMITS,
-                f"price {price} is outside the daily limits {book.lo_limit}..{book.hi_limit} for {book.id}",
+                f"price {price_to_decimal(inst, price)} is outside the daily limits "
+                f"{price_to_decimal(inst, book.lo_limit)}..{hi} for {book.id}",
             )
         band = book.inst.price_band
         if band is not None and band.action is BandAction.REJECT:
             bb = book.band_bounds(now)
             if bb is not None and not bb[0] <= price <= bb[1]:
+                inst = book.inst
                 return (
                     R.OUTSIDE_PRICE_BAND,
-                    f"price {price} is outside the price band {bb[0]}..{bb[1]} for {book.id}",
+                    f"price {price_to_decimal(inst, price)} is outside the price band "
+                    f"{price_to_decimal(inst, bb[0])}..{price_to_decimal(inst, bb[1])} for {book.id}",
                 )
         return None
 

@@ -167,3 +167,14 @@ def test_every_failing_then_shows_the_last_events(ctx: Scenario, text: str) -> N
     with pytest.raises(StepFailed) as e:
         _run(ctx, "then", text)
     assert "events of" in str(e.value) and "TradeExecuted" in str(e.value), str(e.value)
+
+
+def test_an_engine_rejection_speaks_in_the_instruments_units(ctx: Scenario) -> None:
+    """'price 25003 is not a multiple of tick 5' for an order at 2500.3 on a 0.1-yen instrument:
+    the engine's integers, not what the order said."""
+    from system.engine import OrderRejected
+
+    _run(ctx, "given", "the instrument XTKS:7203")
+    _run(ctx, "when", "alice buys 100 XTKS:7203 at 2500.3")
+    [text] = [e.record.text for e in ctx.events() if isinstance(e.record, OrderRejected)]
+    assert text == "price 2500.3 is not a multiple of tick 0.5 for XTKS:7203"
