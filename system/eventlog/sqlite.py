@@ -103,6 +103,11 @@ def _cut_short(path: Path) -> str | None:
     database). SQLite reads a missing tail as zeros, so a copy cut inside its last page would
     otherwise verify as an altered entry, which an auditor reads as tampering."""
     try:
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            # A live (or killed) writer's log: a checkpoint writes page 1, with the new page
+            # count, before the pages that grow the file, so the header may run ahead of it.
+            return None
         size = path.stat().st_size
         with path.open("rb") as f:
             h = f.read(100)
