@@ -95,9 +95,12 @@ class QuickFix:
     def take(self, name: str, n: int, timeout: float = 30.0) -> list[dict[int, str]]:
         return [self.get(name, timeout) for _ in range(n)]
 
-    def stop(self, name: str) -> list[str]:
-        """QuickFIX's stop (it logs out and waits); the session Rejects the engine received."""
-        return list(self.call("stop", name=name)["admin_rejects"])
+    def logout(self, name: str, timeout: float = 30.0) -> list[str]:
+        """Every session of the engine's application logs out (a FIX Logout, answered); the
+        session Rejects it received. (Not QuickFIX's stop(), which crashes now and then.)"""
+        reply = self.call("logout", wait=timeout + 30, name=name, timeout=timeout)
+        assert reply["logged_out"], f"QuickFIX {name}: a session did not log out in {timeout} s"
+        return list(reply["admin_rejects"])
 
     def close(self) -> None:
         """Leave: the child exits without QuickFIX's destructors; its sockets close with it."""

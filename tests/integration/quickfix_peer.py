@@ -3,6 +3,8 @@
 quickfix-py crashes now and then in its own threads (a segfault in the initiator's timer, and in
 stop() when it frees sessions): in the pytest worker such a crash took the worker and the rest of
 the run with it. Here it ends this process only, and the test that drives it fails naming it.
+QuickFIX's stop() is never called: a session logs out (a FIX Logout exchange, what the tests
+look at), and the process leaves without freeing QuickFIX's engines.
 
     python -m tests.integration.quickfix_peer      # reads requests on stdin, answers on stdout
 
@@ -15,7 +17,8 @@ Requests (each answered by one line, ``{"ok": true, ...}`` or ``{"ok": false, "e
 - ``send``: name, to (the session's TargetCompID), msg_type, fields ``[[tag, text], ...]``;
 - ``get``: name, timeout: the next application message as ``{tag: text}`` plus ``raw``;
 - ``forward``: name: relay every application message between the application's two sessions;
-- ``stop``: name: QuickFIX's stop (a logout); answers the session Rejects it saw;
+- ``logout``: name, timeout: every session of the engine's application logs out (FIX Logout,
+  answered); answers whether all did, and the session Rejects it saw;
 - ``exit``: answers, then leaves without running QuickFIX's destructors.
 """
 
@@ -26,6 +29,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from typing import Any
 
 import quickfix as fix
@@ -50,6 +54,7 @@ class App(fix.Application):  # type: ignore[misc]
         self.sessions: dict[str, Any] = {}
         self.logged_on = threading.Event()
         self.logged_out = threading.Event()
+        self.on: set[str] = set()  # sessions logged on, by TargetCompID
         self.app: queue.Queue[dict[str, str]] = queue.Queue()
         self.admin_rejects: list[str] = []
         self.forwarding = False
@@ -58,9 +63,11 @@ class App(fix.Application):  # type: ignore[misc]
         self.sessions[session_id.getTargetCompID().getValue()] = session_id
 
     def onLogon(self, session_id: Any) -> None:
+        self.on.add(session_id.getTargetCompID().getValue())
         self.logged_on.set()
 
     def onLogout(self, session_id: Any) -> None:
+        self.on.discard(session_id.getTargetCompID().getValue())
         self.logged_out.set()
 
     def toAdmin(self, message: Any, session_id: Any) -> None:
@@ -133,9 +140,16 @@ class Peer:
         self.apps[name].forwarding = True
         return {}
 
-    def stop(self, name: str) -> dict[str, Any]:
-        self.engines[name].stop()
-        return {"admin_rejects": self.apps[name].admin_rejects}
+    def logout(self, name: str, timeout: float = 30.0) -> dict[str, Any]:
+        app = self.apps[name]
+        for sid in list(app.sessions.values()):
+            session = fix.Session.lookupSession(sid)
+            if session is not None:
+                session.logout("done")  # disables it too: an initiator does not reconnect
+        deadline = time.monotonic() + timeout
+        while app.on and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return {"logged_out": not app.on, "admin_rejects": app.admin_rejects}
 
 
 def main() -> None:

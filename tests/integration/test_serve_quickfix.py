@@ -72,8 +72,8 @@ def test_quickfix_trades_cancels_replaces_and_logs_out_against_chronex_serve(tmp
         assert (replaced[150], replaced[11], replaced[41], replaced[44]) == ("5", "buy-2", "buy-1", "2499")
         assert (cancelled[150], cancelled[39], cancelled[11], cancelled[41]) == ("4", "4", "buy-3", "buy-2")
         assert (rejected[35], rejected[434], rejected[102]) == ("9", "1", "1")
-        qf.stop("qf")
-        assert qf.logged_out("qf", 20)
+        qf.logout("qf", 20)
+        assert qf.logged_out("qf", 1)
     finally:
         qf.close()
         assert srv.terminate() == 0
