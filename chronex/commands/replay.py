@@ -207,6 +207,15 @@ def replay(
         else:
             assert rebase_ is not None
             new = parse_date(rebase_, "--rebase")
+            closed = _closed_venues(cfg.venues, new)
+            if closed and not (quiet or json):
+                # Allowed on purpose (what a flow meets on a holiday is a question auditors ask),
+                # but said first: every order of those venues will be refused as closed.
+                typer.echo(
+                    f"note: {new} is not a trading day of {', '.join(closed)}: the books stay closed "
+                    "and the flow's orders there are rejected (WRONG_PHASE)",
+                    err=True,
+                )
             with (
                 # The new log appears whole, or not at all.
                 fresh_log(out_log, option="--out", hint=_NEW_FILE, replace_empty=True) as target,
@@ -226,6 +235,21 @@ def replay(
                     f"{res.accepted} orders accepted, "
                     f"{res.trades} trades, rejected: {rej}; {res.head_seq} entries"
                 )
+
+
+def _closed_venues(venues: Any, day: date) -> list[str]:
+    """The venues whose calendar has no session on ``day`` (unknown venues and dates beyond a
+    calendar's horizon are left to the rebase itself to report)."""
+    from sim.clock.registry import venue_calendar
+
+    closed = []
+    for v in venues:
+        try:
+            if not venue_calendar(v).is_business_day(day):
+                closed.append(v)
+        except Exception:  # not a calendar this build knows, or past its horizon
+            continue
+    return closed
 
 
 def _rerun(

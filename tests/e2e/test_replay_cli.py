@@ -158,6 +158,18 @@ def test_rebase_command_reports_holiday_rejections(
     assert rc == 0 and data["trades"] == 0 and data["rejected"]["WRONG_PHASE"] > 0
 
 
+def test_rebase_onto_a_holiday_says_so_before_the_summary(
+    log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Allowed on purpose, but said: the summary alone (0 accepted, WRONG_PHASE) left the reader
+    to work out why."""
+    rc, out, err = run(capsys, "replay", str(log), "--rebase", "2032-01-01", "--out", str(tmp_path / "h.db"))
+    assert rc == 0 and "0 orders accepted" in out
+    assert "note: 2032-01-01 is not a trading day of XTKS" in err
+    rc, _, err = run(capsys, "replay", str(log), "--rebase", "2031-12-30", "--out", str(tmp_path / "n.db"))
+    assert rc == 0 and "note:" not in err
+
+
 def test_rebase_counts_the_auctions_trades_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The summary counted the trades of the flow's commands only; an opening auction's come from
     the venue's scheduler and were left out (the full-day example said 7126 of 7180)."""
