@@ -24,7 +24,9 @@ from system.eventlog.lock import WriterLock
 from system.eventlog.store import EventLogError, EventStore
 
 # SQLite keeps a log in up to three files.
-_SIDECARS = ("", "-wal", "-shm")
+# With the replay cache a reader of the live file may have made beside it (sim/replay/cache.py):
+# it indexes the temporary name, which is gone once the log moves or is dropped.
+_SIDECARS = ("", "-wal", "-shm", ".replay")
 
 
 class LogExists(EventLogError):
@@ -120,6 +122,7 @@ def _move(tmp: Path, path: Path) -> None:
     if wal.exists():  # a store left open: its WAL belongs with the file
         os.replace(wal, f"{path}-wal")
     os.replace(tmp, path)
+    Path(f"{tmp}.replay").unlink(missing_ok=True)
     _sync_dir(path.parent if str(path.parent) else Path("."))
 
 

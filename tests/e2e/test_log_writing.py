@@ -211,3 +211,28 @@ def test_readers_are_not_blocked_by_the_writer_lock(tmp_path: Path) -> None:
         with pytest.raises(LogLocked, match="a live venue"):
             WriterLock(log).acquire()
     WriterLock(log).acquire().release()  # free again once released
+
+
+@pytest.mark.parametrize("ends", ["cleanly", "with an error"])
+def test_a_replay_cache_of_the_live_file_goes_with_it(tmp_path: Path, ends: str) -> None:
+    """Replaying a run's log while it is written makes a cache beside the temporary file
+    (.day.db.partial-PID.replay); it was left behind for good once the file moved or went."""
+    import contextlib
+
+    from system.eventlog import NewEvent
+    from system.eventlog.fresh import fresh_log
+    from system.runtime.manifest import RunStarted
+
+    target = tmp_path / "day.db"
+    expect = pytest.raises(RuntimeError) if ends != "cleanly" else contextlib.nullcontext()
+    with expect, fresh_log(str(target)) as fresh:
+        store = open_log(fresh.url, FixedClock(1))
+        store.append([NewEvent(RunStarted(1, "v", "c", "cal", 1), 1)])
+        store.close()
+        Path(f"{fresh.url}.replay").write_bytes(b"cache")  # what `chronex replay` of it leaves
+        if ends != "cleanly":
+            raise RuntimeError("the run failed")
+    left = sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name)
+    assert left == []
+    assert target.exists() == (ends == "cleanly")
+
