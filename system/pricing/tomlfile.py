@@ -104,8 +104,9 @@ def _resolve(data: Any, where: str, what: str) -> str:
     return ".".join(out).replace(".[", "[")
 
 
-def convert(data: Any, kind: type[T], *, source: str, prefix: str) -> T:
-    """``data`` (a parsed TOML table found at ``prefix``) as ``kind``; ConfigError names the key."""
+def convert(data: Any, kind: type[T], *, source: str, prefix: str, values: bool = True) -> T:
+    """``data`` (a parsed TOML table found at ``prefix``) as ``kind``; ConfigError names the key,
+    and its value unless ``values`` is False (a file of secrets)."""
     bad = _floats(data, "")
     if bad:
         raise ConfigError(
@@ -118,12 +119,12 @@ def convert(data: Any, kind: type[T], *, source: str, prefix: str) -> T:
         msg = str(e)
         m = re.search(r" - at `\$(.*)`$", msg)
         if m is None:
-            raise ConfigError(f"{source}: {prefix}: {msg}") from None
+            raise ConfigError(f"{source}: {prefix + ': ' if prefix else ''}{msg}") from None
         what = msg[: m.start()]
         path = _resolve(data, m.group(1), what)
         value = _lookup(data, path)
-        key = f"{prefix}.{path}" if path else prefix
-        shown = "" if value is None else f" = {value!r}"
+        key = ".".join(k for k in (prefix, path) if k)  # prefix "": the file's top level
+        shown = "" if value is None or not values else f" = {value!r}"
         raise ConfigError(f"{source}: {key}{shown}: {what}") from None
 
 

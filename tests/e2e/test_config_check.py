@@ -71,3 +71,12 @@ def test_sim_refuses_a_misspelt_table(tmp_path: Path, capsys: pytest.CaptureFixt
     args = ["sim", "--venue", "XTKS", "--date", "2027-01-04", "--config", str(f), "--quiet"]
     assert main(args) == 2
     assert "risks: unknown table" in capsys.readouterr().err
+
+
+def test_a_bad_keys_file_never_echoes_a_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Keys are secrets: an error names the entry and the problem, not the table's values."""
+    f = tmp_path / "keys.toml"
+    f.write_text('[[key]]\nkey = "s3cret-value"\nname = "x"\nrole = "trader"\ncolour = 1\n')
+    assert main(["config", "check", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "key[0]" in err and "colour" in err and "s3cret-value" not in err

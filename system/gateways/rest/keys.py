@@ -23,6 +23,8 @@ from pathlib import Path
 
 import msgspec
 
+from system.pricing.tomlfile import ConfigError, convert
+
 
 class Role(StrEnum):
     TRADER = "trader"
@@ -87,24 +89,15 @@ def load_keys(path: str | Path, option: str = "--api-keys") -> KeyRing:
     if not p.is_file():
         raise KeysFileError(f"{where}: no such file")
     try:
-        data = tomllib.loads(p.read_text())
-        parsed = msgspec.convert(data, type=_File)
+        # values=False: an error must not echo a key (a secret) to the terminal or a CI log.
+        parsed = convert(tomllib.loads(p.read_text()), _File, source=where, prefix="", values=False)
     except tomllib.TOMLDecodeError as e:
         raise KeysFileError(f"{where}: {e}") from None
-    except msgspec.ValidationError as e:
-        raise KeysFileError(f"{where}: {_readable(str(e))}") from None
+    except ConfigError as e:
+        roles = f" (a role is one of {', '.join(Role)})" if ".role: " in str(e) else ""
+        raise KeysFileError(f"{e}{roles}") from None
     try:
         return KeyRing(parsed.key)
     except KeysFileError as e:
         raise KeysFileError(f"{where}: {e}") from None
 
-
-def _readable(msgspec_error: str) -> str:
-    """msgspec's "Invalid enum value 'boss' - at `$.key[0].role`" as "key[0].role: ..."."""
-    what, sep, at = msgspec_error.partition(" - at `$.")
-    if not sep:
-        return msgspec_error
-    key = at.rstrip("`")
-    if key.endswith(".role") and what.startswith("Invalid enum value"):
-        what += f" (a role is one of {', '.join(r.value for r in Role)})"
-    return f"{key}: {what}"
