@@ -15,12 +15,10 @@ from gherkin.token_scanner import TokenScanner
 
 
 def feature_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Every .feature file named or under a named folder (a ``file:line`` keeps its file)."""
+    """Every .feature file named or under a named folder."""
     out: list[Path] = []
     for raw in paths:
-        p = Path(str(raw))
-        if not p.exists() and ":" in str(raw):
-            p = Path(str(raw).rsplit(":", 1)[0])
+        p = Path(raw)
         if p.is_dir():
             out += sorted(p.rglob("*.feature"))
         elif p.suffix == ".feature" and p.is_file():

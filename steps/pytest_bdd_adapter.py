@@ -80,14 +80,14 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> None:
         _config[0].addinivalue_line("markers", f"{tag}: feature tag")
 
 
-def _feature_file(item: pytest.Item) -> str | None:
+def _template(item: pytest.Item | None) -> Any:
+    """The scenario (pytest-bdd's template) a test item runs, or None for another test."""
     # pytest-bdd keeps each test function's scenario in a registry (no attribute on the function)
     # (the module by name: the package's attribute ``scenario`` is the function of that name)
     module = importlib.import_module("pytest_bdd.scenario")
     registry = getattr(module, "scenario_wrapper_template_registry", None)
     fn = getattr(item, "function", None)
-    tpl = registry.get(fn) if registry is not None and fn is not None else None
-    return None if tpl is None else str(tpl.feature.filename)
+    return registry.get(fn) if registry is not None and fn is not None else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -96,7 +96,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     # pytest-bdd keeps one of two scenarios that share a name, silently: refuse the run instead
     # (``chronex run`` says so before either runner starts).
-    wrong = check(sorted({f for f in map(_feature_file, items) if f is not None}))
+    wrong = check(sorted({str(t.feature.filename) for t in map(_template, items) if t is not None}))
     if wrong:
         raise pytest.UsageError("\n".join(wrong))
     driver = config.getoption("--driver", None)
@@ -122,10 +122,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     record it here, so the summary and the report count it as behave's do."""
     if not (report.when == "setup" and report.skipped) or not os.environ.get("CHRONEX_REPORT_DIR"):
         return
-    item = _items.pop(report.nodeid, None)
-    module = importlib.import_module("pytest_bdd.scenario")
-    registry = getattr(module, "scenario_wrapper_template_registry", None)
-    tpl = registry.get(getattr(item, "function", None)) if item is not None and registry is not None else None
+    tpl = _template(_items.pop(report.nodeid, None))
     if tpl is None:
         return
     loc = f"{tpl.feature.rel_filename}:{tpl.line_number}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -232,11 +232,11 @@ def instant(text: str, on: date | Callable[[ZoneInfo], date], tz: ZoneInfo) -> i
     if m["off"]:  # an instant of its own (the form a daylight-saving message suggests)
         if not m["date"]:
             raise StepInputError(f"time {text!r}: an offset needs its date (2027-11-07T01:30:00-04:00)")
-        off = m["off"].replace(":", "")
-        delta = timedelta(0) if off == "Z" else (1 if off[0] == "+" else -1) * timedelta(
-            hours=int(off[1:3]), minutes=int(off[3:5])
-        )
-        return from_datetime(datetime.combine(d, t, tzinfo=timezone(delta))) + frac
+        try:
+            zone_of_offset = datetime.strptime(m["off"], "%z").tzinfo  # Z, +09:00 or -0400
+        except ValueError:
+            raise StepInputError(f"time {text!r}: {m['off']!r} is not a UTC offset") from None
+        return from_datetime(datetime.combine(d, t, tzinfo=zone_of_offset)) + frac
     return local_ns(d, t, z, text) + frac
 
 

@@ -75,19 +75,18 @@ class EngineChecks(EngineState):
         return None
 
     def _limits_problem(self, book: Book, price: int, now: int) -> tuple[RejectReason, str] | None:
+        inst = book.inst
         if price < book.lo_limit or (book.hi_limit is not None and price > book.hi_limit):
-            inst = book.inst
             hi = "" if book.hi_limit is None else price_to_decimal(inst, book.hi_limit)
             return (
                 R.OUTSIDE_PRICE_LIMITS,
                 f"price {price_to_decimal(inst, price)} is outside the daily limits "
                 f"{price_to_decimal(inst, book.lo_limit)}..{hi} for {book.id}",
             )
-        band = book.inst.price_band
+        band = inst.price_band
         if band is not None and band.action is BandAction.REJECT:
             bb = book.band_bounds(now)
             if bb is not None and not bb[0] <= price <= bb[1]:
-                inst = book.inst
                 return (
                     R.OUTSIDE_PRICE_BAND,
                     f"price {price_to_decimal(inst, price)} is outside the price band "
