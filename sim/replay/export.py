@@ -9,7 +9,6 @@ give their scale); every instant is both ``*_ns`` (int) and a UTC ``datetime64``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from system.engine import (
 )
 from system.eventlog.codec import LoggedEvent
 from system.eventlog.store import EventStore
+from system.wholefile import written_whole
 
 WHATS = ("events", "orders", "trades", "bars")
 _json = msgspec.json.Encoder(order="deterministic")
@@ -248,8 +248,7 @@ def export(
     for name, df in built.items():
         p = d / f"{name}.{fmt}"
         # Each file appears whole or not at all: a CSV cut at a row boundary looks complete.
-        tmp = p.with_name(f".{p.name}.partial-{os.getpid()}")
-        try:
+        with written_whole(p) as tmp:
             if fmt == "parquet":
                 _parquet(df, tmp, warning)
             else:
@@ -257,9 +256,6 @@ def export(
                     if warning is not None:
                         f.write(f"# {warning}\n")
                     df.to_csv(f, index=False)
-            os.replace(tmp, p)
-        finally:
-            tmp.unlink(missing_ok=True)
         paths.append(p)
     return paths
 

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from system.eventlog.store import EventStore
 from system.gateways.itch.encoder import ItchEncoder
+from system.wholefile import written_whole
 
 
 class DayFileError(ValueError):
@@ -33,14 +33,8 @@ def write_messages(out: BinaryIO, messages: Iterable[bytes]) -> int:
 def save_messages(path: str | Path, messages: Iterable[bytes]) -> int:
     """Write a day file at ``path`` through a temporary name beside it, so it appears whole or not
     at all (a file cut mid-way would read as a shorter day); returns the count written."""
-    tmp = Path(f"{path}.partial")
-    try:
-        with open(tmp, "wb") as f:
-            n = write_messages(f, messages)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return n
+    with written_whole(path) as tmp, open(tmp, "wb") as f:
+        return write_messages(f, messages)
 
 
 def read_messages(path: str | Path) -> Iterator[bytes]:
