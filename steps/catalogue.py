@@ -14,6 +14,8 @@ AREAS = {
     "trades": "Trades and executions",
     "log": "The event log",
     "replay": "Replay",
+    "audit": "Audit: as-of views, re-runs and what-if",
+    "rebase": "Audit: the day's order flow rebased onto another date",
     "risk": "Accounts, limits, positions, margin and the kill switch",
     "sim": "Simulators in the background",
     "makers": "Market makers (the makers mock's quoting, through the scenario's driver)",
