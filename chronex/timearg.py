@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chronex.errors import BadInput
-from system.clock import from_datetime, iso
+from system.clock import ZONE_NAME, from_datetime, iso
 
 NS_MIN, NS_MAX = -(1 << 63), (1 << 63) - 1
 # Whole days inside the span, so any time of day in any zone on them still fits.
@@ -20,7 +20,7 @@ DATE_MIN, DATE_MAX = date(1677, 9, 23), date(2262, 4, 9)
 _LOCAL = re.compile(
     r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?"
     r"(?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"
-    r"\s+(?P<zone>[A-Za-z_][A-Za-z_0-9+\-]*(?:/[A-Za-z_+\-0-9]+)*)$"
+    rf"\s+(?P<zone>{ZONE_NAME})$"
 )
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from steps.errors import StepInputError
-from system.clock import NS_PER_SECOND, from_datetime, to_datetime
+from system.clock import NS_PER_SECOND, ZONE_NAME, from_datetime, to_datetime
 from system.engine import (
     Instrument,
     OrderType,
@@ -208,7 +208,7 @@ def day(text: str) -> date:
 
 _TIME = re.compile(
     r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?)?"
-    r"(?:(?P<off>Z|[+-]\d{2}:?\d{2})|\s+(?P<zone>[A-Za-z_][A-Za-z_0-9+\-]*(?:/[A-Za-z_+\-0-9]+)*))?$"
+    rf"(?:(?P<off>Z|[+-]\d{{2}}:?\d{{2}})|\s+(?P<zone>{ZONE_NAME}))?$"
 )
 
 

@@ -12,6 +12,9 @@ from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 NS_PER_SECOND = 1_000_000_000
+# An IANA zone name as people type it after a time ('10:30 Asia/Tokyo', 'EST5EDT', 'Etc/GMT+5'):
+# one pattern for the CLI's times and the steps' times.
+ZONE_NAME = r"[A-Za-z_][A-Za-z_0-9+\-]*(?:/[A-Za-z_+\-0-9]+)*"
 NS_PER_MS = 1_000_000
 NS_PER_US = 1_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
