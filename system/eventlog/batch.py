@@ -1,18 +1,26 @@
 """Turning a batch of new records into chained entries: shared by every backend, so all of them
 write byte-identical logs for the same inputs.
 
-This is the hot path of every append, so the loop binds its callables to locals and builds only
-the objects the caller needs (one ``LoggedEvent`` and one body per entry).
+This is the hot path of every append. It runs in C (``_chain.c``, built with the package) when
+that module is there; ``_chain_py`` is the same loop in Python, the reference the C one is tested
+against byte for byte, and what runs where the extension could not be built.
 """
 
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections.abc import Callable, Mapping, Sequence
+from itertools import accumulate
 from typing import Any
 
 from system.eventlog.codec import LoggedEvent, body_encoder
 from system.eventlog.store import ANY, NewEvent, RawEntry, WrongExpectedVersion
+
+try:
+    from system.eventlog import _chain as _accel
+except ImportError:  # built without a compiler or OpenSSL's headers: the Python loop below
+    _accel = None  # type: ignore[assignment]
 
 # (stream name -> id, type name -> id, assign a stream id, assign a type id)
 IdMaps = tuple[dict[str, int], dict[str, int], Callable[[str], int], Callable[[str], int]]
@@ -49,6 +57,46 @@ def chain(
     valid_time, recorded_time, body, hash`` (SQLite's table layout, bound by multi-row INSERTs),
     without a Python call per entry.
     """
+    if row is None and _accel is not None:
+        logged, items, versions, _, _ = _accel.chain(
+            batch, head_seq, head_hash, version_of, recorded_time, body_encoder, LoggedEvent, ids, None
+        )
+        return logged, items, versions
+    return _chain_py(batch, head_seq, head_hash, version_of, recorded_time, row, ids)
+
+
+def chain_joined(
+    batch: Sequence[NewEvent],
+    head_seq: int,
+    head_hash: bytes,
+    version_of: Callable[[str], int],
+    recorded_time: int,
+    base: int,
+) -> tuple[list[LoggedEvent], bytes, bytes, dict[str, int], bytes]:
+    """``chain`` giving what the memory store keeps: the entries, the bodies joined in one block
+    and where each ends (``base`` + its end in the block, as an ``array('q')``'s bytes), the
+    streams' versions, and the hashes joined (32 bytes an entry)."""
+    if _accel is not None:
+        logged, ends, versions, hashes, block = _accel.chain(
+            batch, head_seq, head_hash, version_of, recorded_time, body_encoder, LoggedEvent, None, base
+        )
+        return logged, block, ends, versions, hashes
+    logged, bodies, versions = _chain_py(batch, head_seq, head_hash, version_of, recorded_time)
+    ends = array("q", accumulate(map(len, bodies), initial=base))[1:]
+    return logged, b"".join(bodies), ends.tobytes(), versions, b"".join([e.hash for e in logged])
+
+
+def _chain_py(
+    batch: Sequence[NewEvent],
+    head_seq: int,
+    head_hash: bytes,
+    version_of: Callable[[str], int],
+    recorded_time: int,
+    row: Callable[[int, str, int, str, int, int, bytes, bytes], object] | None = None,
+    ids: IdMaps | None = None,
+) -> tuple[list[LoggedEvent], list[Any], dict[str, int]]:
+    """``chain`` in Python: the reference of ``_chain.c`` (binds its callables to locals and
+    builds only the objects the caller needs, one ``LoggedEvent`` and one item per entry)."""
     logged: list[LoggedEvent] = []
     bodies: list[Any] = []
     versions: dict[str, int] = {}

@@ -11,7 +11,6 @@ one read is kept); what it reads is byte for byte what was appended.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import queue
 import threading
 import weakref
@@ -22,8 +21,8 @@ from collections.abc import Iterator, Mapping, Sequence
 import zstandard
 
 from system.clock import Clock
-from system.eventlog.batch import check_expected
-from system.eventlog.codec import GENESIS_HASH, LoggedEvent, body_decoder, body_encoder, decode_entry
+from system.eventlog.batch import chain_joined, check_expected
+from system.eventlog.codec import GENESIS_HASH, LoggedEvent, body_decoder, decode_entry
 from system.eventlog.store import (
     NO_STREAM,
     EventStore,
@@ -113,7 +112,7 @@ class MemoryEventStore(EventStore):
         # Set only by the tamper hook: then read_raw serves these instead of what was appended.
         self._tampered: list[RawEntry] | None = None
         # stream -> its last entry's version; a missing stream reads 0 (NO_STREAM) through a C-level
-        # __getitem__, which chain() calls once per entry.
+        # __getitem__, which chain() calls once per stream of an append.
         self._versions: defaultdict[str, int] = defaultdict(int)
         self._last = GENESIS_HASH  # the head's hash
         self._snapshots: dict[str, dict[int, Snapshot]] = {}
@@ -126,63 +125,24 @@ class MemoryEventStore(EventStore):
         with self._lock:
             if expected:
                 check_expected(expected, self.stream_version)
-            # batch.chain()'s loop fused with the store's bookkeeping (one pass, no callback per
-            # entry): the same bodies and hashes, so the log is byte-identical to every backend's.
-            hashes = self._hashes
-            stored = self._versions
-            recorded = self.clock.now_ns()
-            encode = body_encoder.encode
-            sha256 = hashlib.sha256
-            logged: list[LoggedEvent] = []
-            add_logged = logged.append
-            new: list[bytes] = []
-            add_body = new.append
-            ends: list[int] = []
-            add_end = ends.append
             ends_all = self._ends
-            start = end = ends_all[-1] if ends_all else 0
-            versions: dict[str, int] = {}
-            get_version = versions.get
-            seq = len(ends_all)
-            prev = self._last
-            mark = len(hashes)
-            try:
-                for ne in batch:
-                    seq += 1
-                    rec = ne.record
-                    stream = ne.stream
-                    if stream is None:
-                        stream = rec.stream()
-                    v = get_version(stream)
-                    v = (stored[stream] if v is None else v) + 1
-                    versions[stream] = v
-                    name = rec.name
-                    schema = rec.version
-                    vt = ne.valid_time
-                    corr = ne.correlation_id
-                    caus = ne.causation_id
-                    body = encode([seq, stream, v, name, schema, vt, recorded, corr, caus, rec])
-                    h = sha256(prev + body).digest()
-                    hashes += h
-                    add_body(body)
-                    end += len(body)
-                    add_end(end)
-                    add_logged(
-                        LoggedEvent(seq, stream, v, name, schema, vt, recorded, corr, caus, rec, prev, h)
-                    )
-                    prev = h
-            except BaseException:
-                # A record that cannot be encoded: nothing of the batch is stored (I3).
-                del hashes[mark:]
-                raise
-            stored.update(versions)
-            self._last = prev
+            start = ends_all[-1] if ends_all else 0
+            # chain_joined: the loop every backend appends through (C when built), giving the
+            # bodies and the hashes joined, which is what this store keeps. A record that cannot
+            # be encoded raises there, before anything of the batch is stored (I3).
+            logged, block, ends, versions, hashes = chain_joined(
+                batch, len(ends_all), self._last, self._versions.__getitem__, self.clock.now_ns(), start
+            )
+            self._versions.update(versions)
+            self._hashes += hashes
+            self._last = logged[-1].hash
             starts = self._starts
             starts.append(start)
-            self._blocks.append(b"".join(new))
-            # The ends last, in one C-level extend: a reader on another thread counts entries by
+            self._blocks.append(block)
+            # The ends last, in one C-level copy: a reader on another thread counts entries by
             # them, so it sees all of the batch or none of it.
-            ends_all.extend(ends)
+            ends_all.frombytes(ends)
+            end = ends_all[-1]
             if end - starts[self._raw_from] >= CHUNK:
                 self._compress_tail()
         if self._waiting:
