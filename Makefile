@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# The log's append loop in C: rebuilt in place when its source changes after the install.
-EXT_STAMP := $(VENV)/.built-chain
-$(EXT_STAMP): system/eventlog/_chain.c $(STAMP)
+# The C loops (setup.py): rebuilt in place when their sources change after the install.
+EXT_STAMP := $(VENV)/.built-ext
+$(EXT_STAMP): system/eventlog/_chain.c system/gateways/fix/_fields.c $(STAMP)
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(EXT_STAMP)
 

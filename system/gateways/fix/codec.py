@@ -15,6 +15,11 @@ from zlib import adler32
 from system.clock import NS_PER_MS, NS_PER_SECOND
 from system.gateways.fix.message import FixMessage
 
+try:  # the plain case's split in C (_fields.c); codec's own loop where it could not be built
+    from system.gateways.fix._fields import split as _split_plain
+except ImportError:
+    _split_plain = None  # type: ignore[assignment]
+
 SOH = b"\x01"
 _TRAILER_LEN = 7  # "10=ddd<SOH>"
 DEFAULT_MAX_BODY = 1 << 20
@@ -151,6 +156,10 @@ _MAX_TAG_NUMBERS = 4096
 def parse(raw: bytes) -> FixMessage:
     """The fields of one framed message, in order. Tags may be negative or zero (the validator
     rejects them by number); a field that is not ``digits=value`` makes the frame garbled."""
+    if _split_plain is not None:
+        plain = _split_plain(raw)
+        if plain is not None:
+            return FixMessage(plain)
     parts = raw.split(SOH)
     if parts[-1]:
         raise GarbledError("message does not end with SOH")

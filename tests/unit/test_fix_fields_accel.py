@@ -1,0 +1,72 @@
+"""The FIX field split in C (``system/gateways/fix/_fields.c``) gives exactly what codec.parse's
+Python loop gives, and leaves every case that is not plain (with its errors) to that loop."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from system.gateways.fix import codec
+from system.gateways.fix.codec import GarbledError, encode
+
+fields_c = pytest.importorskip("system.gateways.fix._fields", reason="the C extension is not built here")
+
+
+def parse_py(raw: bytes) -> object:
+    """codec.parse with the C split switched off: the message, or the error it raises."""
+    saved = codec._split_plain
+    codec._split_plain = None
+    try:
+        return codec.parse(raw).fields
+    except GarbledError as e:
+        return ("garbled", str(e))
+    finally:
+        codec._split_plain = saved
+
+
+def parse_c(raw: bytes) -> object:
+    try:
+        return codec.parse(raw).fields
+    except GarbledError as e:
+        return ("garbled", str(e))
+
+
+values = st.binary(max_size=12).filter(lambda b: b"\x01" not in b)
+tags = st.one_of(
+    st.integers(1, 99_999).map(lambda t: str(t).encode()),
+    st.sampled_from([b"0", b"-5", b"007", b"1234567890", b"", b"x1", b"35 "]),
+)
+pieces = st.lists(
+    st.one_of(
+        st.tuples(tags, values).map(lambda tv: tv[0] + b"=" + tv[1] + b"\x01"),
+        st.sampled_from([b"\x01", b"noequals\x01", b"=v\x01", b"8=FIX.4.4\x01"]),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pieces, st.sampled_from([b"", b"10=000", b"35=D"]))
+def test_same_fields_or_same_error_as_the_python_loop(parts: list[bytes], tail: bytes) -> None:
+    raw = b"".join(parts) + tail
+    assert parse_c(raw) == parse_py(raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 20_000), values.filter(bool)), min_size=1, max_size=30))
+def test_plain_messages_take_the_c_path(pairs: list[tuple[int, bytes]]) -> None:
+    raw = b"".join(b"%d=%s\x01" % (t, v) for t, v in pairs)
+    got = fields_c.split(raw)
+    assert got == pairs
+    assert got == parse_py(raw)
+
+
+def test_a_whole_order_and_what_is_left_to_python() -> None:
+    raw = encode("FIX.4.4", [(35, "D"), (49, "L1"), (56, "CHRONEX"), (34, 12), (11, "a=b"), (44, "2500")])
+    assert fields_c.split(raw) == codec.parse(raw).fields
+    assert dict(fields_c.split(raw) or [])[11] == b"a=b"  # '=' inside a value belongs to it
+    for odd in (b"35=D\x010=x\x01", b"35=D\x01-1=x\x01", b"35=D", b"35=D\x01\x01", b"1234567890=x\x01", b""):
+        assert fields_c.split(odd) is None
+    with pytest.raises(TypeError):
+        fields_c.split("35=D\x01")  # type: ignore[arg-type]
