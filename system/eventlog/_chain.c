@@ -23,6 +23,9 @@ static PyObject *s_record, *s_stream, *s_name, *s_version, *s_valid_time, *s_cor
  * its output several times a body (a tenth of the command path). */
 static PyObject *scratch;
 
+static EVP_MD *sha256_md;   /* fetched once: EVP_sha256() would look the provider up per use */
+static EVP_MD_CTX *md_ctx;  /* reused: the GIL is held throughout, so one is enough */
+
 /* NewEvent's fields read at their slots' offsets (msgspec keeps a Struct's fields as members),
  * learnt from the first NewEvent type seen: a generic attribute load was the largest share of
  * the loop left after the encoding. Any other type goes through getattr. */
@@ -31,9 +34,6 @@ static PyTypeObject *ne_type;
 static Py_ssize_t ne_offset[N_FIELDS];
 static PyObject **ne_names[N_FIELDS] = {&s_record, &s_stream, &s_valid_time, &s_correlation_id,
                                         &s_causation_id};
-
-/* record type -> (name, version): class constants, looked up once per type. */
-static PyObject *type_consts;
 
 static int
 learn_new_event(PyTypeObject *tp)
@@ -68,38 +68,20 @@ field(PyObject *ne, int k)
     return PyObject_GetAttr(ne, *ne_names[k]);
 }
 
-/* The record's type name and schema version (borrowed references into the cache). */
+/* The record's type name and schema version, read as Python reads them (rec.name, rec.version)
+ * every time: a class may change them (a test of schema versions does), and the interpreter's
+ * type attribute cache, read directly, was seen to keep the old value. New references. */
 static int
 consts(PyObject *rec, PyObject **name, PyObject **version)
 {
-    PyObject *t = PyDict_GetItemWithError(type_consts, (PyObject *)Py_TYPE(rec));
-    if (t == NULL) {
-        if (PyErr_Occurred())
-            return -1;
-        PyObject *n = PyObject_GetAttr(rec, s_name);
-        if (n == NULL)
-            return -1;
-        PyObject *v = PyObject_GetAttr(rec, s_version);
-        if (v == NULL) {
-            Py_DECREF(n);
-            return -1;
-        }
-        t = PyTuple_Pack(2, n, v);
-        Py_DECREF(n);
-        Py_DECREF(v);
-        if (t == NULL || PyDict_SetItem(type_consts, (PyObject *)Py_TYPE(rec), t) < 0) {
-            Py_XDECREF(t);
-            return -1;
-        }
-        Py_DECREF(t);  /* the cache holds it */
+    if ((*name = PyObject_GetAttr(rec, s_name)) == NULL)
+        return -1;
+    if ((*version = PyObject_GetAttr(rec, s_version)) == NULL) {
+        Py_CLEAR(*name);
+        return -1;
     }
-    *name = PyTuple_GET_ITEM(t, 0);
-    *version = PyTuple_GET_ITEM(t, 1);
     return 0;
 }
-
-static EVP_MD *sha256_md;   /* fetched once: EVP_sha256() would look the provider up per use */
-static EVP_MD_CTX *md_ctx;  /* reused: the GIL is held throughout, so one is enough */
 
 static int
 digest(const unsigned char *prev, const char *body, Py_ssize_t len, unsigned char *out)
@@ -213,8 +195,8 @@ chain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *ne = nes[i];
-        PyObject *rec = NULL, *stream = NULL, *v = NULL, *name, *schema, *vt = NULL, *corr = NULL,
-                 *caus = NULL, *seqo = NULL, *h = NULL, *entry = NULL, *r = NULL;
+        PyObject *rec = NULL, *stream = NULL, *v = NULL, *name = NULL, *schema = NULL, *vt = NULL,
+                 *corr = NULL, *caus = NULL, *seqo = NULL, *h = NULL, *entry = NULL, *r = NULL;
         seq += 1;
         if ((rec = field(ne, F_RECORD)) == NULL || (stream = field(ne, F_STREAM)) == NULL)
             goto fail_entry;
@@ -316,12 +298,12 @@ chain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto fail_entry;
         PyList_SET_ITEM(logged, i, entry);
         Py_SETREF(prev, h);
-        Py_DECREF(rec); Py_DECREF(stream); Py_DECREF(v); Py_DECREF(vt); Py_DECREF(corr);
-        Py_DECREF(caus); Py_DECREF(seqo);
+        Py_DECREF(rec); Py_DECREF(stream); Py_DECREF(v); Py_DECREF(name); Py_DECREF(schema);
+        Py_DECREF(vt); Py_DECREF(corr); Py_DECREF(caus); Py_DECREF(seqo);
         continue;
     fail_entry:
-        Py_XDECREF(rec); Py_XDECREF(stream); Py_XDECREF(v); Py_XDECREF(vt); Py_XDECREF(corr);
-        Py_XDECREF(caus); Py_XDECREF(seqo); Py_XDECREF(h);
+        Py_XDECREF(rec); Py_XDECREF(stream); Py_XDECREF(v); Py_XDECREF(name); Py_XDECREF(schema);
+        Py_XDECREF(vt); Py_XDECREF(corr); Py_XDECREF(caus); Py_XDECREF(seqo); Py_XDECREF(h);
         goto fail;
     }
     PyObject *block = Py_None;
@@ -382,7 +364,7 @@ PyInit__chain(void)
         || (s_correlation_id = PyUnicode_InternFromString("correlation_id")) == NULL
         || (s_causation_id = PyUnicode_InternFromString("causation_id")) == NULL
         || (s_encode_into = PyUnicode_InternFromString("encode_into")) == NULL
-        || (zero = PyLong_FromLong(0)) == NULL || (type_consts = PyDict_New()) == NULL
+        || (zero = PyLong_FromLong(0)) == NULL
         || (scratch = PyByteArray_FromStringAndSize(NULL, 0)) == NULL)
         return NULL;
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);

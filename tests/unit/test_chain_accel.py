@@ -20,8 +20,9 @@ from system.eventlog import batch, open_log, verify
 from system.eventlog.codec import GENESIS_HASH, LoggedEvent, body_encoder
 from system.eventlog.store import NewEvent
 from system.runtime.manifest import RunFinished
+from tests.extensions import require
 
-accel = pytest.importorskip("system.eventlog._chain", reason="the C extension is not built here")
+accel = require("system.eventlog._chain", "system/eventlog/_chain.c")
 
 texts = st.text(max_size=10)
 ints = st.integers(-(2**40), 2**40)
@@ -233,3 +234,30 @@ def test_the_logs_are_the_same_with_and_without_the_extension(tmp_path: Any) -> 
         finally:
             batch._accel = saved
     assert len(set(heads)) == 1
+
+
+def test_a_records_name_and_version_are_read_from_its_class_each_time() -> None:
+    """The loop keeps no copy of a record type's constants: what the class says now is written
+    (as the Python loop does)."""
+    from typing import ClassVar
+
+    from system.eventlog.records import Event
+
+    class ChainProbe(Event, frozen=True):
+        n: int
+        version: ClassVar[int] = 1
+
+        def stream(self) -> str:
+            return "probe"
+
+    ne = [NewEvent(ChainProbe(n=1), 1)]
+
+    def both() -> list[int]:
+        py = batch._chain_py(ne, 0, GENESIS_HASH, lambda s: 0, 1)[0]
+        c = accel.chain(ne, 0, GENESIS_HASH, lambda s: 0, 1, body_encoder, LoggedEvent, None, None)[0]
+        assert c == py
+        return [e.schema_version for e in c]
+
+    assert both() == [1]
+    ChainProbe.version = 2
+    assert both() == [2]

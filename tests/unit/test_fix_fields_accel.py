@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from system.gateways.fix import codec
 from system.gateways.fix.codec import GarbledError, encode
+from tests.extensions import require
 
-fields_c = pytest.importorskip("system.gateways.fix._fields", reason="the C extension is not built here")
+fields_c = require("system.gateways.fix._fields", "system/gateways/fix/_fields.c")
 
 
 def parse_py(raw: bytes) -> object:
