@@ -8,40 +8,37 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 .PHONY: run test lint bench docs clean
 BENCH_ARGS ?=
 
-$(STAMP): pyproject.toml
+# The C loops (setup.py) are built by the install, and rebuilt in place when their sources change.
+$(STAMP): pyproject.toml setup.py system/eventlog/_chain.c system/gateways/fix/_fields.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,lint,bench]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# The C loops (setup.py): rebuilt in place when their sources change after the install.
-EXT_STAMP := $(VENV)/.built-ext
-$(EXT_STAMP): system/eventlog/_chain.c system/gateways/fix/_fields.c $(STAMP)
-	$(BIN)/pip install -q --no-deps -e .
-	touch $(EXT_STAMP)
-
-run: $(EXT_STAMP)
+run: $(STAMP)
 	$(BIN)/chronex run --report out
 
 # --max-worker-restart 0: a worker that dies (a segfault in a C extension) fails the run at once
 # naming its test; replacing it under --dist loadfile can hang the run (pytest-xdist #784, #1378).
-test: $(EXT_STAMP)
+test: $(STAMP)
 	$(BIN)/pytest -n 2 -p xdist --dist loadfile --max-worker-restart 0 tests features; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
-lint: $(EXT_STAMP)
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 # Every benchmark with its headline workload; `make bench BENCH_ARGS=--quick` for a smoke run of each.
-bench: $(EXT_STAMP)
+bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
 
 docs: $(STAMP)
 	$(BIN)/chronex steps --markdown > docs/steps.md
 
-# Generated files only: run output (out/), caches, the virtualenv. Never a tracked file.
+# Generated files only: run output (out/), caches, the virtualenv, the built C loops. Never a
+# tracked file.
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/out
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/out build
+	rm -f system/eventlog/_chain.*.so system/gateways/fix/_fields.*.so
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
