@@ -71,3 +71,45 @@ def test_a_whole_order_and_what_is_left_to_python() -> None:
         assert fields_c.split(odd) is None
     with pytest.raises(TypeError):
         fields_c.split("35=D\x01")  # type: ignore[arg-type]
+
+
+def encode_py(fields: list[tuple[object, object]]) -> object:
+    """codec.encode_fields with the C join switched off: the bytes, or the error it raises."""
+    saved = codec._join_plain
+    codec._join_plain = None  # type: ignore[assignment]
+    try:
+        return encode_c(fields)
+    finally:
+        codec._join_plain = saved
+
+
+def encode_c(fields: list[tuple[object, object]]) -> object:
+    try:
+        return codec.encode_fields(fields)  # type: ignore[arg-type]
+    except (ValueError, UnicodeError) as e:
+        return (type(e).__name__, str(e))
+
+
+field_values = st.one_of(
+    st.binary(max_size=8),
+    st.text(max_size=8),  # beyond Latin-1 too: the Python loop's UnicodeEncodeError
+    st.text(alphabet=st.characters(max_codepoint=255), max_size=8),
+    st.integers(-(2**70), 2**70),
+    st.booleans(),
+    st.sampled_from([b"a\x01b", "x\x01", None, 1.5]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.integers(-(2**70), 2**70), st.booleans()), field_values), max_size=20))
+def test_join_gives_the_python_loops_bytes_or_its_error(fields: list[tuple[object, object]]) -> None:
+    assert encode_c(fields) == encode_py(fields)
+
+
+def test_join_takes_the_plain_case_and_leaves_the_rest() -> None:
+    body = [(35, "8"), (37, b"O1"), (38, 100), (44, "2500.5"), (58, "é")]
+    assert fields_c.join(body) == b"35=8\x0137=O1\x0138=100\x0144=2500.5\x0158=\xe9\x01"
+    assert fields_c.join([]) == b""
+    for odd in ([(1, True)], [(1, 1.5)], [(1, "ア")], [(1, b"\x01")], [(True, "x")], [(2**70, "x")], [(1,)]):
+        assert fields_c.join(odd) is None  # type: ignore[arg-type]
+    assert fields_c.join(((1, "x"),)) is None  # not a list

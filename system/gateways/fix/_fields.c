@@ -1,4 +1,5 @@
-/* A framed FIX message's fields in C: `tag=value<SOH>...` into a list of (int tag, bytes value).
+/* A FIX message's fields in C: `split` turns `tag=value<SOH>...` into a list of (int tag, bytes
+ * value); `join` does the reverse for the plain case of codec.encode_fields.
  *
  * The plain case only (every tag 1 to 9 decimal digits, every field with its '=', the message
  * ending in SOH); anything else returns None and codec.parse's Python path decides, with its own
@@ -79,8 +80,111 @@ fail:
     return NULL;
 }
 
+/* Append text to a growing buffer. */
+typedef struct {
+    char *p;
+    Py_ssize_t len, cap;
+} Buf;
+
+static int
+put(Buf *b, const char *s, Py_ssize_t n)
+{
+    if (b->len + n > b->cap) {
+        Py_ssize_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *grown = PyMem_Realloc(b->p, (size_t)cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->p = grown;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+/* An exact int as decimal text; 1 when it is not one that fits a long long. */
+static int
+put_int(Buf *b, PyObject *o)
+{
+    if (!PyLong_CheckExact(o))
+        return 1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow)
+        return 1;
+    char text[24];
+    int n = snprintf(text, sizeof text, "%lld", v);
+    return put(b, text, n);
+}
+
+PyDoc_STRVAR(join_doc,
+"join(fields) -> bytes | None\n"
+"--\n\n"
+"`tag=value<SOH>` for each (int, bytes | str | int) of the list `fields`, or None when a field\n"
+"is anything else (another type, text beyond Latin-1, a value holding SOH).");
+
+static PyObject *
+join(PyObject *module, PyObject *fields)
+{
+    if (!PyList_CheckExact(fields))
+        Py_RETURN_NONE;
+    Buf b = {NULL, 0, 0};
+    Py_ssize_t n = PyList_GET_SIZE(fields);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *f = PyList_GET_ITEM(fields, i);
+        if (!PyTuple_CheckExact(f) || PyTuple_GET_SIZE(f) != 2)
+            goto other;
+        PyObject *t = PyTuple_GET_ITEM(f, 0), *v = PyTuple_GET_ITEM(f, 1);
+        int rc = put_int(&b, t);
+        if (rc < 0)
+            goto fail;
+        if (rc > 0 || put(&b, "=", 1) < 0)
+            goto other_or_fail;
+        const char *s;
+        Py_ssize_t len;
+        if (PyBytes_CheckExact(v)) {
+            s = PyBytes_AS_STRING(v);
+            len = PyBytes_GET_SIZE(v);
+        } else if (PyUnicode_CheckExact(v) && PyUnicode_KIND(v) == PyUnicode_1BYTE_KIND) {
+            s = (const char *)PyUnicode_1BYTE_DATA(v);  /* Latin-1: its bytes are the text's */
+            len = PyUnicode_GET_LENGTH(v);
+        } else {
+            rc = put_int(&b, v);
+            if (rc < 0)
+                goto fail;
+            if (rc > 0)
+                goto other;
+            if (put(&b, "\x01", 1) < 0)
+                goto fail;
+            continue;
+        }
+        if (memchr(s, '\x01', (size_t)len) != NULL)
+            goto other;
+        if (put(&b, s, len) < 0 || put(&b, "\x01", 1) < 0)
+            goto fail;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(b.p ? b.p : "", b.len);
+    PyMem_Free(b.p);
+    return out;
+
+other_or_fail:
+    if (PyErr_Occurred())
+        goto fail;
+other:
+    PyMem_Free(b.p);
+    Py_RETURN_NONE;
+fail:
+    PyMem_Free(b.p);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"split", split, METH_O, split_doc},
+    {"join", join, METH_O, join_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,10 +15,12 @@ from zlib import adler32
 from system.clock import NS_PER_MS, NS_PER_SECOND
 from system.gateways.fix.message import FixMessage
 
-try:  # the plain case's split in C (_fields.c); codec's own loop where it could not be built
+try:  # the plain cases' split and join in C (_fields.c); codec's own loops where not built
+    from system.gateways.fix._fields import join as _join_plain
     from system.gateways.fix._fields import split as _split_plain
 except ImportError:
     _split_plain = None  # type: ignore[assignment]
+    _join_plain = None  # type: ignore[assignment]
 
 SOH = b"\x01"
 _TRAILER_LEN = 7  # "10=ddd<SOH>"
@@ -189,8 +191,12 @@ def _parse_slow(split: list[tuple[bytes, bytes, bytes]]) -> list[tuple[int, byte
 
 def encode_fields(fields: Iterable[tuple[int, str | bytes | int]]) -> bytes:
     """``tag=value<SOH>`` for each field. A value holding SOH would break framing: refused."""
-    # One str join and one encode beat per-field bytes %-formatting about two to one.
     fields = fields if isinstance(fields, list) else list(fields)
+    if _join_plain is not None:
+        plain = _join_plain(fields)
+        if plain is not None:
+            return plain
+    # One str join and one encode beat per-field bytes %-formatting about two to one.
     text = "".join([f"{t}={v.decode('latin-1') if type(v) is bytes else str(v)}\x01" for t, v in fields])
     if text.count("\x01") != len(fields):
         for tag, value in fields:
