@@ -20,27 +20,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def can_build() -> bool:
+def can_build(openssl: bool) -> bool:
     include = Path(sysconfig.get_paths()["include"]) / "Python.h"
     compiler = shutil.which("cc") or shutil.which("gcc")
-    return bool(compiler) and include.exists() and Path("/usr/include/openssl/evp.h").exists()
+    headers = not openssl or Path("/usr/include/openssl/evp.h").exists()
+    return bool(compiler) and include.exists() and headers
 
 
-def require(module: str, source: str) -> ModuleType:
-    """The built ``module`` (its C ``source`` relative to the repository), or skip where it cannot
-    be built; fail where it should have been."""
+def require(module: str, source: str, *, openssl: bool = False) -> ModuleType:
+    """The built ``module`` (its C ``source`` relative to the repository; ``openssl``: it needs
+    OpenSSL's headers too), or skip where it cannot be built; fail where it should have been."""
     try:
         mod = importlib.import_module(module)
     except ImportError:
-        if can_build():
+        if can_build(openssl):
             pytest.fail(
                 f"{module} is not built though a compiler and headers are here: "
                 "`pip install -v -e .` shows why",
                 pytrace=False,
             )
-        pytest.skip(
-            f"{module} cannot be built here (no C compiler or OpenSSL headers)", allow_module_level=True
-        )
+        pytest.skip(f"{module} cannot be built here (no C compiler or headers)", allow_module_level=True)
     built = Path(mod.__file__ or "")
     if built.stat().st_mtime < (ROOT / source).stat().st_mtime:
         pytest.fail(

@@ -69,8 +69,8 @@ field(PyObject *ne, int k)
 }
 
 /* The record's type name and schema version, read as Python reads them (rec.name, rec.version)
- * every time: a class may change them (a test of schema versions does), and the interpreter's
- * type attribute cache, read directly, was seen to keep the old value. New references. */
+ * every time: a class may change them (a test of schema versions does), so no copy is kept per
+ * type. New references. */
 static int
 consts(PyObject *rec, PyObject **name, PyObject **version)
 {
@@ -167,7 +167,8 @@ chain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
     PyObject *encode_into = PyObject_GetAttr(args[5], s_encode_into);
     PyObject *logged = PyList_New(n);
-    PyObject *items = PyList_New(ids == Py_None ? n : 8 * n);
+    /* join: no list of items; the ends' bytes take its place at the end. */
+    PyObject *items = join ? NULL : PyList_New(ids == Py_None ? n : 8 * n);
     PyObject *versions = PyDict_New();
     PyObject *hashes = PyBytes_FromStringAndSize(NULL, 32 * n);
     PyObject *buf = scratch;
@@ -184,8 +185,8 @@ chain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
         goto fail;
     }
-    if (encode_into == NULL || logged == NULL || items == NULL || versions == NULL || hashes == NULL
-        || env == NULL)
+    if (encode_into == NULL || logged == NULL || (!join && items == NULL) || versions == NULL
+        || hashes == NULL || env == NULL)
         goto fail;
     for (int k = 0; k < 10; k++) {
         Py_INCREF(Py_None);
@@ -315,7 +316,7 @@ chain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_XDECREF(e);
             goto fail;
         }
-        Py_SETREF(items, e);
+        items = e;
         PyMem_Free(acc);
         PyMem_Free(ends);
     } else {

@@ -22,7 +22,7 @@ from system.eventlog.store import NewEvent
 from system.runtime.manifest import RunFinished
 from tests.extensions import require
 
-accel = require("system.eventlog._chain", "system/eventlog/_chain.c")
+accel = require("system.eventlog._chain", "system/eventlog/_chain.c", openssl=True)
 
 texts = st.text(max_size=10)
 ints = st.integers(-(2**40), 2**40)
