@@ -62,7 +62,7 @@ def _scratch() -> Path:
 
 
 # -- the load generator (its own process) ---------------------------------------------------------
-def _generator(port: int, sessions: int, seconds: float, out: Any) -> None:
+def _generator(port: int, sessions: int, seconds: float, out: Any, tag: str = "m") -> None:
     """The closed loop (max): drive ``sessions`` initiators, each keeping WINDOW orders out, one
     sent for each ER back. It never spins (it waits for ERs), so on a 2-core machine it leaves the
     server its core. The open loop is bench/fixload.py's. The cycle collector is off: its pauses
@@ -78,6 +78,7 @@ def _generator(port: int, sessions: int, seconds: float, out: Any) -> None:
 
     sent: set[bytes] = set()  # ClOrdIDs in flight
     received = [0]
+    rejected = [0]  # ERs with ExecType Rejected: the run did not measure orders
     index: dict[str, int] = {}  # session's TargetCompID... our SenderCompID -> k
     inits: list[Any] = []
     n = [0]
@@ -86,7 +87,7 @@ def _generator(port: int, sessions: int, seconds: float, out: Any) -> None:
     def send(k: int) -> None:
         n[0] += 1
         side, px = ("1", "2500") if n[0] % 2 else ("2", "2510")
-        clid = f"m{n[0]}"
+        clid = f"{tag}{n[0]}"
         sent.add(clid.encode())
         inits[k].session.send(
             "D",
@@ -105,6 +106,8 @@ def _generator(port: int, sessions: int, seconds: float, out: Any) -> None:
             if msg.msg_type != "8":
                 return
             received[0] += 1
+            if msg.get(150) == b"8":
+                rejected[0] += 1
             sent.discard(msg.get(11) or b"")
             if sending[0]:
                 send(index[session.settings.sender_comp_id])  # closed loop: one out per one back
@@ -138,14 +141,15 @@ def _generator(port: int, sessions: int, seconds: float, out: Any) -> None:
         elapsed = time.perf_counter() - t0
         sending[0] = False
         await asyncio.sleep(0.5)
-        out.send({"orders": got, "seconds": elapsed, "gen_cpu": time.process_time() - cpu0})
+        out.send({"orders": got, "seconds": elapsed, "gen_cpu": time.process_time() - cpu0,
+                  "rejected": rejected[0]})  # fmt: skip
         for ini in inits:
             await ini.stop(timeout_s=0.5)
 
     asyncio.run(main())
 
 
-def _timed_generator(port: int, sessions: int, seconds: float, rate: int, out: Any) -> None:
+def _timed_generator(port: int, sessions: int, seconds: float, rate: int, out: Any, tag: str) -> None:
     """The open-loop generator of bench/fixload.py (loaded by path: bench/ is not on sys.path)."""
     import importlib.util
 
@@ -153,22 +157,33 @@ def _timed_generator(port: int, sessions: int, seconds: float, rate: int, out: A
     assert spec is not None and spec.loader is not None
     fixload = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fixload)
-    out.send(fixload.open_loop(port, sessions, seconds, rate))
+    out.send(fixload.open_loop(port, sessions, seconds, rate, tag))
+
+
+_RUNS = [0]
 
 
 def _round(port: int, sessions: int, mode: str, seconds: float, rate: int) -> dict[str, Any]:
+    """One generator run. Its ClOrdIDs are its own (``r<run>-<n>``): the server rejects a
+    ClOrdID it has seen in the session at the edge, so a run repeating an earlier run's ids
+    would measure that cheaper reject path instead of orders (the rounds before 2026-12-08 did:
+    every round after the first, and each round's second open loop, repeated ids)."""
+    _RUNS[0] += 1
+    tag = f"r{_RUNS[0]}-"
     ctx = mp.get_context("spawn")
     a, b = ctx.Pipe()
     if mode == "open":
-        p = ctx.Process(target=_timed_generator, args=(port, sessions, seconds, rate, b))
+        p = ctx.Process(target=_timed_generator, args=(port, sessions, seconds, rate, b, tag))
     else:
-        p = ctx.Process(target=_generator, args=(port, sessions, seconds, b))
+        p = ctx.Process(target=_generator, args=(port, sessions, seconds, b, tag))
     p.start()
     if not a.poll(seconds + 120):
         p.kill()
         raise RuntimeError(f"the {mode} load generator sent no result (exit code {p.exitcode})")
     res: dict[str, Any] = a.recv()
     p.join(30)
+    if res["rejected"]:
+        raise RuntimeError(f"the {mode} run got {res['rejected']:,} rejected orders: it measured rejects")
     return res
 
 

@@ -73,9 +73,13 @@ def _field(raw: bytes, tag: bytes) -> bytes | None:
     return raw[i : raw.index(b"\x01", i)]
 
 
-def open_loop(port: int, sessions: int, seconds: float, rate: int) -> dict[str, Any]:
+def open_loop(port: int, sessions: int, seconds: float, rate: int, tag: str = "o") -> dict[str, Any]:
     """Send ``rate`` NewOrderSingles a second for ``seconds``, round-robin over ``sessions``;
-    return the latencies (ns) from the scheduled instant and from the send, and the send lag."""
+    return the latencies (ns) from the scheduled instant and from the send, and the send lag.
+
+    ``tag`` starts every ClOrdID: a run against a server that already saw another run's ids must
+    use its own, or the server rejects each repeated id at the edge (a cheaper path than an order's,
+    which would flatter the latency)."""
     gc.disable()  # its pauses would count as the server's latency; a run's garbage is small
     _fine_timer_slack()
     links = [_Link(k, port) for k in range(sessions)]
@@ -92,7 +96,9 @@ def open_loop(port: int, sessions: int, seconds: float, rate: int) -> dict[str, 
     lat_sched: list[int] = []
     lat_sent: list[int] = []
     lag: list[int] = []
+    rejected = [0]  # ERs with ExecType Rejected
     at: list[int] = []  # each latency's scheduled instant, from the start
+    prefix = tag.encode()
     interval = 10**9 / rate
     clock = time.perf_counter_ns
     t0 = clock() + 50_000_000  # a moment for the logons to settle
@@ -112,6 +118,8 @@ def open_loop(port: int, sessions: int, seconds: float, rate: int) -> dict[str, 
                 if type(f) is not bytes:
                     continue
                 if b"\x0135=8\x01" in f:
+                    if b"\x01150=8\x01" in f:
+                        rejected[0] += 1
                     times = pending.pop(_field(f, b"11") or b"", None)
                     if times is not None:
                         lat_sched.append(t - times[0])
@@ -125,7 +133,7 @@ def open_loop(port: int, sessions: int, seconds: float, rate: int) -> dict[str, 
         while due <= now and due < end:
             ln = links[i % sessions]
             side, px = (b"1", b"2500") if i % 2 else (b"2", b"2510")
-            clid = b"o%d" % i
+            clid = b"%s%d" % (prefix, i)
             body = ORDER % (clid, ln.k, side, px)
             sent = clock()
             ln.send(b"D", body)
@@ -156,6 +164,7 @@ def open_loop(port: int, sessions: int, seconds: float, rate: int) -> dict[str, 
         "lat_sent": lat_sent,
         "at": at,
         "missing": len(pending),
+        "rejected": rejected[0],
         "tick_lag_p99": lag[int(len(lag) * 0.99)] if lag else 0,
     }
 
