@@ -113,3 +113,15 @@ def test_join_takes_the_plain_case_and_leaves_the_rest() -> None:
     for odd in ([(1, True)], [(1, 1.5)], [(1, "ア")], [(1, b"\x01")], [(True, "x")], [(2**70, "x")], [(1,)]):
         assert fields_c.join(odd) is None  # type: ignore[arg-type]
     assert fields_c.join(((1, "x"),)) is None  # not a list
+
+
+def test_split_pairs_cost_the_cycle_collector_nothing() -> None:
+    """Each (tag, value) pair is untracked: young collections on the served path no longer walk
+    every field of every message in flight. Nothing is lost: an int and a bytes hold no references."""
+    import gc
+
+    raw = b"8=FIX.4.4\x019=5\x0135=D\x0111=a\x0110=000\x01"
+    fields = fields_c.split(raw)
+    assert fields == [(8, b"FIX.4.4"), (9, b"5"), (35, b"D"), (11, b"a"), (10, b"000")]
+    assert not any(gc.is_tracked(pair) for pair in fields)
+    assert gc.is_tracked(fields)  # the list itself stays tracked, as any list

@@ -64,6 +64,10 @@ split(PyObject *module, PyObject *raw)
         }
         PyTuple_SET_ITEM(pair, 0, t);
         PyTuple_SET_ITEM(pair, 1, val);
+        /* An int and a bytes can never be part of a cycle: untracked, the pair costs the cycle
+         * collector nothing. Tracked, every young collection on the served path walked each
+         * field of every message in flight (7 of every 10 objects it visited). */
+        PyObject_GC_UnTrack(pair);
         int rc = PyList_Append(fields, pair);
         Py_DECREF(pair);
         if (rc < 0)
