@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from system.gateways.fix import codec
+from system.gateways.fix import codec, dictionary
 from system.gateways.fix.codec import GarbledError, encode
+from system.gateways.fix.message import FixMessage
+from system.gateways.fix.reasons import SessionReject
 from tests.extensions import require
 
 fields_c = require("system.gateways.fix._fields", "system/gateways/fix/_fields.c")
@@ -125,3 +127,95 @@ def test_split_pairs_cost_the_cycle_collector_nothing() -> None:
     assert fields == [(8, b"FIX.4.4"), (9, b"5"), (35, b"D"), (11, b"a"), (10, b"000")]
     assert not any(gc.is_tracked(pair) for pair in fields)
     assert gc.is_tracked(fields)  # the list itself stays tracked, as any list
+
+
+# -- the dictionary's value checks in C (values_ok, format_ok) ------------------------------------
+def near(pattern: str) -> st.SearchStrategy[bytes]:
+    """Values close to a format: each 'd' a digit (or now and then anything), other characters
+    kept (or now and then dropped or doubled), so the checks' edges are hit often."""
+    junk = st.sampled_from(list(b"0123456789-.:wYN x"))
+    parts = [
+        st.one_of(st.integers(0, 9).map(lambda d: str(d).encode()), junk.map(lambda c: bytes([c])))
+        if ch == "d"
+        else st.sampled_from([ch.encode(), b"", ch.encode() * 2, b"0"])
+        for ch in pattern
+    ]
+    return st.tuples(*parts).map(b"".join)
+
+
+FORMAT_VALUES = st.one_of(
+    st.binary(max_size=30),
+    near("dddddddd-dd:dd:dd"),
+    near("dddddddd-dd:dd:dd.ddd"),
+    near("dddddddd-dd:dd:dd.dddddd"),
+    near("dddddddd-dd:dd:dd.ddddddddd"),
+    near("dd:dd:dd.ddd"),
+    near("dddddddd"),
+    near("ddddddwd"),
+    near("-ddd.dd"),
+    near("d.d"),
+    st.sampled_from([b"", b"-", b".", b"-.", b"5.", b".5", b"-.5", b"1.2.3", b"--1", b"Y", b"N", b"w1"]),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(sorted(dictionary.FORMAT_CODES)), FORMAT_VALUES)
+def test_each_format_in_c_is_the_pythons(name: str, value: bytes) -> None:
+    assert fields_c.format_ok(dictionary.FORMAT_CODES[name], value) == dictionary._FORMATS[name](value)
+
+
+def test_every_format_that_has_a_check_has_a_code() -> None:
+    assert set(dictionary.FORMAT_CODES) == set(dictionary._FORMATS)
+
+
+ORDER_TAGS = [8, 9, 35, 34, 49, 52, 56, 11, 1, 55, 54, 60, 38, 40, 44, 59,
+              453, 448, 447, 452, 448, 447, 452, 10]  # fmt: skip
+ORDER_VALUES = [b"FIX.4.4", b"170", b"D", b"12", b"L0", b"20310106-01:00:00.000", b"CHRONEX", b"c1", b"ACC0",
+                b"XTKS:7203", b"1", b"20310106-01:00:00", b"100", b"2", b"2500", b"0", b"2", b"a", b"D", b"3",
+                b"b", b"D", b"3", b"000"]  # fmt: skip
+
+
+def outcome(d: dictionary.Dictionary, fields: list[tuple[int, bytes]]) -> object:
+    try:
+        d.validate(FixMessage(fields))
+    except SessionReject as e:
+        return (int(e.reason), e.tag)
+    return None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(ORDER_TAGS) - 1), FORMAT_VALUES), max_size=4))
+def test_a_known_shapes_values_are_judged_alike_in_c_and_python(changes: list[tuple[int, bytes]]) -> None:
+    """A NewOrderSingle with a PartyIDs group, its shape learnt from a good one, then with some
+    values changed: the C check and the Python one accept the same messages, and the reject
+    (reason and tag) is the same."""
+    good = list(zip(ORDER_TAGS, ORDER_VALUES, strict=True))
+    with_c = dictionary.load_dictionary(dictionary.DEFAULT_PATH)
+    assert outcome(with_c, good) is None
+    saved = dictionary._values_ok
+    dictionary._values_ok = None  # type: ignore[assignment]
+    try:
+        without = dictionary.load_dictionary(dictionary.DEFAULT_PATH)
+        assert outcome(without, good) is None
+    finally:
+        dictionary._values_ok = saved
+    assert all(shape[2] is not None for shape in with_c._shapes.values())  # the C check is in use
+    assert all(shape[2] is None for shape in without._shapes.values())
+    fields = list(good)
+    for i, value in changes:
+        fields[i] = (fields[i][0], value)
+    assert outcome(with_c, fields) == outcome(without, fields)
+
+
+def test_values_ok_leaves_what_it_cannot_read_to_python() -> None:
+    plan = ((0, 1, None),)
+    assert fields_c.values_ok([(1, b"5")], plan, ()) is True
+    assert fields_c.values_ok([(1, "5")], plan, ()) is None  # type: ignore[list-item]
+    assert fields_c.values_ok([(1, b"5")], ((3, 1, None),), ()) is None  # index out of range
+    assert fields_c.values_ok([(1, b"5")], ((0, 99, None),), ()) is None  # no such format
+    assert fields_c.values_ok([(1, b"5")], ((0, 0, frozenset({b"6"})),), ()) is False
+    assert fields_c.values_ok([(1, b"2")], (), ((0, b"2"),)) is True
+    assert fields_c.values_ok([(1, b"02")], (), ((0, b"2"),)) is False
+    assert fields_c.values_ok([(1, b"")], (), ()) is False
+    with pytest.raises(TypeError):
+        fields_c.values_ok((), (), ())  # type: ignore[arg-type]

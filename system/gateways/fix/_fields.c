@@ -1,5 +1,6 @@
 /* A FIX message's fields in C: `split` turns `tag=value<SOH>...` into a list of (int tag, bytes
- * value); `join` does the reverse for the plain case of codec.encode_fields.
+ * value); `join` does the reverse for the plain case of codec.encode_fields; `values_ok` checks
+ * the values of a message whose shape the dictionary has validated before (its _values_pass).
  *
  * The plain case only (every tag 1 to 9 decimal digits, every field with its '=', the message
  * ending in SOH); anything else returns None and codec.parse's Python path decides, with its own
@@ -186,9 +187,187 @@ fail:
     return NULL;
 }
 
+/* -- value formats of the data dictionary (dictionary.py's _FORMATS, the same rules) ---------- */
+enum {
+    F_NONE = 0, F_UINT, F_INT, F_DECIMAL, F_CHAR, F_BOOLEAN, F_TIMESTAMP, F_TIMEONLY, F_DATE,
+    F_MONTHYEAR, F_LEN3, F_LEN2, F_LAST
+};
+
+#define DIG(c) ((c) >= '0' && (c) <= '9')
+
+static int
+digits(const char *p, Py_ssize_t n)  /* bytes.isdigit(): one or more ASCII digits */
+{
+    if (n <= 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!DIG(p[i]))
+            return 0;
+    return 1;
+}
+
+static int
+month_ok(const char *p)  /* (0[1-9]|1[0-2]) */
+{
+    return (p[0] == '0' && p[1] >= '1' && p[1] <= '9') || (p[0] == '1' && p[1] >= '0' && p[1] <= '2');
+}
+
+static int
+date_ok(const char *p)  /* \d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01]) */
+{
+    return DIG(p[0]) && DIG(p[1]) && DIG(p[2]) && DIG(p[3]) && month_ok(p + 4) &&
+           ((p[6] == '0' && p[7] >= '1' && p[7] <= '9') || ((p[6] == '1' || p[6] == '2') && DIG(p[7])) ||
+            (p[6] == '3' && (p[7] == '0' || p[7] == '1')));
+}
+
+static int
+time_ok(const char *p)  /* ([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60) */
+{
+    return (((p[0] == '0' || p[0] == '1') && DIG(p[1])) || (p[0] == '2' && p[1] >= '0' && p[1] <= '3')) &&
+           p[2] == ':' && p[3] >= '0' && p[3] <= '5' && DIG(p[4]) && p[5] == ':' &&
+           ((p[6] >= '0' && p[6] <= '5' && DIG(p[7])) || (p[6] == '6' && p[7] == '0'));
+}
+
+static int
+fraction_ok(const char *p, Py_ssize_t n, int any_precision)  /* (\.\d{3}|\.\d{6}|\.\d{9})? */
+{
+    if (n == 0)
+        return 1;
+    Py_ssize_t d = n - 1;
+    return p[0] == '.' && (d == 3 || (any_precision && (d == 6 || d == 9))) && digits(p + 1, d);
+}
+
+static int
+decimal_ok(const char *p, Py_ssize_t n)  /* -?digits[.digits] or -?.digits or -?digits. */
+{
+    if (n > 0 && p[0] == '-') {
+        p++;
+        n--;
+    }
+    if (n <= 0)
+        return 0;
+    const char *dot = memchr(p, '.', (size_t)n);
+    if (dot == NULL)
+        return digits(p, n);
+    Py_ssize_t whole = dot - p, frac = n - whole - 1;
+    if (frac == 0)
+        return digits(p, whole);
+    return digits(dot + 1, frac) && (whole == 0 || digits(p, whole));
+}
+
+static int
+format_ok(int code, const char *p, Py_ssize_t n)
+{
+    switch (code) {
+    case F_UINT: return digits(p, n);
+    case F_INT: return digits(p, n) || (n > 1 && p[0] == '-' && digits(p + 1, n - 1));
+    case F_DECIMAL: return decimal_ok(p, n);
+    case F_CHAR: return n == 1;
+    case F_BOOLEAN: return n == 1 && (p[0] == 'Y' || p[0] == 'N');
+    case F_TIMESTAMP:
+        return n >= 17 && date_ok(p) && p[8] == '-' && time_ok(p + 9) && fraction_ok(p + 17, n - 17, 1);
+    case F_TIMEONLY: return n >= 8 && time_ok(p) && fraction_ok(p + 8, n - 8, 0);
+    case F_DATE: return n == 8 && date_ok(p);
+    case F_MONTHYEAR:
+        return (n == 6 || n == 8) && DIG(p[0]) && DIG(p[1]) && DIG(p[2]) && DIG(p[3]) && month_ok(p + 4) &&
+               (n == 6 || (DIG(p[6]) && DIG(p[7])) || (p[6] == 'w' && p[7] >= '1' && p[7] <= '5'));
+    case F_LEN3: return n == 3;
+    case F_LEN2: return n == 2;
+    default: return 1;
+    }
+}
+
+PyDoc_STRVAR(format_ok_doc,
+"format_ok(code, value) -> bool\n"
+"--\n\n"
+"Whether `value` (bytes) has the format numbered `code` (see dictionary.py's FORMAT_CODES).");
+
+static PyObject *
+py_format_ok(PyObject *module, PyObject *args)
+{
+    int code;
+    const char *p;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "iy#", &code, &p, &n))
+        return NULL;
+    if (code < 0 || code >= F_LAST) {
+        PyErr_Format(PyExc_ValueError, "no format numbered %d", code);
+        return NULL;
+    }
+    return PyBool_FromLong(format_ok(code, p, n));
+}
+
+PyDoc_STRVAR(values_ok_doc,
+"values_ok(fields, plan, counts) -> bool | None\n"
+"--\n\n"
+"Whether every value of a message of a known shape is good (dictionary.py's _values_pass):\n"
+"no empty value; for each (index, format code, allowed values or None) of the tuple `plan`, the\n"
+"format and the enumeration hold; for each (index, bytes) of the tuple `counts`, the value is\n"
+"that NumInGroup. None when `fields` is not a list of (int, bytes) pairs covering the plan.");
+
+static PyObject *
+values_ok(PyObject *module, PyObject *args)
+{
+    PyObject *fields, *plan, *counts;
+    if (!PyArg_ParseTuple(args, "O!O!O!", &PyList_Type, &fields, &PyTuple_Type, &plan, &PyTuple_Type, &counts))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(fields);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *f = PyList_GET_ITEM(fields, i);
+        if (!PyTuple_CheckExact(f) || PyTuple_GET_SIZE(f) != 2 || !PyBytes_CheckExact(PyTuple_GET_ITEM(f, 1)))
+            Py_RETURN_NONE;
+        if (PyBytes_GET_SIZE(PyTuple_GET_ITEM(f, 1)) == 0)
+            Py_RETURN_FALSE;
+    }
+    Py_ssize_t m = PyTuple_GET_SIZE(plan);
+    for (Py_ssize_t j = 0; j < m; j++) {
+        PyObject *step = PyTuple_GET_ITEM(plan, j);
+        if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 3)
+            Py_RETURN_NONE;
+        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(step, 0));
+        long code = PyLong_AsLong(PyTuple_GET_ITEM(step, 1));
+        if (PyErr_Occurred())
+            return NULL;
+        if (i < 0 || i >= n || code < 0 || code >= F_LAST)
+            Py_RETURN_NONE;
+        PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(fields, i), 1);
+        if (!format_ok((int)code, PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v)))
+            Py_RETURN_FALSE;
+        PyObject *allowed = PyTuple_GET_ITEM(step, 2);
+        if (allowed != Py_None) {
+            if (!PyAnySet_Check(allowed))
+                Py_RETURN_NONE;
+            int in = PySet_Contains(allowed, v);
+            if (in < 0)
+                return NULL;
+            if (!in)
+                Py_RETURN_FALSE;
+        }
+    }
+    Py_ssize_t c = PyTuple_GET_SIZE(counts);
+    for (Py_ssize_t j = 0; j < c; j++) {
+        PyObject *step = PyTuple_GET_ITEM(counts, j);
+        if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 2)
+            Py_RETURN_NONE;
+        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(step, 0));
+        if (i == -1 && PyErr_Occurred())
+            return NULL;
+        PyObject *want = PyTuple_GET_ITEM(step, 1);
+        if (i < 0 || i >= n || !PyBytes_CheckExact(want))
+            Py_RETURN_NONE;
+        PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(fields, i), 1);
+        if (PyBytes_GET_SIZE(v) != PyBytes_GET_SIZE(want) ||
+            memcmp(PyBytes_AS_STRING(v), PyBytes_AS_STRING(want), (size_t)PyBytes_GET_SIZE(v)) != 0)
+            Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef methods[] = {
     {"split", split, METH_O, split_doc},
     {"join", join, METH_O, join_doc},
+    {"format_ok", py_format_ok, METH_VARARGS, format_ok_doc},
+    {"values_ok", values_ok, METH_VARARGS, values_ok_doc},
     {NULL, NULL, 0, NULL},
 };
 
