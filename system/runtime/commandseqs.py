@@ -11,17 +11,20 @@ class CommandSeqs:
     """Command id -> (first seq, last seq) of its entries: what an idempotent retry returns.
 
     Generated ids (``prefix-1``, ``prefix-2``, ...) keep their pair in one array indexed by the
-    counter: 16 bytes a command, and no dict entry, key string or GC-tracked tuple. Other ids,
-    and generated ones after a gap in the counter, use a dict. Reads and writes by id (``in``,
-    ``[]``, ``get``) see both; the command path calls ``remember`` with the counter it has.
+    counter: 16 bytes a command, and no dict entry, key string or GC-tracked tuple. Other ids
+    (a served session's, one an order), and generated ones after a gap in the counter, map to an
+    index into a second array of pairs: a dict entry and an int, never a tuple the cycle
+    collector walks. Reads and writes by id (``in``, ``[]``, ``get``) see both; the command path
+    calls ``remember`` with the counter it has.
     """
 
-    __slots__ = ("_by_id", "_gen", "_head", "_prefix")
+    __slots__ = ("_by_id", "_ex", "_gen", "_head", "_prefix")
 
     def __init__(self, prefix: str) -> None:
         self._prefix = prefix
         self._head = f"{prefix}-"
-        self._by_id: dict[str, tuple[int, int]] = {}
+        self._by_id: dict[str, int] = {}  # id -> k: its first, last at 2k, 2k+1 of _ex
+        self._ex = array("q")
         self._gen = array("q")  # first, last of generated id n at 2n-2, 2n-1
 
     def remember(self, cid: str, n: int, first: int, last: int) -> None:
@@ -40,13 +43,24 @@ class CommandSeqs:
                     self._by_id.pop(cid, None)
                 return
             # a gap (an explicit id with our prefix jumped the counter): the dict keeps it
-        self._by_id[cid] = (first, last)
+        ex = self._ex
+        k = self._by_id.get(cid)
+        if k is None:
+            self._by_id[cid] = len(ex) >> 1
+            ex.append(first)
+            ex.append(last)
+        else:  # stored before (unflushed, or its last seq grows on catch-up)
+            ex[2 * k] = first
+            ex[2 * k + 1] = last
 
     def get(self, cid: str) -> tuple[int, int] | None:
         """(first seq, last seq) of command ``cid`` if it was executed, else None."""
-        got = self._by_id.get(cid)
-        if got is not None or not cid.startswith(self._head):
-            return got
+        k = self._by_id.get(cid)
+        if k is not None:
+            ex = self._ex
+            return ex[2 * k], ex[2 * k + 1]
+        if not cid.startswith(self._head):
+            return None
         n = _counter_of(cid, self._prefix)
         gen = self._gen
         if n is None or n < 1 or 2 * n > len(gen):
@@ -70,7 +84,9 @@ class CommandSeqs:
         gen = self._gen
         for i in range(0, len(gen), 2):
             yield f"{self._head}{i // 2 + 1}", (gen[i], gen[i + 1])
-        yield from self._by_id.items()
+        ex = self._ex
+        for cid, k in self._by_id.items():
+            yield cid, (ex[2 * k], ex[2 * k + 1])
 
     def __len__(self) -> int:
         """How many commands are remembered: an id lives either in the array or in the dict."""
@@ -83,11 +99,12 @@ class CommandSeqs:
         a cold one even where the live counter differs from both."""
         by_id = self._by_id
         prefix = self._prefix
+        ex = self._ex
         return {
             "next_id": max([len(self._gen) // 2, *(_counter_of(c, prefix) or 0 for c in by_id)]),
             "gen": self._gen.tobytes(),
             "ids": list(by_id),
-            "seqs": array("q", [x for pair in by_id.values() for x in pair]).tobytes(),
+            "seqs": array("q", [x for k in by_id.values() for x in (ex[2 * k], ex[2 * k + 1])]).tobytes(),
         }
 
     def restore(self, st: dict[str, Any]) -> int:
@@ -96,12 +113,16 @@ class CommandSeqs:
         self._gen.frombytes(st["gen"])
         seqs = array("q")
         seqs.frombytes(st["seqs"])
-        it = iter(seqs)
-        self._by_id = dict(zip(st["ids"], zip(it, it, strict=True), strict=True))
+        ids = st["ids"]
+        if len(seqs) != 2 * len(ids):
+            raise ValueError(f"command table snapshot: {len(ids)} ids but {len(seqs)} seqs")
+        self._ex = seqs
+        self._by_id = dict(zip(ids, range(len(ids)), strict=True))
         return int(st["next_id"])
 
     def clear(self) -> None:
         self._by_id.clear()
+        self._ex = array("q")
         self._gen = array("q")
 
 
