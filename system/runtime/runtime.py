@@ -242,6 +242,24 @@ class Runtime:
         """How many commands the log holds (or the batch buffer, until flushed)."""
         return len(self._done)
 
+    def command_seqs(self, command_id: str) -> tuple[int, int] | None:
+        """(first seq, last seq) of the entries command ``command_id`` produced, None if no such
+        command ran; first is -1 while it waits in a ``batched()`` buffer."""
+        return self._done.get(command_id)
+
+    def logged_command(self, command_id: str) -> Record | None:
+        """The command logged under ``command_id`` (a batch still holding it is flushed first), or
+        None if none was: what a retry is compared with."""
+        seqs = self._done.get(command_id)
+        if seqs is None:
+            return None
+        if seqs[0] < 0:
+            self.flush()
+            seqs = self._done[command_id]
+        for ev in self.store.read(seqs[0], seqs[0]):
+            return ev.record
+        return None
+
     def next_command_id(self) -> str:
         self._next_id += 1
         return f"{self._id_prefix}-{self._next_id}"

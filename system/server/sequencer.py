@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 
 from system.engine import BookView, Instrument, MatchingEngine, OrderView, Phase
 from system.eventlog.codec import LoggedEvent, encode_record
-from system.eventlog.records import Command
+from system.eventlog.records import Command, Record
 from system.eventlog.store import EventStore
 from system.runtime import CommandFailed, Outcome, Projection, Runtime
 from system.server import forksnap
@@ -89,8 +88,9 @@ def session_of(cid: str) -> str | None:
     return head if sep else None
 
 
-def _digest(command: Command) -> bytes:
-    return hashlib.sha256(command.name.encode() + encode_record(command)).digest()[:16]
+def _same_command(a: Record, b: Record) -> bool:
+    """Whether two commands ask the same thing: the same type and the same canonical bytes."""
+    return a.name == b.name and encode_record(a) == encode_record(b)
 
 
 _PENDING = object()  # a command's result is known only once its batch is logged
@@ -140,10 +140,7 @@ class Sequencer:
         *,
         max_batch: int = 512,
         group_commit: bool = True,
-        fold: bool = True,
     ) -> None:
-        """``fold=False``: the caller feeds the log to ``learn`` itself (one pass shared with the
-        router at start-up)."""
         self.host = host
         # False: every command is its own append (a test server whose host records the book after
         # each command); True: one append per drained batch.
@@ -157,7 +154,6 @@ class Sequencer:
         self._subscriptions: list[Subscription] = []
         self._tap = _Tap(self.store.head().seq)
         host.runtime.projections.append(self._tap)
-        self._digests: dict[str, bytes] = {}
         self.executed = 0
         # Backpressure: past ``high_water`` queued requests gateways stop reading their sockets
         # (TCP pushes back on the client) and are resumed once a step leaves ``max_batch`` or
@@ -181,14 +177,6 @@ class Sequencer:
         self._snapshotting: ForkedSnapshot | None = None
         # OpenTelemetry (system/telemetry): None costs one test per request on the hot path.
         self.telemetry: Any = None
-        if fold:
-            for ev in self.store.read(1):
-                self.learn(ev)
-
-    def learn(self, ev: LoggedEvent) -> None:
-        """Remember a session command id the log already holds, and what it asked."""
-        if ev.record.kind == "command" and SEP in ev.causation_id:
-            self._digests[ev.causation_id] = _digest(ev.record)  # type: ignore[arg-type]
 
     # -- ingress ---------------------------------------------------------------------------------
     def submit(
@@ -294,7 +282,7 @@ class Sequencer:
 
     def knows(self, session: str, client_id: str) -> bool:
         """Whether ``session`` already used ``client_id`` for a logged command."""
-        return command_id(session, client_id) in self._digests
+        return self.host.runtime.command_seqs(command_id(session, client_id)) is not None
 
     def order_by_client_id(self, account: str, client_order_id: str) -> OrderView | None:
         for o in self.host.engine.open_orders(account, None):
@@ -372,12 +360,12 @@ class Sequencer:
                 cid = it.cid
                 if not cid:
                     cid = it.cid = runtime.next_command_id()
-                digest = _digest(cmd)  # type: ignore[arg-type]
-                seen = self._digests.get(cid)
-                if seen is not None and seen != digest:
-                    why = f"command id {cid!r} was already used for a different command"
-                    results.append((it, Result(cid, error=why)))
-                    continue
+                if runtime.command_seqs(cid) is not None:  # a retry, or a reuse: compare (rare)
+                    logged = runtime.logged_command(cid)
+                    if logged is not None and not _same_command(logged, cmd):  # type: ignore[arg-type]
+                        why = f"command id {cid!r} was already used for a different command"
+                        results.append((it, Result(cid, error=why)))
+                        continue
                 if tel is not None and it.receipt is not None:
                     gateway, kind, at, attrs = it.receipt
                     tel.receive(gateway, kind, cid, start_ns=at, **attrs)
@@ -391,8 +379,6 @@ class Sequencer:
                     continue
                 if span is not None:
                     tel.executed(span)
-                if SEP in cid:
-                    self._digests[cid] = digest
                 if out.duplicate:
                     results.append((it, Result(cid, list(out.events), True, seq=out.command_seq)))
                 else:

@@ -88,25 +88,22 @@ class Server:
         self.gateways: dict[str, Any] = {}  # by name ("fix"), for admin ops that reach a gateway
 
     def _wire(self, host: ServerHost) -> Sequencer:
-        seq = Sequencer(
-            host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit, fold=False
-        )
+        seq = Sequencer(host, self.mode, max_batch=self._max_batch, group_commit=self._group_commit)
         seq.telemetry = self.telemetry
-        # Who owns each order and which session ids the log holds: from the latest server
-        # snapshot (taken with the runtime's), then one pass over the log's tail.
+        # Who owns each order: from the latest server snapshot (taken with the runtime's), then one
+        # pass over the log's tail. Which session ids the log holds is the runtime's command table.
         router = self.router
         store = host.store
-        start = restore_routing(store, router, seq)
+        start = restore_routing(store, router)
         for ev in store.read(start + 1):
             router.learn(ev)
-            seq.learn(ev)
         seq.subscribe(self.router, catch_up=False)
         runtime = host.runtime
 
         def routing_hook(at: int) -> None:
             # The runtime's store at call time, not ``store``: a forked snapshot (forksnap.py)
             # swaps in a collector, and the child must never write through the parent's store.
-            save_routing(runtime.store, router, seq, at)
+            save_routing(runtime.store, router, at)
 
         runtime.snapshot_hooks.append(routing_hook)
         return seq

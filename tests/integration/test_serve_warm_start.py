@@ -97,7 +97,6 @@ def _state(srv: Server) -> dict[str, Any]:
             out["tape"] = [p.trades(i) for i in INSTS]
     out["command ids"] = sorted(rt._done.items())
     out["next command id"] = rt._next_id
-    out["session ids"] = sorted(srv.sequencer._digests.items())
     out["owners"] = sorted(srv.router.owner.items())
     out["router position"] = srv.router.position()
     out["head"] = srv.host.store.head()
@@ -119,7 +118,7 @@ def test_a_warm_restart_equals_a_cold_fold_and_the_live_state(tmp_path: Path) ->
     latest = live.host.store.load_snapshot("engine", None)
     assert latest is not None and live.host.store.head().seq > latest.seq
     before = _state(live)
-    assert before["owners"] and before["session ids"]
+    assert before["owners"] and any(cid.startswith("S1") for cid, _ in before["command ids"])
     live.host.close()
 
     warm = _server(log, warm=True)

@@ -82,6 +82,24 @@ def test_retry_returns_stored_outcome_and_conflicting_reuse_is_refused() -> None
     assert w.store.head().seq == head
 
 
+def test_a_retry_in_the_same_batch_is_compared_with_the_first_attempt() -> None:
+    """The first attempt is still in the batch buffer when its retry is taken: the retry is
+    answered with its outcome, a reuse with another command is refused, and nothing is lost."""
+    w = _world()
+    s = _seq(w)
+    got: list[Result] = []
+    s.submit("QA1", "o1", _buy("o1"), got.append)
+    s.submit("QA1", "o1", _buy("o1"), got.append)
+    s.submit("QA1", "o1", _buy("o1", qty=200), got.append)
+    s.submit("QA1", "o2", _buy("o2"), got.append)
+    assert s.step() == 4
+    assert got[0].error is None and not got[0].duplicate
+    assert got[1].duplicate and got[1].events == got[0].events
+    assert got[2].error is not None and "already used" in got[2].error
+    assert got[3].error is None and [type(e.record) for e in got[3].events] == [OrderAccepted]
+    assert s.knows("QA1", "o1") and s.knows("QA1", "o2") and not s.knows("QA2", "o1")
+
+
 def test_command_ids_survive_a_restart(tmp_path: object) -> None:
     """After a restart over the same log, a reused id is still recognised."""
     path = f"{tmp_path}/day.db"
