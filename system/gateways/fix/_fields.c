@@ -297,6 +297,20 @@ py_format_ok(PyObject *module, PyObject *args)
     return PyBool_FromLong(format_ok(code, p, n));
 }
 
+/* Step j of `steps`, a tuple of `size` items whose first is a field index below n: 1 and the
+ * step and index when it is one, 0 when it is not, -1 with an exception set. */
+static int
+read_step(PyObject *steps, Py_ssize_t j, Py_ssize_t size, Py_ssize_t n, PyObject **step, Py_ssize_t *i)
+{
+    *step = PyTuple_GET_ITEM(steps, j);
+    if (!PyTuple_CheckExact(*step) || PyTuple_GET_SIZE(*step) != size)
+        return 0;
+    *i = PyLong_AsSsize_t(PyTuple_GET_ITEM(*step, 0));
+    if (*i == -1 && PyErr_Occurred())
+        return -1;
+    return *i >= 0 && *i < n;
+}
+
 PyDoc_STRVAR(values_ok_doc,
 "values_ok(fields, plan, counts) -> bool | None\n"
 "--\n\n"
@@ -319,16 +333,16 @@ values_ok(PyObject *module, PyObject *args)
         if (PyBytes_GET_SIZE(PyTuple_GET_ITEM(f, 1)) == 0)
             Py_RETURN_FALSE;
     }
-    Py_ssize_t m = PyTuple_GET_SIZE(plan);
-    for (Py_ssize_t j = 0; j < m; j++) {
-        PyObject *step = PyTuple_GET_ITEM(plan, j);
-        if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 3)
-            Py_RETURN_NONE;
-        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(step, 0));
+    PyObject *step;
+    Py_ssize_t i;
+    int rc;
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(plan); j++) {
+        if ((rc = read_step(plan, j, 3, n, &step, &i)) <= 0)
+            goto unreadable;
         long code = PyLong_AsLong(PyTuple_GET_ITEM(step, 1));
-        if (PyErr_Occurred())
+        if (code == -1 && PyErr_Occurred())
             return NULL;
-        if (i < 0 || i >= n || code < 0 || code >= F_LAST)
+        if (code < 0 || code >= F_LAST)
             Py_RETURN_NONE;
         PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(fields, i), 1);
         if (!format_ok((int)code, PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v)))
@@ -344,16 +358,11 @@ values_ok(PyObject *module, PyObject *args)
                 Py_RETURN_FALSE;
         }
     }
-    Py_ssize_t c = PyTuple_GET_SIZE(counts);
-    for (Py_ssize_t j = 0; j < c; j++) {
-        PyObject *step = PyTuple_GET_ITEM(counts, j);
-        if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 2)
-            Py_RETURN_NONE;
-        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(step, 0));
-        if (i == -1 && PyErr_Occurred())
-            return NULL;
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(counts); j++) {
+        if ((rc = read_step(counts, j, 2, n, &step, &i)) <= 0)
+            goto unreadable;
         PyObject *want = PyTuple_GET_ITEM(step, 1);
-        if (i < 0 || i >= n || !PyBytes_CheckExact(want))
+        if (!PyBytes_CheckExact(want))
             Py_RETURN_NONE;
         PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(fields, i), 1);
         if (PyBytes_GET_SIZE(v) != PyBytes_GET_SIZE(want) ||
@@ -361,6 +370,11 @@ values_ok(PyObject *module, PyObject *args)
             Py_RETURN_FALSE;
     }
     Py_RETURN_TRUE;
+
+unreadable:  /* rc 0: not a step this function reads (Python decides); -1: an error is set */
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
