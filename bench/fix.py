@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import multiprocessing as mp
 import os
 import re
@@ -160,7 +161,7 @@ def _timed_generator(port: int, sessions: int, seconds: float, rate: int, out: A
     out.send(fixload.open_loop(port, sessions, seconds, rate, tag))
 
 
-_RUNS = [0]
+_RUNS = itertools.count(1)
 
 
 def _round(port: int, sessions: int, mode: str, seconds: float, rate: int) -> dict[str, Any]:
@@ -168,8 +169,7 @@ def _round(port: int, sessions: int, mode: str, seconds: float, rate: int) -> di
     ClOrdID it has seen in the session at the edge, so a run repeating an earlier run's ids
     would measure that cheaper reject path instead of orders (the rounds before 2026-12-08 did:
     every round after the first, and each round's second open loop, repeated ids)."""
-    _RUNS[0] += 1
-    tag = f"r{_RUNS[0]}-"
+    tag = f"r{next(_RUNS)}-"
     ctx = mp.get_context("spawn")
     a, b = ctx.Pipe()
     if mode == "open":

@@ -5,8 +5,8 @@ table (its ``runtime`` snapshot) holds the ids, and a retry is compared with the
 itself. Snapshots written before 2026-12-08 also carry ``ids`` and ``digests`` (a digest of each
 command); restoring one ignores them.
 
-The map is a fold of the log. They are saved as the ``server`` snapshot whenever the runtime
-snapshots its components (the runtime's ``snapshot_hooks``), so a restart restores them and folds
+The map is a fold of the log. It is saved as the ``server`` snapshot whenever the runtime
+snapshots its components (the runtime's ``snapshot_hooks``), so a restart restores it and folds
 only the log's tail, as the components do. A log without a ``server`` snapshot folds from the start.
 """
 
@@ -23,9 +23,9 @@ SERVER_SNAPSHOT = "server"
 
 
 def routing_state(router: Router) -> dict[str, Any]:
-    """Plain, canonical data; ``at`` is the last entry both maps have folded. Columns (packed
-    integers, one list of strings) rather than pairs: a day's maps hold an entry per order and per
-    session command, and a list of pairs decodes several times slower."""
+    """Plain, canonical data; ``at`` is the last entry the map has folded. Columns (packed
+    integers, one list of strings) rather than pairs: a day's map holds an entry per order, and a
+    list of pairs decodes several times slower."""
     owner = sorted(router.owner.items())
     sessions = sorted(set(router.owner.values()))
     index = {s: i for i, s in enumerate(sessions)}
@@ -44,7 +44,7 @@ def save_routing(store: EventStore, router: Router, at: int) -> None:
 
 def restore_routing(store: EventStore, router: Router) -> int:
     """Restore the latest ``server`` snapshot at or before the head into ``router``;
-    returns the seq they now stand at (0: none, fold the whole log)."""
+    returns the seq it now stands at (0: none, fold the whole log)."""
     snap = store.load_snapshot(SERVER_SNAPSHOT, store.head().seq)
     if snap is None:
         return 0

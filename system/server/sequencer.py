@@ -360,12 +360,11 @@ class Sequencer:
                 cid = it.cid
                 if not cid:
                     cid = it.cid = runtime.next_command_id()
-                if runtime.command_seqs(cid) is not None:  # a retry, or a reuse: compare (rare)
-                    logged = runtime.logged_command(cid)
-                    if logged is not None and not _same_command(logged, cmd):  # type: ignore[arg-type]
-                        why = f"command id {cid!r} was already used for a different command"
-                        results.append((it, Result(cid, error=why)))
-                        continue
+                logged = runtime.logged_command(cid)  # None for a new id: only a retry compares
+                if logged is not None and not _same_command(logged, cmd):  # type: ignore[arg-type]
+                    why = f"command id {cid!r} was already used for a different command"
+                    results.append((it, Result(cid, error=why)))
+                    continue
                 if tel is not None and it.receipt is not None:
                     gateway, kind, at, attrs = it.receipt
                     tel.receive(gateway, kind, cid, start_ns=at, **attrs)

@@ -31,11 +31,12 @@ _MAX_SHAPES = 4096
 
 # Per field of a known shape that has a check: (index, format check, allowed values).
 _Plan = list[tuple[int, "Callable[[bytes], bool] | None", "frozenset[bytes] | None"]]
-# The same plan for the C check: (index, format code, allowed values).
+# The same plan for the C check: (index, format code, allowed values); and each NumInGroup's
+# (index, expected text).
 _CPlan = tuple[tuple[int, int, "frozenset[bytes] | None"], ...]
-# A known shape: NumInGroup checks by field index (see ``_validate_values``), its value plan, and
-# for the C check that plan as codes and each NumInGroup's expected text (None: no C check).
 _Counts = tuple[tuple[int, bytes], ...]
+# A known shape: NumInGroup checks by field index (see ``_validate_values``), its value plan, and
+# the C check's plan and counts (None: no C check).
 _Shape = tuple[dict[int, list[tuple[int, int, int]]], _Plan, "tuple[_CPlan, _Counts] | None"]
 
 _DATE = re.compile(rb"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\Z")

@@ -2,9 +2,10 @@
 
 The code tables (Side, OrdType, TimeInForce, SelfTradePreventionInstruction, ExecInst), the
 engine's reject reasons as OrdRejReason/CxlRejReason, FIX decimals as int units by an
-instrument's increments (``EdgeReject`` for a value that is not one), and ``FixOrder``, what the
-gateway knows of one order for its ExecutionReports. ``orders.py`` holds the application that
-uses them; the BDD drivers and the hedging venue read the same tables.
+instrument's increments (``EdgeReject`` for a value that is not one), ``FixOrder``, what the
+gateway knows of one order for its ExecutionReports, the ExecType an engine event gives an order
+(``exec_type_of``) and the ClOrdID a command id carries (``wire_clordid``). ``orders.py`` holds
+the application that uses them; the BDD drivers and the hedging venue read the same tables.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ import msgspec
 
 from system.engine import (
     Instrument,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderReplaced,
     OrderType,
     RejectReason,
     SelfTradePrevention,
     Side,
     TimeInForce,
+    TradeExecuted,
 )
 from system.gateways.fix.dictionary import Dictionary, FieldDef, load_dictionary
 
@@ -255,3 +261,31 @@ class FixOrder(msgspec.Struct, gc=False):
         )
         self._terms = (qty, price, raw)
         return raw
+
+
+def wire_clordid(cid: str, default: str) -> str:
+    """The ClOrdID a command id carries (``QA1/o1`` -> ``o1``; ``QA1/F:c1`` -> ``c1``)."""
+    _, sep, tail = cid.partition("/")
+    if not sep:
+        return default
+    head, colon, rest = tail.partition(":")
+    return rest if colon and head in ("F", "G", "q") else tail
+
+
+def exec_type_of(rec: object, o: FixOrder) -> tuple[str, tuple[int, int] | None]:
+    """The ExecType (150) an engine event gives one of its orders, and for a fill its
+    (LastPx, LastQty) in units (the cross price on the order's own book)."""
+    if isinstance(rec, OrderAccepted):
+        return "0", None
+    if isinstance(rec, TradeExecuted):
+        px = rec.price
+        if rec.cross_instrument == o.inst.id and rec.cross_price is not None:
+            px = rec.cross_price
+        return "F", (px, rec.qty)
+    if isinstance(rec, OrderCancelled):
+        return "4", None
+    if isinstance(rec, OrderExpired):
+        return "C", None
+    if isinstance(rec, OrderReplaced):
+        return "5", None
+    return "D", None  # restated (STP decrement)

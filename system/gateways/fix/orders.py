@@ -51,15 +51,18 @@ from system.gateways.fix.mapping import (
     EdgeReject,
     FixOrder,
     cxl_rej_reason,
+    exec_type_of,
     ord_rej_reason,
     to_units,
     units_bytes,
+    wire_clordid,
     wire_decimal,
     wire_units,
 )
 from system.gateways.fix.message import FixMessage
 from system.gateways.fix.reasons import BusinessReject, BusinessRejectReason
 from system.gateways.fix.session import FixSession
+from system.server.routing import order_ids
 from system.server.sequencer import Result, command_id
 from system.server.server import Server
 
@@ -109,7 +112,7 @@ class OrderEntry:
             if isinstance(rec, OrderAccepted) and rec.order_id in router.owner:
                 self._apply(ev, router.owner[rec.order_id])
             elif isinstance(rec, (TradeExecuted, OrderCancelled, OrderExpired, OrderReduced, OrderReplaced)):
-                for oid in _ids(rec):
+                for oid in order_ids(rec):
                     if oid in self.orders:
                         self._apply(ev, router.owner[oid], only=oid)
         self._folded = True
@@ -496,11 +499,11 @@ class OrderEntry:
         rec = ev.record
         if isinstance(rec, OrderAccepted) and rec.order_id not in self.orders:
             self._apply(ev, owner.get(rec.order_id, ""))
-        for oid in _ids(rec):
+        for oid in order_ids(rec):
             o = self.orders.get(oid)
             if o is None:
                 continue
-            exec_type, last = _exec_type(rec, o)
+            exec_type, last = exec_type_of(rec, o)
             self._send_er(
                 session, o, exec_type, "", exec_id=f"{ev.seq}-{oid}", last=last, transact=ev.valid_time
             )
@@ -512,7 +515,7 @@ class OrderEntry:
                 "8",
                 [
                     (37, "NONE"),
-                    (11, _wire_id(cid, rec.client_order_id)),
+                    (11, wire_clordid(cid, rec.client_order_id)),
                     (1, rec.account),
                     (17, f"{ev.seq}-rej"),
                     (150, "8"),
@@ -527,7 +530,7 @@ class OrderEntry:
                 ],
             )
         elif rec.command in ("CancelOrder", "ReplaceOrder"):
-            clid, orig = self._cancel_clids.pop(cid, (_wire_id(cid, ""), ""))
+            clid, orig = self._cancel_clids.pop(cid, (wire_clordid(cid, ""), ""))
             o = None if rec.order_id is None else self.orders.get(rec.order_id)
             self._cancel_reject(
                 session, clid, orig, o, cxl_rej_reason(rec.reason), f"{rec.reason}: {rec.text}",
@@ -544,7 +547,7 @@ class OrderEntry:
             inst = self.instrument(rec.instrument)
             if inst is None:
                 return out
-            wire = _wire_id(ev.causation_id, rec.client_order_id)
+            wire = wire_clordid(ev.causation_id, rec.client_order_id)
             o = FixOrder(
                 rec.order_id, rec.account, inst, rec.side, rec.order_type, rec.tif, rec.price, rec.qty,
                 wire, leaves=rec.qty,
@@ -553,14 +556,14 @@ class OrderEntry:
             self.by_clid.setdefault(k, {})[wire] = rec.order_id
             out.append((o, "0", "", None))
             return out
-        for oid in _ids(rec):
+        for oid in order_ids(rec):
             if only is not None and oid != only:
                 continue
             found = self.orders.get(oid)
             if found is None or self.server.router.owner.get(oid) != k:
                 continue
             o = found
-            exec_type, last = _exec_type(rec, o)
+            exec_type, last = exec_type_of(rec, o)
             text = ""
             if isinstance(rec, TradeExecuted):
                 px = rec.price
@@ -610,39 +613,6 @@ def _bind2(
     fn: Callable[[LoggedEvent, FixSession, str], None], session: FixSession, k: str
 ) -> Callable[[LoggedEvent], None]:
     return lambda ev: fn(ev, session, k)
-
-
-def _wire_id(cid: str, default: str) -> str:
-    """The ClOrdID a command id carries (``QA1/o1`` -> ``o1``; ``QA1/F:c1`` -> ``c1``)."""
-    _, sep, tail = cid.partition("/")
-    if not sep:
-        return default
-    head, colon, rest = tail.partition(":")
-    return rest if colon and head in ("F", "G", "q") else tail
-
-
-def _ids(rec: object) -> tuple[int, ...]:
-    if isinstance(rec, TradeExecuted):
-        return (rec.buy_order_id, rec.sell_order_id)
-    oid = getattr(rec, "order_id", None)
-    return () if oid is None else (oid,)
-
-
-def _exec_type(rec: object, o: FixOrder) -> tuple[str, tuple[int, int] | None]:
-    if isinstance(rec, OrderAccepted):
-        return "0", None
-    if isinstance(rec, TradeExecuted):
-        px = rec.price
-        if rec.cross_instrument == o.inst.id and rec.cross_price is not None:
-            px = rec.cross_price
-        return "F", (px, rec.qty)
-    if isinstance(rec, OrderCancelled):
-        return "4", None
-    if isinstance(rec, OrderExpired):
-        return "C", None
-    if isinstance(rec, OrderReplaced):
-        return "5", None
-    return "D", None  # restated (STP decrement)
 
 
 class _NewOrderDone:
